@@ -1,0 +1,37 @@
+import { defineConfig } from '@playwright/test';
+import { SERVERS } from './tests/support/servers.ts';
+
+/**
+ * Browser and API tests against the built app (`vite build` runs first in npm test),
+ * in Debian's Chromium: Playwright cannot download its own browser here.
+ */
+export default defineConfig({
+	testDir: 'tests',
+	testMatch: ['api/**/*.spec.ts', 'e2e/**/*.spec.ts'],
+	fullyParallel: true,
+	workers: 2,
+	retries: 0,
+	timeout: 60_000,
+	reporter: [['list'], ['./tests/support/summary-reporter.ts']],
+	use: {
+		baseURL: SERVERS.main.origin,
+		launchOptions: {
+			executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+			args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+		},
+		trace: 'off',
+		screenshot: 'off'
+	},
+	projects: [
+		{ name: 'chromium', testIgnore: ['**/*.nojs.spec.ts'] },
+		{ name: 'chromium-no-js', testMatch: ['e2e/**/*.nojs.spec.ts'], use: { javaScriptEnabled: false } }
+	],
+	webServer: Object.values(SERVERS).map((server) => ({
+		command: `node tests/support/serve.ts ${server.name}`,
+		url: `${server.origin}/.well-known/oauth-authorization-server`,
+		reuseExistingServer: false,
+		timeout: 60_000,
+		stdout: 'ignore',
+		stderr: 'pipe'
+	}))
+});

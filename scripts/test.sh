@@ -1,0 +1,14 @@
+#!/bin/sh
+# Every test: types, unit tests, the build, then API and browser tests against the build.
+# Run through scripts/node24.sh (npm test does that).
+set -eu
+cd "$(dirname "$0")/.."
+echo "== svelte-check (types)"
+svelte-kit sync
+svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human
+echo "== vitest (modules)"
+vitest run
+echo "== build"
+vite build >/dev/null
+echo "== playwright (API and browser, against the build)"
+playwright test

@@ -1,0 +1,136 @@
+import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
+import { loadConfig, type Config } from '#lib/server/config.ts';
+import { methodNotAllowed, oauthJson, OAuthError } from '#lib/server/oauth-errors.ts';
+import { sessionCookieName, sessionCookieOptions, validateSessionToken } from '#lib/server/sessions.ts';
+import { isAdmin } from '#lib/server/users.ts';
+import { createServices, services, setServices } from '#lib/server/services.ts';
+import { openStore } from '#lib/server/store.ts';
+import { startSweeper } from '#lib/server/sweeper.ts';
+import { randomUUID } from 'node:crypto';
+
+export const init: ServerInit = async () => {
+	const loaded = loadConfig(process.env);
+	if (!loaded.ok) {
+		for (const line of loaded.errors) console.error(`doorcode: ${line}`);
+		process.exit(1);
+	}
+	const config = loaded.config;
+	if (config.devIdp) await startDevIdentityProvider(config);
+	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');
+	const built = createServices(config, openStore(config.databasePath));
+	setServices(built);
+	startSweeper(built);
+	console.log(
+		JSON.stringify({
+			level: 'info',
+			msg: 'doorcode ready',
+			origin: config.origin,
+			database: config.databasePath,
+			providers: Object.keys(config.providers),
+			devIdp: config.devIdp
+		})
+	);
+};
+
+/** DEV_IDP=1: a local OpenID provider stands in for ORCID and Clerk (loaded only then). */
+async function startDevIdentityProvider(config: Config) {
+	const { startDevIdentityProvider } = await import('#lib/server/dev-idp.ts');
+	const idp = await startDevIdentityProvider({ origin: config.origin });
+	config.providers = {
+		orcid: { id: 'orcid', name: 'ORCID', ...idp.orcid, scopes: ['openid'] },
+		clerk: { id: 'clerk', name: 'Clerk', ...idp.clerk, scopes: ['openid', 'profile', 'email'] }
+	};
+	console.warn(`doorcode: DEV_IDP=1: development sign-in at ${idp.orcid.baseUrl} (ORCID) and ${idp.clerk.baseUrl} (Clerk)`);
+}
+
+const isApiPath = (path: string) => path.startsWith('/oauth/') || path.startsWith('/.well-known/');
+
+const FORM_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * SvelteKit's own origin check is off (it would refuse CLIs, which post forms with no
+ * Origin to /oauth/*). Every other form post must come from this site's own pages.
+ * Browsers send `Origin: null` on form posts from pages with `Referrer-Policy:
+ * no-referrer`, so Sec-Fetch-Site decides where a browser sent it; Origin otherwise.
+ */
+const refuseCrossSiteForms: Handle = async ({ event, resolve }) => {
+	const { request, url } = event;
+	if (['GET', 'HEAD', 'OPTIONS'].includes(request.method) || isApiPath(url.pathname)) return resolve(event);
+	const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+	if (FORM_CONTENT_TYPES.includes(type) && !isSameSite(request.headers, services().config.origin)) {
+		return new Response('Cross-site form submissions are forbidden.', { status: 403, headers: { 'Content-Type': 'text/plain' } });
+	}
+	return resolve(event);
+};
+
+function isSameSite(headers: Headers, origin: string): boolean {
+	const fetchSite = headers.get('sec-fetch-site');
+	if (fetchSite) return fetchSite === 'same-origin';
+	return headers.get('origin') === origin;
+}
+
+const authenticateSession: Handle = async ({ event, resolve }) => {
+	event.locals.user = null;
+	event.locals.sessionToken = null;
+	if (isApiPath(event.url.pathname)) return resolve(event);
+	const { config } = services();
+	const name = sessionCookieName(config.secure);
+	const token = event.cookies.get(name);
+	if (token) {
+		const validation = validateSessionToken(services(), token, Date.now());
+		if (validation.ok) {
+			event.locals.sessionToken = token;
+			event.locals.user = { ...validation.session, isAdmin: isAdmin(config, validation.session) };
+			if (validation.renewedUntil) {
+				event.cookies.set(name, token, sessionCookieOptions(config, validation.renewedUntil));
+			}
+		} else {
+			event.cookies.delete(name, { path: '/' });
+		}
+	}
+	return resolve(event);
+};
+
+/** Headers every answer carries, and one log line per request (route, never the query). */
+const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
+	const started = performance.now();
+	const requestId = randomUUID();
+	let response = await resolve(event);
+	if (isApiPath(event.url.pathname) && response.status === 404 && !response.headers.get('content-type')?.includes('json')) {
+		response = oauthJson(new OAuthError(404, 'invalid_request', 'There is no such endpoint.'));
+	}
+	if (isApiPath(event.url.pathname) && response.status === 405 && !response.headers.get('content-type')?.includes('json')) {
+		response = oauthJson(methodNotAllowed(response.headers.get('allow') ?? 'POST'));
+	}
+	const headers = response.headers;
+	try {
+		headers.set('Referrer-Policy', 'no-referrer');
+		headers.set('X-Content-Type-Options', 'nosniff');
+		headers.set('X-Request-Id', requestId);
+		if (services().config.secure) headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+	} catch {
+		// Some responses (e.g. from fetch) have immutable headers; they are not pages.
+	}
+	console.log(
+		JSON.stringify({
+			level: 'info',
+			msg: 'request',
+			id: requestId,
+			method: event.request.method,
+			route: event.route.id ?? 'unmatched',
+			status: response.status,
+			ms: Math.round((performance.now() - started) * 10) / 10
+		})
+	);
+	return response;
+};
+
+export const handle = sequence(securityHeadersAndLog, refuseCrossSiteForms, authenticateSession);
+
+/** Errors from our own code are logged without their request and shown as a plain message. */
+export const handleError: HandleServerError = (caught) => {
+	if (caught.kind !== 'unknown') return;
+	const error = caught.error as Error | undefined;
+	console.error(JSON.stringify({ level: 'error', msg: 'unexpected error', route: caught.event.route.id, error: error?.message ?? String(error) }));
+	return { message: 'Something went wrong on our side. Please try again.' };
+};

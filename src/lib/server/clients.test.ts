@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { authenticateClient, parseClients, resolveRequestedScopes, type Client } from './clients';
+import { sha256Hex } from './crypto';
+
+const publicClient: Client = { id: 'acme-cli', name: 'Acme CLI', type: 'public', scopes: ['read', 'write'] };
+const confidential: Client = { id: 'acme-api', name: 'Acme API', type: 'confidential', scopes: [], secretSha256: sha256Hex('s3cret') };
+const clients = new Map([publicClient, confidential].map((c) => [c.id, c]));
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+describe('clients', () => {
+	it('a public client is identified by client_id alone and may not send a secret', () => {
+		expect(authenticateClient(clients, { clientId: 'acme-cli' })).toMatchObject({ ok: true, method: 'none' });
+		expect(authenticateClient(clients, { clientId: 'acme-cli', clientSecret: 'x' }).ok).toBe(false);
+	});
+
+	it('a confidential client proves itself with HTTP Basic or client_secret_post', () => {
+		expect(authenticateClient(clients, { authorization: basic('acme-api', 's3cret') })).toMatchObject({ ok: true, method: 'client_secret_basic' });
+		expect(authenticateClient(clients, { clientId: 'acme-api', clientSecret: 's3cret' })).toMatchObject({ ok: true, method: 'client_secret_post' });
+		expect(authenticateClient(clients, { clientId: 'acme-api' }).ok).toBe(false);
+		expect(authenticateClient(clients, { authorization: basic('acme-api', 'wrong') }).ok).toBe(false);
+		expect(authenticateClient(clients, { authorization: 'Basic !!!' }).ok).toBe(false);
+	});
+
+	it('omitted scope means all of the client scopes; unknown scopes are named', () => {
+		expect(resolveRequestedScopes(publicClient, undefined)).toEqual(['read', 'write']);
+		expect(resolveRequestedScopes(publicClient, 'write  write')).toEqual(['write']);
+		expect(resolveRequestedScopes(publicClient, 'read admin')).toEqual({ unknown: ['admin'] });
+	});
+
+	it('parsing refuses duplicates, bad ids and public clients with secrets', () => {
+		const entry = (extra: object) => JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], ...extra }] });
+		expect(parseClients(entry({}))).toEqual({ ok: true, clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }] });
+		expect(parseClients(entry({ id: 'has space' }))).toMatchObject({ ok: false });
+		expect(parseClients(entry({ secret_sha256: 'ab' }))).toMatchObject({ ok: false });
+		expect(parseClients('{"clients":[{"id":"a","name":"A","type":"public","scopes":[]},{"id":"a","name":"B","type":"public","scopes":[]}]}')).toEqual({
+			ok: false,
+			error: 'client "a": the id is declared twice'
+		});
+		expect(parseClients('not json')).toMatchObject({ ok: false });
+	});
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config';
+
+const orcid = { ORCID_CLIENT_ID: 'APP-1', ORCID_CLIENT_SECRET: 's' };
+const noFile = () => {
+	throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+};
+
+describe('configuration', () => {
+	it('defaults follow SPEC', () => {
+		const result = loadConfig({ ...orcid });
+		expect(result.ok).toBe(true);
+		if (!result.ok) return;
+		expect(result.config).toMatchObject({
+			origin: 'http://localhost:5173',
+			databasePath: './data/doorcode.db',
+			deviceCodeTtl: 600,
+			pollInterval: 5,
+			sweepInterval: 60,
+			rateLimits: true,
+			trustProxy: 0,
+			devIdp: false
+		});
+		expect(result.config.providers.orcid).toMatchObject({ baseUrl: 'https://orcid.org', scopes: ['openid'] });
+		expect(result.config.clients.map((c) => c.id)).toEqual(['demo-cli']);
+	});
+
+	it('each bad variable gives one line naming it', () => {
+		const result = loadConfig({ ...orcid, POLL_INTERVAL: 'soon', DEVICE_CODE_TTL: '-1', ORIGIN: 'ftp://x', RATE_LIMITS: 'maybe' });
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors).toHaveLength(4);
+		expect(result.errors.map((line) => line.split(':')[0]).sort()).toEqual(['DEVICE_CODE_TTL', 'ORIGIN', 'POLL_INTERVAL', 'RATE_LIMITS']);
+		expect(result.errors.every((line) => !line.includes('\n'))).toBe(true);
+	});
+
+	it('a provider base URL must be https, or plain http on a loopback address', () => {
+		expect(loadConfig({ ...orcid, ORCID_BASE_URL: 'http://orcid.example' }).ok).toBe(false);
+		expect(loadConfig({ ...orcid, ORCID_BASE_URL: 'http://127.0.0.1:9000' }).ok).toBe(true);
+		expect(loadConfig({ ...orcid, ORCID_BASE_URL: 'https://sandbox.orcid.org/' }).ok).toBe(true);
+	});
+
+	it('Clerk needs its base URL; a half-configured provider is an error', () => {
+		const clerk = loadConfig({ CLERK_CLIENT_ID: 'c', CLERK_CLIENT_SECRET: 's' });
+		expect(clerk.ok ? [] : clerk.errors).toEqual([expect.stringMatching(/^CLERK_BASE_URL: required/)]);
+		const half = loadConfig({ ORCID_CLIENT_ID: 'x' });
+		expect(half.ok ? [] : half.errors).toEqual([expect.stringMatching(/^ORCID_CLIENT_SECRET: required/)]);
+	});
+
+	it('with no provider at all start-up stops and says how to configure one', () => {
+		const result = loadConfig({});
+		expect(result.ok ? [] : result.errors).toEqual([expect.stringMatching(/no sign-in provider is configured/)]);
+	});
+
+	it('DEV_IDP is refused in production, and production needs ORIGIN and CLIENTS_FILE', () => {
+		const result = loadConfig({ NODE_ENV: 'production', DEV_IDP: '1' });
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors.map((line) => line.split(':')[0]).sort()).toEqual(['CLIENTS_FILE', 'DEV_IDP', 'ORIGIN']);
+	});
+
+	it('ADMIN_SUBJECTS accepts orcid:, clerk: and email: and names a bad entry', () => {
+		const good = loadConfig({ ...orcid, ADMIN_SUBJECTS: 'orcid:0000-0002-1825-0097, email:Admin@Lab.Example ,clerk:user_1' });
+		expect(good.ok && good.config.adminSubjects).toEqual(['orcid:0000-0002-1825-0097', 'email:admin@lab.example', 'clerk:user_1']);
+		const bad = loadConfig({ ...orcid, ADMIN_SUBJECTS: 'root' });
+		expect(bad.ok ? [] : bad.errors).toEqual([expect.stringMatching(/^ADMIN_SUBJECTS: "root"/)]);
+	});
+
+	it('CLIENTS_FILE is read, and a bad entry stops start-up naming the entry', () => {
+		const file = (text: string) => () => text;
+		const good = loadConfig({ ...orcid, CLIENTS_FILE: 'c.json' }, file('{"clients":[{"id":"acme-cli","name":"Acme CLI","type":"public","scopes":["read"]}]}'));
+		expect(good.ok && good.config.clients).toEqual([{ id: 'acme-cli', name: 'Acme CLI', type: 'public', scopes: ['read'] }]);
+		const bad = loadConfig(
+			{ ...orcid, CLIENTS_FILE: 'c.json' },
+			file('{"clients":[{"id":"acme-api","name":"Acme API","type":"confidential","scopes":[]}]}')
+		);
+		expect(bad.ok ? [] : bad.errors).toEqual(['CLIENTS_FILE: c.json: client "acme-api": a confidential client needs secret_sha256: the hex SHA-256 of its secret']);
+		const missing = loadConfig({ ...orcid, CLIENTS_FILE: 'nope.json' }, noFile);
+		expect(missing.ok ? [] : missing.errors).toEqual(['CLIENTS_FILE: cannot read nope.json (ENOENT)']);
+	});
+});

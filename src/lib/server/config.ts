@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { DEMO_CLIENT, parseClients, type Client } from './clients';
+
+export type ProviderId = 'orcid' | 'clerk';
+
+export interface ProviderConfig {
+	id: ProviderId;
+	/** How people know it: "ORCID", "Clerk". */
+	name: string;
+	clientId: string;
+	clientSecret: string;
+	baseUrl: string;
+	scopes: string[];
+}
+
+export interface Config {
+	/** ORIGIN: the public base URL, also the metadata's issuer. */
+	origin: string;
+	/** Cookies get Secure and the __Host- prefix when the site is served over https. */
+	secure: boolean;
+	production: boolean;
+	databasePath: string;
+	providers: Partial<Record<ProviderId, ProviderConfig>>;
+	adminSubjects: string[];
+	clients: Client[];
+	deviceCodeTtl: number;
+	pollInterval: number;
+	sweepInterval: number;
+	accessTokenTtl: number;
+	refreshTokenTtl: number;
+	sessionTtl: number;
+	rateLimits: boolean;
+	trustProxy: number;
+	devIdp: boolean;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+type Env = Record<string, string | undefined>;
+
+const DAY = 24 * 60 * 60;
+
+/** Reads and checks the environment once; every bad variable gives one line naming it. */
+export function loadConfig(env: Env, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ConfigResult {
+	const errors: string[] = [];
+	const production = env.NODE_ENV === 'production';
+
+	const origin = readOrigin(env, production, errors);
+	const seconds = (name: string, fallback: number, min: number, max: number) =>
+		readInteger(env, name, fallback, min, max, errors);
+
+	const devIdp = readFlag(env, 'DEV_IDP', false, errors);
+	if (devIdp && production) errors.push('DEV_IDP: the local identity provider is for development and is refused when NODE_ENV=production');
+
+	const providers: Partial<Record<ProviderId, ProviderConfig>> = {};
+	if (!devIdp) {
+		const orcid = readProvider(env, 'ORCID', 'https://orcid.org', errors);
+		if (orcid) providers.orcid = { id: 'orcid', name: 'ORCID', ...orcid, scopes: ['openid'] };
+		const clerk = readProvider(env, 'CLERK', undefined, errors);
+		if (clerk) providers.clerk = { id: 'clerk', name: 'Clerk', ...clerk, scopes: ['openid', 'profile', 'email'] };
+		if (!orcid && !clerk && errors.length === 0) {
+			errors.push('ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)');
+		}
+	}
+
+	const config: Config = {
+		origin: origin ?? '',
+		secure: origin?.startsWith('https:') ?? false,
+		production,
+		databasePath: env.DATABASE_PATH?.trim() || './data/doorcode.db',
+		providers,
+		adminSubjects: readAdminSubjects(env, errors),
+		clients: readClientsFile(env, production, readFile, errors),
+		deviceCodeTtl: seconds('DEVICE_CODE_TTL', 600, 1, DAY),
+		pollInterval: seconds('POLL_INTERVAL', 5, 1, 300),
+		sweepInterval: seconds('SWEEP_INTERVAL', 60, 1, DAY),
+		accessTokenTtl: seconds('ACCESS_TOKEN_TTL', 3600, 1, 30 * DAY),
+		refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', 30 * DAY, 1, 365 * DAY),
+		sessionTtl: seconds('SESSION_TTL', 30 * DAY, 60, 365 * DAY),
+		rateLimits: readFlag(env, 'RATE_LIMITS', true, errors),
+		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
+		devIdp
+	};
+	return errors.length ? { ok: false, errors } : { ok: true, config };
+}
+
+function readOrigin(env: Env, production: boolean, errors: string[]): string | undefined {
+	const value = env.ORIGIN?.trim();
+	if (!value) {
+		if (production) errors.push('ORIGIN: required when NODE_ENV=production (the public base URL, e.g. https://login.example.org)');
+		return 'http://localhost:5173';
+	}
+	const url = parseUrl(value);
+	if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash) {
+		errors.push(`ORIGIN: must be a base URL such as https://login.example.org, with no path (got "${value}")`);
+		return undefined;
+	}
+	return url.origin;
+}
+
+function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: string | undefined, errors: string[]) {
+	const clientId = env[`${prefix}_CLIENT_ID`]?.trim();
+	const clientSecret = env[`${prefix}_CLIENT_SECRET`]?.trim();
+	if (!clientId && !clientSecret) return undefined;
+	if (!clientId) errors.push(`${prefix}_CLIENT_ID: required when ${prefix}_CLIENT_SECRET is set`);
+	if (!clientSecret) errors.push(`${prefix}_CLIENT_SECRET: required when ${prefix}_CLIENT_ID is set`);
+	const baseUrl = env[`${prefix}_BASE_URL`]?.trim() || defaultBaseUrl;
+	if (!baseUrl) {
+		errors.push(`${prefix}_BASE_URL: required with ${prefix}_CLIENT_ID (the Clerk instance's Frontend API URL)`);
+		return undefined;
+	}
+	const url = parseUrl(baseUrl);
+	const loopback = url && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+	if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.search || url.hash) {
+		errors.push(`${prefix}_BASE_URL: must be an https URL (plain http only on a loopback address) (got "${baseUrl}")`);
+		return undefined;
+	}
+	if (!clientId || !clientSecret) return undefined;
+	return { clientId, clientSecret, baseUrl: url.href.replace(/\/+$/, '') };
+}
+
+function readAdminSubjects(env: Env, errors: string[]): string[] {
+	const subjects = (env.ADMIN_SUBJECTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+	const normalised: string[] = [];
+	for (const subject of subjects) {
+		const match = /^(orcid|clerk|email):(.+)$/.exec(subject);
+		if (!match) {
+			errors.push(`ADMIN_SUBJECTS: "${subject}" must be orcid:<iD>, clerk:<user id> or email:<address>`);
+			continue;
+		}
+		normalised.push(match[1] === 'email' ? `email:${match[2].toLowerCase()}` : subject);
+	}
+	return normalised;
+}
+
+function readClientsFile(env: Env, production: boolean, readFile: (path: string) => string, errors: string[]): Client[] {
+	const path = env.CLIENTS_FILE?.trim();
+	if (!path) {
+		if (production) errors.push('CLIENTS_FILE: required when NODE_ENV=production (the demo client exists only in development)');
+		return [DEMO_CLIENT];
+	}
+	let text: string;
+	try {
+		text = readFile(path);
+	} catch (error) {
+		errors.push(`CLIENTS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+		return [];
+	}
+	const result = parseClients(text);
+	if (!result.ok) {
+		errors.push(`CLIENTS_FILE: ${path}: ${result.error}`);
+		return [];
+	}
+	return result.clients;
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number, errors: string[]): number {
+	const value = env[name]?.trim();
+	if (!value) return fallback;
+	if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+		errors.push(`${name}: must be a whole number from ${min} to ${max} (got "${value}")`);
+		return fallback;
+	}
+	return Number(value);
+}
+
+function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): boolean {
+	const value = env[name]?.trim().toLowerCase();
+	if (!value) return fallback;
+	if (['1', 'on', 'true', 'yes'].includes(value)) return true;
+	if (['0', 'off', 'false', 'no'].includes(value)) return false;
+	errors.push(`${name}: must be on or off (got "${env[name]}")`);
+	return fallback;
+}
+
+function parseUrl(value: string): URL | null {
+	try {
+		return new URL(value);
+	} catch {
+		return null;
+	}
+}

@@ -1,0 +1,59 @@
+import { DENIAL_DESCRIPTIONS, type DenialReason } from './device-authorizations';
+import { hashSecret } from './crypto';
+import { invalidGrant, invalidRequest, ok, OAuthError, type OAuthResult } from './oauth-errors';
+import type { Client } from './clients';
+import type { RequestContext, Services } from './services';
+import { issueTokens } from './tokens';
+
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * RFC 8628 §3.4–3.5: one poll of the token endpoint with a device code, for an
+ * already authenticated client. The poll, and on approval the tokens, are written
+ * in one transaction: an approval is never lost and tokens are issued exactly once.
+ */
+export function pollDeviceCode(services: Services, client: Client, deviceCode: string | undefined, context: RequestContext): OAuthResult {
+	if (!deviceCode) return invalidRequest('device_code is required.').toResult();
+	const { store } = services;
+	return store.transaction(() => {
+		const authorization = store.pollDeviceAuthorization(hashSecret(deviceCode), client.id, context.now);
+		if (!authorization) return invalidGrant('The device code is unknown or was issued to another client.').toResult();
+		switch (authorization.last_poll_outcome) {
+			case 'replayed':
+				// A device code redeemed twice has leaked: end what it gave out.
+				if (authorization.grant_id !== null) store.revokeGrant(authorization.grant_id, context.now);
+				return invalidGrant('The device code was already used; the tokens issued from it are now revoked.').toResult();
+			case 'slow_down':
+				return deviceError('slow_down', `Polling too fast: wait ${authorization.interval_seconds} seconds between requests.`);
+			case 'denied':
+				return deviceError('access_denied', DENIAL_DESCRIPTIONS[authorization.denial_reason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
+			case 'expired':
+				return deviceError('expired_token', 'The device code has expired. Start the login again to get a new code.');
+			case 'pending':
+				return deviceError(
+					'authorization_pending',
+					authorization.entered_at === null
+						? 'Waiting for the code to be entered in a browser.'
+						: 'Waiting for approval in the browser.'
+				);
+			case 'issue': {
+				const scope = authorization.granted_scope ?? authorization.scope;
+				const grantId = store.insertGrant({
+					ownerId: authorization.owner_id as number,
+					clientId: authorization.client_id,
+					scope,
+					label: authorization.label,
+					approvedBy: authorization.approved_by,
+					createdAt: context.now,
+					requesterIp: authorization.requester_ip
+				});
+				store.attachGrant(authorization.id, grantId);
+				return ok(issueTokens(services, grantId, scope, context.now));
+			}
+		}
+	});
+}
+
+function deviceError(error: string, description: string): OAuthResult {
+	return new OAuthError(400, error, description).toResult();
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_CLIENT } from './clients';
+import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, enterUserCode } from './device-authorizations';
+import { pollDeviceCode } from './device-grant';
+import { sweep } from './sweeper';
+import { context, testServices } from './test-services';
+import { normalizeUserCode } from './user-code';
+
+let services: ReturnType<typeof testServices>;
+const T0 = 1_800_000_000_000;
+
+beforeEach(() => {
+	services = testServices();
+});
+afterEach(() => services.dispose());
+
+function newCode(now = T0) {
+	const result = createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(now));
+	expect(result.status).toBe(200);
+	const body = result.body as { device_code: string; user_code: string };
+	return { deviceCode: body.device_code, userCode: normalizeUserCode(body.user_code) as string };
+}
+
+function approve(userCode: string, now: number) {
+	const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, now);
+	return approveDeviceAuthorization(services, { userCode, ownerId: owner.id, approvedBy: null, grantedScope: 'read write', label: null }, now);
+}
+
+const pollAt = (deviceCode: string, now: number) => pollDeviceCode(services, DEMO_CLIENT, deviceCode, context(now));
+const errorOf = (result: { body: unknown }) => (result.body as { error?: string }).error;
+
+describe('device authorization lifecycle', () => {
+	it('pending → approved → consumed: tokens are issued exactly once', () => {
+		const { deviceCode, userCode } = newCode();
+		expect(errorOf(pollAt(deviceCode, T0 + 5_000))).toBe('authorization_pending');
+		expect(approve(userCode, T0 + 6_000).ok).toBe(true);
+		const issued = pollAt(deviceCode, T0 + 10_000);
+		expect(issued.status).toBe(200);
+		expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'read write', expires_in: 3600 });
+		expect(errorOf(pollAt(deviceCode, T0 + 20_000))).toBe('invalid_grant');
+	});
+
+	it('the stage is named: waiting for the code, then waiting for approval', () => {
+		const { deviceCode, userCode } = newCode();
+		expect((pollAt(deviceCode, T0).body as { error_description: string }).error_description).toMatch(/code to be entered/);
+		expect(enterUserCode(services, userCode.toLowerCase(), T0 + 1_000).ok).toBe(true);
+		expect((pollAt(deviceCode, T0 + 5_000).body as { error_description: string }).error_description).toMatch(/approval/);
+	});
+
+	it('pending → denied: the next poll answers access_denied, not a wait until expiry', () => {
+		const { deviceCode, userCode } = newCode();
+		expect(denyDeviceAuthorization(services, userCode, 'user', null, T0 + 1_000).ok).toBe(true);
+		expect(pollAt(deviceCode, T0 + 5_000).body).toEqual({ error: 'access_denied', error_description: 'The request was denied in the browser.' });
+	});
+
+	it('only one decision wins: a denied code cannot be approved, an approved one cannot be denied', () => {
+		const first = newCode();
+		expect(denyDeviceAuthorization(services, first.userCode, 'user', null, T0).ok).toBe(true);
+		expect(approve(first.userCode, T0).ok).toBe(false);
+		const second = newCode();
+		expect(approve(second.userCode, T0).ok).toBe(true);
+		expect(denyDeviceAuthorization(services, second.userCode, 'user', null, T0).ok).toBe(false);
+	});
+
+	it('after expires_in the poll answers expired_token and the code can no longer be entered or approved', () => {
+		const { deviceCode, userCode } = newCode();
+		const later = T0 + 600_000;
+		expect(enterUserCode(services, userCode, later).ok).toBe(false);
+		expect(approve(userCode, later).ok).toBe(false);
+		expect(errorOf(pollAt(deviceCode, later))).toBe('expired_token');
+	});
+
+	it('polling before the interval answers slow_down, adds 5 s, and does not restart the clock', () => {
+		const { deviceCode } = newCode();
+		expect(errorOf(pollAt(deviceCode, T0))).toBe('authorization_pending');
+		expect(errorOf(pollAt(deviceCode, T0 + 4_000))).toBe('slow_down');
+		// The interval is now 10 s from the last poll that was answered (T0).
+		expect(errorOf(pollAt(deviceCode, T0 + 9_000))).toBe('slow_down');
+		expect(errorOf(pollAt(deviceCode, T0 + 15_000))).toBe('authorization_pending');
+		const row = services.store.db.prepare('SELECT interval_seconds FROM device_authorizations').get();
+		expect(row).toEqual({ interval_seconds: 15 });
+	});
+
+	it('a device code of another client answers invalid_grant', () => {
+		const { deviceCode } = newCode();
+		const other = { ...DEMO_CLIENT, id: 'other-cli' };
+		expect(errorOf(pollDeviceCode(services, other, deviceCode, context(T0)))).toBe('invalid_grant');
+	});
+
+	it('the database holds no device code or token, only their hashes', () => {
+		const { deviceCode, userCode } = newCode();
+		approve(userCode, T0);
+		const tokens = pollAt(deviceCode, T0 + 5_000).body as { access_token: string; refresh_token: string };
+		services.store.db.pragma('wal_checkpoint(TRUNCATE)');
+		const file = readFileSync(services.databasePath).toString('latin1');
+		for (const secret of [deviceCode, tokens.access_token, tokens.refresh_token]) expect(file).not.toContain(secret);
+	});
+});
+
+describe('sweeping', () => {
+	it('deletes expired authorizations of every status in batches and keeps live ones', async () => {
+		const live = newCode(T0 + 1_000_000);
+		const insert = services.store.db.prepare(
+			`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, status, created_at, expires_at, interval_seconds)
+			 VALUES (randomblob(32), ?, 'demo-cli', 'read', ?, 0, ?, 5)`
+		);
+		services.store.transaction(() => {
+			for (let i = 0; i < 2_500; i++) insert.run(`X${String(i).padStart(7, '0')}`, ['pending', 'denied', 'consumed'][i % 3], T0 - 1);
+		});
+		const report = await sweep(services, T0 + 1_000);
+		expect(report.deviceAuthorizations).toBe(2_500);
+		const left = services.store.db.prepare('SELECT user_code FROM device_authorizations').all();
+		expect(left).toEqual([{ user_code: live.userCode }]);
+	});
+});

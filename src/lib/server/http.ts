@@ -1,0 +1,49 @@
+import type { RequestEvent } from '@sveltejs/kit';
+import { oauthJson, serverError, type OAuthResult } from './oauth-errors';
+import { readParams, type Params } from './request-params';
+import { services, type RequestContext, type Services } from './services';
+
+/**
+ * The client's address. With TRUST_PROXY=0 it is the connection's; with n proxy
+ * hops in front, X-Forwarded-For's n-th entry from the right (the one the
+ * outermost trusted proxy saw). Entries further left are the client's own claims.
+ */
+export function clientAddress(connectionAddress: string, forwardedFor: string | null, trustProxy: number): string {
+	if (trustProxy === 0 || !forwardedFor) return connectionAddress;
+	const hops = forwardedFor.split(',').map((hop) => hop.trim()).filter(Boolean);
+	if (hops.length === 0) return connectionAddress;
+	return hops[Math.max(0, hops.length - trustProxy)];
+}
+
+export function requestContext(event: RequestEvent, { config }: Services = services()): RequestContext {
+	let connection = '';
+	try {
+		connection = event.getClientAddress();
+	} catch {
+		connection = '';
+	}
+	return {
+		now: Date.now(),
+		ip: clientAddress(connection, event.request.headers.get('x-forwarded-for'), config.trustProxy) || null,
+		userAgent: event.request.headers.get('user-agent'),
+		authorization: event.request.headers.get('authorization')
+	};
+}
+
+type ParamsEndpoint = (services: Services, params: Params, context: RequestContext) => OAuthResult;
+
+/** A POST to an OAuth endpoint: read the body, run the endpoint, answer JSON, never a stack trace. */
+export async function servePost(event: RequestEvent, endpoint: ParamsEndpoint): Promise<Response> {
+	const parsed = await readParams(event.request);
+	if (!parsed.ok) return oauthJson(parsed.error);
+	return serveSafely(() => endpoint(services(), parsed.params, requestContext(event)));
+}
+
+export function serveSafely(run: () => OAuthResult): Response {
+	try {
+		return oauthJson(run());
+	} catch (error) {
+		console.error(JSON.stringify({ level: 'error', msg: 'oauth endpoint failed', error: (error as Error).message }));
+		return oauthJson(serverError());
+	}
+}

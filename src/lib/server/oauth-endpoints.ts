@@ -1,0 +1,76 @@
+import { authenticateClient } from './clients';
+import { createDeviceAuthorization } from './device-authorizations';
+import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
+import { invalidClient, invalidRequest, ok, unsupportedGrantType, type OAuthResult } from './oauth-errors';
+import type { Params } from './request-params';
+import type { RequestContext, Services } from './services';
+import { authenticateBearer } from './tokens';
+
+/**
+ * The JSON API as plain functions from parsed fields to (status, JSON): no framework
+ * types, so the hot path can be served from anywhere without rewriting it.
+ */
+
+/** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
+export function authorizationServerMetadata({ config }: Services): OAuthResult {
+	const origin = config.origin;
+	return ok({
+		issuer: origin,
+		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
+		token_endpoint: `${origin}/oauth/token`,
+		userinfo_endpoint: `${origin}/oauth/userinfo`,
+		grant_types_supported: [DEVICE_CODE_GRANT_TYPE],
+		response_types_supported: [],
+		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+		scopes_supported: [...new Set(config.clients.flatMap((client) => client.scopes))],
+		service_documentation: `${origin}/`
+	});
+}
+
+/** Reads client_id/secret from the body or HTTP Basic and checks them. */
+function authenticate(services: Services, params: Params, context: RequestContext) {
+	const result = authenticateClient(services.clients, {
+		clientId: params.get('client_id'),
+		clientSecret: params.get('client_secret'),
+		authorization: context.authorization
+	});
+	if (!result.ok) {
+		const triedBasic = /^Basic\b/i.test(context.authorization ?? '');
+		return { ok: false as const, error: invalidClient(result.reason, triedBasic).toResult() };
+	}
+	return result;
+}
+
+/** POST /oauth/device_authorization (RFC 8628 §3.1). */
+export function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
+}
+
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4). */
+export function tokenEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	const grantType = params.get('grant_type');
+	if (!grantType) return invalidRequest('grant_type is required.').toResult();
+	if (grantType !== DEVICE_CODE_GRANT_TYPE) {
+		return unsupportedGrantType(`This server supports grant_type=${DEVICE_CODE_GRANT_TYPE}.`).toResult();
+	}
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	return pollDeviceCode(services, client.client, params.get('device_code'), context);
+}
+
+/** GET /oauth/userinfo: who a bearer token belongs to. */
+export function userinfoEndpoint(services: Services, context: RequestContext): OAuthResult {
+	const bearer = authenticateBearer(services, context.authorization, context.now, context.ip);
+	if (!bearer.ok) return bearer.error.toResult();
+	const { token } = bearer;
+	return ok({
+		sub: token.sub,
+		provider: token.provider,
+		...(token.name ? { name: token.name } : {}),
+		...(token.email ? { email: token.email } : {}),
+		scope: token.scope,
+		client_id: token.client_id
+	});
+}

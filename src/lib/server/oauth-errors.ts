@@ -1,0 +1,62 @@
+/**
+ * The one OAuth error type: an RFC 6749 §5.2 error object with the HTTP status
+ * RFC 6749, 6750, 7009, 7662 and 8628 give it. Endpoints return these as values;
+ * `oauthJson` is the one serializer that writes them.
+ */
+export class OAuthError {
+	readonly name = 'OAuthError';
+	constructor(
+		readonly status: number,
+		readonly error: string,
+		readonly description: string,
+		readonly headers: Record<string, string> = {}
+	) {}
+
+	toResult(): OAuthResult {
+		return { status: this.status, body: { error: this.error, error_description: this.description }, headers: this.headers };
+	}
+}
+
+/** What an OAuth endpoint answers: status, JSON body, extra headers. No framework types. */
+export interface OAuthResult {
+	status: number;
+	body: unknown;
+	headers?: Record<string, string>;
+}
+
+export const invalidRequest = (description: string) => new OAuthError(400, 'invalid_request', description);
+export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);
+export const invalidScope = (description: string) => new OAuthError(400, 'invalid_scope', description);
+export const unsupportedGrantType = (description: string) => new OAuthError(400, 'unsupported_grant_type', description);
+/** RFC 6749 §5.2: 401, with a challenge when the client tried HTTP Basic. */
+export const invalidClient = (description: string, triedBasic: boolean) =>
+	new OAuthError(401, 'invalid_client', description, triedBasic ? { 'WWW-Authenticate': 'Basic realm="doorcode"' } : {});
+/** RFC 6750 §3.1. */
+export const invalidToken = (description: string) =>
+	new OAuthError(401, 'invalid_token', description, {
+		'WWW-Authenticate': `Bearer realm="doorcode", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`
+	});
+export const payloadTooLarge = (limit: number) =>
+	new OAuthError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
+export const methodNotAllowed = (allowed: string) =>
+	new OAuthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { Allow: allowed });
+export const serverError = () =>
+	new OAuthError(500, 'server_error', 'The server could not complete the request. Try again later.');
+
+export function ok(body: unknown, headers?: Record<string, string>): OAuthResult {
+	return { status: 200, body, headers };
+}
+
+/** Every OAuth response is JSON and never cached (RFC 6749 §5.1). */
+export function oauthJson(result: OAuthResult | OAuthError): Response {
+	const { status, body, headers } = result instanceof OAuthError ? result.toResult() : result;
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: {
+			'Content-Type': 'application/json; charset=utf-8',
+			'Cache-Control': 'no-store',
+			Pragma: 'no-cache',
+			...headers
+		}
+	});
+}

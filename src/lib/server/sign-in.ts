@@ -1,0 +1,63 @@
+import type { ProviderId } from './config';
+import { denyDeviceAuthorization } from './device-authorizations';
+import type { DeviceErrorReason } from './device-login';
+import { completeSignIn, startSignIn } from './providers';
+import { createSession } from './sessions';
+import type { Services } from './services';
+import { recordSignIn } from './users';
+
+export type SignInStart = { ok: true; url: URL; state: string; codeVerifier: string } | { ok: false };
+
+export function beginSignIn({ config }: Services, providerId: ProviderId): SignInStart {
+	const provider = config.providers[providerId];
+	if (!provider) return { ok: false };
+	return { ok: true, ...startSignIn(config, provider) };
+}
+
+export interface CallbackInput {
+	providerId: ProviderId;
+	query: URLSearchParams;
+	expectedState: string | null;
+	codeVerifier: string | null;
+	/** The user code of the device login this browser is in, from its cookie. */
+	deviceUserCode: string | null;
+	now: number;
+}
+
+export type CallbackOutcome =
+	| { ok: true; session: { token: string; expiresAt: number } }
+	| { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired'>; detail: string };
+
+/**
+ * The provider's redirect back, as guard clauses: provider error → state → code →
+ * exchange → session. A failure during a device login also denies that device
+ * authorization, so the waiting CLI hears access_denied instead of waiting to expiry.
+ */
+export async function completeCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
+	const outcome = await checkCallback(services, input);
+	if (!outcome.ok && input.deviceUserCode) {
+		const reason = outcome.reason === 'provider_denied' ? 'provider_denied' : 'provider_failed';
+		denyDeviceAuthorization(services, input.deviceUserCode, reason, null, input.now);
+	}
+	return outcome;
+}
+
+async function checkCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
+	const provider = services.config.providers[input.providerId];
+	if (!provider) return { ok: false, reason: 'provider_failed', detail: 'That sign-in provider is not configured here.' };
+	const error = input.query.get('error');
+	if (error === 'access_denied') {
+		return { ok: false, reason: 'provider_denied', detail: `You cancelled the sign-in at ${provider.name}, or ${provider.name} refused it.` };
+	}
+	if (error) return { ok: false, reason: 'provider_failed', detail: `${provider.name} reported an error (${error.slice(0, 60)}).` };
+	const state = input.query.get('state');
+	if (!state || !input.expectedState || state !== input.expectedState || !input.codeVerifier) {
+		return { ok: false, reason: 'state', detail: 'The sign-in could not be matched to this browser: it expired or was started elsewhere.' };
+	}
+	const code = input.query.get('code');
+	if (!code) return { ok: false, reason: 'provider_failed', detail: `${provider.name} sent no authorization code.` };
+	const signIn = await completeSignIn(services.config, provider, code, input.codeVerifier);
+	if (!signIn.ok) return { ok: false, reason: 'provider_failed', detail: `Sign-in failed: ${signIn.reason}.` };
+	const user = recordSignIn(services, signIn.identity, input.now);
+	return { ok: true, session: createSession(services, user.id, input.now) };
+}

@@ -1,0 +1,276 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Client } from './clients';
+
+/**
+ * The store: every SQL statement doorcode runs lives in this file, prepared once,
+ * one statement per method, so a second engine can be added behind the same names.
+ */
+
+const migrations = import.meta.glob<string>('./migrations/*.sql', { query: '?raw', import: 'default', eager: true });
+
+export interface UserRow {
+	id: number;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+}
+
+export interface SessionRow {
+	user_id: number;
+	expires_at: number;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+}
+
+export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+export interface DeviceAuthorizationRow {
+	id: number;
+	user_code: string;
+	client_id: string;
+	scope: string;
+	status: DeviceStatus;
+	created_at: number;
+	expires_at: number;
+	interval_seconds: number;
+	requester_ip: string | null;
+	requester_user_agent: string | null;
+	entered_at: number | null;
+	denial_reason: string | null;
+	owner_id: number | null;
+	approved_by: number | null;
+	granted_scope: string | null;
+	label: string | null;
+	grant_id: number | null;
+}
+
+export type PollOutcome = 'replayed' | 'slow_down' | 'denied' | 'expired' | 'issue' | 'pending';
+
+export interface PolledAuthorizationRow extends DeviceAuthorizationRow {
+	last_poll_outcome: PollOutcome;
+}
+
+export interface NewDeviceAuthorization {
+	deviceCodeHash: Buffer;
+	userCode: string;
+	clientId: string;
+	scope: string;
+	createdAt: number;
+	expiresAt: number;
+	intervalSeconds: number;
+	requesterIp: string | null;
+	requesterUserAgent: string | null;
+}
+
+export interface NewGrant {
+	ownerId: number;
+	clientId: string;
+	scope: string;
+	label: string | null;
+	approvedBy: number | null;
+	createdAt: number;
+	requesterIp: string | null;
+}
+
+export interface AccessTokenRow {
+	grant_id: number;
+	expires_at: number;
+	scope: string;
+	client_id: string;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+}
+
+const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
+	requester_ip, requester_user_agent, entered_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+
+export type Store = ReturnType<typeof openStore>;
+
+export function openStore(path: string) {
+	if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+	const db = new Database(path);
+	db.pragma('journal_mode = WAL');
+	// WAL + NORMAL: a crash loses no committed transaction; only a power loss may drop the last ones.
+	db.pragma('synchronous = NORMAL');
+	db.pragma('busy_timeout = 5000');
+	db.pragma('foreign_keys = ON');
+	migrate(db);
+
+	const statements = {
+		upsertUser: db.prepare<[{ sub: string; provider: string; name: string | null; email: string | null; now: number }], UserRow>(
+			`INSERT INTO users (sub, provider, name, email, created_at, updated_at)
+			 VALUES (:sub, :provider, :name, :email, :now, :now)
+			 ON CONFLICT (sub) DO UPDATE SET
+				name = coalesce(excluded.name, users.name),
+				email = coalesce(excluded.email, users.email),
+				updated_at = excluded.updated_at
+			 RETURNING id, sub, provider, name, email`
+		),
+		insertSession: db.prepare<[Buffer, number, number, number]>(
+			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`
+		),
+		findSession: db.prepare<[Buffer], SessionRow>(
+			`SELECT s.user_id, s.expires_at, u.sub, u.provider, u.name, u.email
+			 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+		),
+		extendSession: db.prepare<[number, Buffer]>(`UPDATE sessions SET expires_at = ? WHERE token_hash = ?`),
+		deleteSession: db.prepare<[Buffer]>(`DELETE FROM sessions WHERE token_hash = ?`),
+		deleteClients: db.prepare(`DELETE FROM clients`),
+		insertClient: db.prepare<[string, string, string, string]>(
+			`INSERT INTO clients (id, name, type, scopes) VALUES (?, ?, ?, ?)`
+		),
+		insertDeviceAuthorization: db.prepare<[NewDeviceAuthorization]>(
+			`INSERT INTO device_authorizations
+				(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
+			 VALUES (:deviceCodeHash, :userCode, :clientId, :scope, :createdAt, :expiresAt, :intervalSeconds, :requesterIp, :requesterUserAgent)`
+		),
+		findLiveDeviceAuthorization: db.prepare<[string, number], DeviceAuthorizationRow>(
+			`SELECT ${DEVICE_COLUMNS} FROM device_authorizations
+			 WHERE user_code = ? AND status = 'pending' AND expires_at > ?`
+		),
+		markDeviceAuthorizationEntered: db.prepare<[number, string, number], DeviceAuthorizationRow>(
+			`UPDATE device_authorizations SET entered_at = coalesce(entered_at, ?)
+			 WHERE user_code = ? AND status = 'pending' AND expires_at > ?
+			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		approveDeviceAuthorization: db.prepare<
+			[{ userCode: string; ownerId: number; approvedBy: number | null; grantedScope: string; label: string | null; now: number }],
+			DeviceAuthorizationRow
+		>(
+			`UPDATE device_authorizations
+			 SET status = 'approved', owner_id = :ownerId, approved_by = :approvedBy, granted_scope = :grantedScope,
+				label = :label, decided_at = :now
+			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
+			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		denyDeviceAuthorization: db.prepare<[{ userCode: string; reason: string; deniedBy: number | null; now: number }], DeviceAuthorizationRow>(
+			`UPDATE device_authorizations
+			 SET status = 'denied', denial_reason = :reason, approved_by = :deniedBy, decided_at = :now
+			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
+			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		// RFC 8628 §3.5: the whole poll is one statement. The outcome is decided from the
+		// row as it was, and an approved row becomes consumed in the same write, so of any
+		// number of concurrent polls exactly one is answered with tokens. A poll refused
+		// with slow_down leaves last_polled_at alone, so a client that backs off gets through.
+		pollDeviceAuthorization: db.prepare<[{ deviceCodeHash: Buffer; clientId: string; now: number }], PolledAuthorizationRow>(
+			`UPDATE device_authorizations AS d SET
+				last_poll_outcome = p.outcome,
+				interval_seconds = d.interval_seconds + iif(p.outcome = 'slow_down', 5, 0),
+				last_polled_at = iif(p.outcome = 'slow_down', d.last_polled_at, :now),
+				status = iif(p.outcome = 'issue', 'consumed', d.status)
+			 FROM (
+				SELECT id, CASE
+					WHEN status = 'consumed' THEN 'replayed'
+					WHEN last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000 THEN 'slow_down'
+					WHEN status = 'denied' THEN 'denied'
+					WHEN expires_at <= :now THEN 'expired'
+					WHEN status = 'approved' THEN 'issue'
+					ELSE 'pending'
+				END AS outcome
+				FROM device_authorizations WHERE device_code_hash = :deviceCodeHash AND client_id = :clientId
+			 ) AS p
+			 WHERE d.id = p.id
+			 RETURNING ${DEVICE_COLUMNS}, last_poll_outcome`
+		),
+		attachGrant: db.prepare<[number, number]>(`UPDATE device_authorizations SET grant_id = ? WHERE id = ?`),
+		insertGrant: db.prepare<[NewGrant], { id: number }>(
+			`INSERT INTO grants (owner_id, client_id, scope, label, approved_by, created_at, requester_ip)
+			 VALUES (:ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp) RETURNING id`
+		),
+		revokeGrant: db.prepare<[number, number]>(`UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`),
+		touchGrant: db.prepare<[number, string | null, number]>(`UPDATE grants SET last_used_at = ?, last_used_ip = ? WHERE id = ?`),
+		insertToken: db.prepare<[Buffer, number, string, number, number]>(
+			`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
+		),
+		findActiveAccessToken: db.prepare<[Buffer, number], AccessTokenRow>(
+			`SELECT t.grant_id, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email
+			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id
+			 WHERE t.token_hash = ? AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > ?
+				AND g.revoked_at IS NULL`
+		),
+		deleteExpiredDeviceAuthorizations: db.prepare<[number, number]>(
+			`DELETE FROM device_authorizations WHERE id IN
+				(SELECT id FROM device_authorizations WHERE expires_at <= ? LIMIT ?)`
+		),
+		deleteExpiredTokens: db.prepare<[number, number]>(
+			`DELETE FROM tokens WHERE token_hash IN (SELECT token_hash FROM tokens WHERE expires_at <= ? LIMIT ?)`
+		),
+		deleteExpiredSessions: db.prepare<[number, number]>(
+			`DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`
+		)
+	};
+
+	return {
+		db,
+		close: () => db.close(),
+		/** Runs fn in one transaction: all of its writes land, or none. */
+		transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+
+		upsertUser: (user: { sub: string; provider: string; name: string | null; email: string | null }, now: number) =>
+			statements.upsertUser.get({ ...user, now }) as UserRow,
+
+		insertSession: (tokenHash: Buffer, userId: number, now: number, expiresAt: number) =>
+			void statements.insertSession.run(tokenHash, userId, now, expiresAt),
+		findSession: (tokenHash: Buffer) => statements.findSession.get(tokenHash),
+		extendSession: (tokenHash: Buffer, expiresAt: number) => void statements.extendSession.run(expiresAt, tokenHash),
+		deleteSession: (tokenHash: Buffer) => void statements.deleteSession.run(tokenHash),
+
+		replaceClients: db.transaction((clients: Client[]) => {
+			statements.deleteClients.run();
+			for (const c of clients) statements.insertClient.run(c.id, c.name, c.type, c.scopes.join(' '));
+		}),
+
+		insertDeviceAuthorization: (row: NewDeviceAuthorization) => void statements.insertDeviceAuthorization.run(row),
+		findLiveDeviceAuthorization: (userCode: string, now: number) => statements.findLiveDeviceAuthorization.get(userCode, now),
+		markDeviceAuthorizationEntered: (userCode: string, now: number) =>
+			statements.markDeviceAuthorizationEntered.get(now, userCode, now),
+		approveDeviceAuthorization: (approval: {
+			userCode: string;
+			ownerId: number;
+			approvedBy: number | null;
+			grantedScope: string;
+			label: string | null;
+			now: number;
+		}) => statements.approveDeviceAuthorization.get(approval),
+		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; now: number }) =>
+			statements.denyDeviceAuthorization.get(denial),
+		pollDeviceAuthorization: (deviceCodeHash: Buffer, clientId: string, now: number) =>
+			statements.pollDeviceAuthorization.get({ deviceCodeHash, clientId, now }),
+		attachGrant: (authorizationId: number, grantId: number) => void statements.attachGrant.run(grantId, authorizationId),
+
+		insertGrant: (grant: NewGrant) => (statements.insertGrant.get(grant) as { id: number }).id,
+		revokeGrant: (grantId: number, now: number) => void statements.revokeGrant.run(now, grantId),
+		touchGrant: (grantId: number, now: number, ip: string | null) => void statements.touchGrant.run(now, ip, grantId),
+		insertToken: (tokenHash: Buffer, grantId: number, kind: 'access' | 'refresh', now: number, expiresAt: number) =>
+			void statements.insertToken.run(tokenHash, grantId, kind, now, expiresAt),
+		findActiveAccessToken: (tokenHash: Buffer, now: number) => statements.findActiveAccessToken.get(tokenHash, now),
+
+		deleteExpiredDeviceAuthorizations: (now: number, limit: number) =>
+			statements.deleteExpiredDeviceAuthorizations.run(now, limit).changes,
+		deleteExpiredTokens: (now: number, limit: number) => statements.deleteExpiredTokens.run(now, limit).changes,
+		deleteExpiredSessions: (now: number, limit: number) => statements.deleteExpiredSessions.run(now, limit).changes
+	};
+}
+
+/** Applies the numbered migrations not yet recorded, each in its own transaction. */
+function migrate(db: Database.Database) {
+	db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+	const applied = new Set(db.prepare<[], { name: string }>(`SELECT name FROM schema_migrations`).all().map((r) => r.name));
+	const record = db.prepare<[string, number]>(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`);
+	for (const [file, sql] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
+		const name = file.slice(file.lastIndexOf('/') + 1);
+		if (applied.has(name)) continue;
+		db.transaction(() => {
+			db.exec(sql);
+			record.run(name, Date.now());
+		})();
+	}
+}

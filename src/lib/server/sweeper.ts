@@ -1,0 +1,47 @@
+import type { Services } from './services';
+
+/** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
+export const SWEEP_BATCH = 1000;
+
+export interface SweepReport {
+	deviceAuthorizations: number;
+	tokens: number;
+	sessions: number;
+}
+
+/**
+ * Deletes expired device authorizations (whatever their status: denied and consumed
+ * rows are kept until expiry so a late poll still gets access_denied or invalid_grant),
+ * expired tokens and sessions, in batches, yielding to the event loop between batches.
+ */
+export async function sweep({ store }: Services, now = Date.now()): Promise<SweepReport> {
+	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0 };
+	const steps: [keyof SweepReport, (now: number, limit: number) => number][] = [
+		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],
+		['tokens', store.deleteExpiredTokens],
+		['sessions', store.deleteExpiredSessions]
+	];
+	for (const [name, deleteBatch] of steps) {
+		for (;;) {
+			const deleted = deleteBatch(now, SWEEP_BATCH);
+			report[name] += deleted;
+			if (deleted < SWEEP_BATCH) break;
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+	}
+	return report;
+}
+
+/** Sweeps every SWEEP_INTERVAL seconds; one sweep at a time; never keeps the process alive. */
+export function startSweeper(services: Services): () => void {
+	let running = false;
+	const timer = setInterval(() => {
+		if (running) return;
+		running = true;
+		sweep(services)
+			.catch((error: Error) => console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: error.message })))
+			.finally(() => (running = false));
+	}, services.config.sweepInterval * 1000);
+	timer.unref();
+	return () => clearInterval(timer);
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_CLIENT } from './clients';
+import type { Config } from './config';
+import { createServices, type RequestContext, type Services } from './services';
+import { openStore } from './store';
+
+/** Services on a fresh SQLite file in a temporary folder, for module tests. */
+export function testServices(overrides: Partial<Config> = {}): Services & { databasePath: string; dispose(): void } {
+	const folder = mkdtempSync(join(tmpdir(), 'doorcode-test-'));
+	const databasePath = join(folder, 'doorcode.db');
+	const config: Config = {
+		origin: 'https://login.example.org',
+		secure: true,
+		production: false,
+		databasePath,
+		providers: {},
+		adminSubjects: [],
+		clients: [DEMO_CLIENT],
+		deviceCodeTtl: 600,
+		pollInterval: 5,
+		sweepInterval: 60,
+		accessTokenTtl: 3600,
+		refreshTokenTtl: 30 * 86400,
+		sessionTtl: 30 * 86400,
+		rateLimits: true,
+		trustProxy: 0,
+		devIdp: false,
+		...overrides
+	};
+	const services = createServices(config, openStore(databasePath));
+	return {
+		...services,
+		databasePath,
+		dispose() {
+			services.store.close();
+			rmSync(folder, { recursive: true, force: true });
+		}
+	};
+}
+
+export function context(now: number): RequestContext {
+	return { now, ip: '192.0.2.7', userAgent: 'test-cli/1.0', authorization: null };
+}

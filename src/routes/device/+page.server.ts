@@ -1,0 +1,28 @@
+import { fail, redirect } from '@sveltejs/kit';
+import { enterUserCode } from '#lib/server/device-authorizations.ts';
+import { rememberDeviceLogin } from '#lib/server/device-login.ts';
+import { services } from '#lib/server/services.ts';
+import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+/** The same words for unknown, expired and used codes: the page is no oracle for guessing. */
+const CODE_NOT_VALID = 'That code is not valid or no longer active. Check the code on your device, or run the login command again for a new one.';
+
+export const load: PageServerLoad = ({ url }) => {
+	// ?user_code= only fills the field; approving always takes the person's own steps.
+	const prefill = url.searchParams.get('user_code') ?? '';
+	const normalized = normalizeUserCode(prefill);
+	return { prefill: normalized ? formatUserCode(normalized) : prefill.slice(0, 20) };
+};
+
+export const actions: Actions = {
+	default: async ({ request, cookies }) => {
+		const code = (await request.formData()).get('code');
+		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
+		const now = Date.now();
+		const entry = enterUserCode(services(), code, now);
+		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
+		rememberDeviceLogin(cookies, services().config, entry.authorization.user_code, entry.authorization.expires_at, now);
+		redirect(303, '/device/confirm');
+	}
+};

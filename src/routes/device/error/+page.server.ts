@@ -1,0 +1,31 @@
+import { DEVICE_ERROR_REASONS, type DeviceErrorReason } from '#lib/server/device-login.ts';
+import type { PageServerLoad } from './$types';
+
+const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
+	denied: {
+		title: 'Sign-in denied',
+		body: 'You denied this request, so the device was not signed in. If that was a mistake, run the login command again.'
+	},
+	expired: {
+		title: 'This code is no longer valid',
+		body: 'The code expired, was already used, or does not exist.'
+	},
+	provider_denied: {
+		title: 'Sign-in cancelled at the provider',
+		body: 'The sign-in was cancelled or refused at the identity provider, so the device was not signed in.'
+	},
+	provider_failed: {
+		title: 'Sign-in failed at the provider',
+		body: 'The identity provider could not complete the sign-in, so the device was not signed in.'
+	},
+	state: {
+		title: 'The sign-in could not be completed',
+		body: 'The sign-in expired or was started in another browser, so the device was not signed in.'
+	}
+};
+
+export const load: PageServerLoad = ({ url }) => {
+	const given = url.searchParams.get('reason');
+	const reason: DeviceErrorReason = DEVICE_ERROR_REASONS.find((known) => known === given) ?? 'expired';
+	return { reason, message: MESSAGES[reason] };
+};

@@ -1,0 +1,51 @@
+import * as client from 'openid-client';
+import Database from 'better-sqlite3';
+import type { TestServer } from './servers.ts';
+
+export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** openid-client, a real RFC 8628 client, configured from doorcode's RFC 8414 metadata. */
+export async function discover(server: TestServer, clientId = 'demo-cli'): Promise<client.Configuration> {
+	return client.discovery(new URL(server.origin), clientId, undefined, client.None(), {
+		algorithm: 'oauth2',
+		execute: [client.allowInsecureRequests]
+	});
+}
+
+export async function form(server: TestServer, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+	const response = await fetch(`${server.origin}${path}`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+		body: new URLSearchParams(fields)
+	});
+	return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+export async function requestCode(server: TestServer, fields: Record<string, string> = { client_id: 'demo-cli' }) {
+	const response = await form(server, '/oauth/device_authorization', fields);
+	if (response.status !== 200) throw new Error(`device authorization failed: ${JSON.stringify(response.body)}`);
+	return response.body as {
+		device_code: string;
+		user_code: string;
+		verification_uri: string;
+		verification_uri_complete: string;
+		expires_in: number;
+		interval: number;
+	};
+}
+
+export function poll(server: TestServer, deviceCode: string, clientId = 'demo-cli') {
+	return form(server, '/oauth/token', { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId });
+}
+
+/** Reads the server's own SQLite file (read-only), to assert the stored state. */
+export function readDatabase<T>(server: TestServer, query: (db: Database.Database) => T): T {
+	const db = new Database(server.databasePath, { readonly: true, fileMustExist: true });
+	try {
+		return query(db);
+	} finally {
+		db.close();
+	}
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,78 @@
+import { expect, type Page } from '@playwright/test';
+
+/** Page objects for what a person sees, found by the accessible names SPEC gives. */
+
+export class DevicePage {
+	constructor(private readonly page: Page) {}
+
+	async open(prefill?: string) {
+		await this.page.goto(prefill === undefined ? '/device' : `/device?user_code=${encodeURIComponent(prefill)}`);
+		// Let hydration finish, so what is typed is not reset under the test's fingers.
+		await this.page.waitForLoadState('networkidle');
+	}
+
+	get codeField() {
+		return this.page.getByLabel('Code', { exact: true });
+	}
+
+	async enterCode(code: string) {
+		await this.codeField.fill(code);
+		await this.page.getByRole('button', { name: 'Continue' }).click();
+	}
+}
+
+export class LoginPage {
+	constructor(private readonly page: Page) {}
+
+	async signInWith(provider: 'ORCID' | 'Clerk') {
+		await this.page.getByRole('link', { name: `Sign in with ${provider}` }).click();
+	}
+}
+
+/** The local identity provider's sign-in page (standing in for ORCID and Clerk). */
+export class DevIdentityProviderPage {
+	constructor(private readonly page: Page) {}
+
+	async signIn(user?: string) {
+		if (user) await this.page.getByRole('radio', { name: user }).check();
+		await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+	}
+
+	async cancel() {
+		await this.page.getByRole('button', { name: 'Cancel' }).click();
+	}
+}
+
+export class ConfirmPage {
+	constructor(private readonly page: Page) {}
+
+	async expectCode(userCode: string) {
+		await expect(this.page).toHaveURL(/\/device\/confirm$/);
+		await expect(this.page.getByText(userCode, { exact: true })).toBeVisible();
+	}
+
+	async approve() {
+		await this.page.getByRole('button', { name: 'Approve' }).click();
+	}
+
+	async deny() {
+		await this.page.getByRole('button', { name: 'Deny' }).click();
+	}
+}
+
+/** The whole browser side of a device login: code, sign-in at the provider, then approve or deny. */
+export async function signInAndDecide(
+	page: Page,
+	userCode: string,
+	{ provider = 'ORCID', user, decision = 'approve' }: { provider?: 'ORCID' | 'Clerk'; user?: string; decision?: 'approve' | 'deny' } = {}
+) {
+	const device = new DevicePage(page);
+	await device.open();
+	await device.enterCode(userCode);
+	await new LoginPage(page).signInWith(provider);
+	await new DevIdentityProviderPage(page).signIn(user);
+	const confirm = new ConfirmPage(page);
+	await confirm.expectCode(userCode);
+	if (decision === 'approve') await confirm.approve();
+	else await confirm.deny();
+}
