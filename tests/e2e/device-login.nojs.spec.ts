@@ -10,7 +10,7 @@ test('with JavaScript off, a full ORCID login still approves the device', async 
 	const tokens = client.pollDeviceAuthorizationGrant(config, authorization);
 
 	await signInAndDecide(page, authorization.user_code, { provider: 'ORCID' });
-	await expect(page).toHaveURL(/\/device\/success$/);
+	await expect(page).toHaveURL(/\/device\/success\?code=[A-Z]{8}$/);
 
 	const granted = await tokens;
 	const userinfo = await (await fetch(`${SERVERS.main.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${granted.access_token}` } })).json();

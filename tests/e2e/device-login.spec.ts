@@ -12,7 +12,7 @@ test('a full ORCID login gives the polling CLI tokens that userinfo names as the
 	const tokens = client.pollDeviceAuthorizationGrant(config, authorization);
 
 	await signInAndDecide(page, authorization.user_code, { provider: 'ORCID' });
-	await expect(page).toHaveURL(/\/device\/success$/);
+	await expect(page).toHaveURL(/\/device\/success\?code=[A-Z]{8}$/);
 	await expect(page.getByRole('heading', { name: "You're signed in" })).toBeVisible();
 
 	const granted = await tokens;
@@ -34,7 +34,7 @@ test('a full Clerk login gives tokens for the Clerk user id, with the email the 
 	const tokens = client.pollDeviceAuthorizationGrant(config, authorization);
 
 	await signInAndDecide(page, authorization.user_code, { provider: 'Clerk' });
-	await expect(page).toHaveURL(/\/device\/success$/);
+	await expect(page).toHaveURL(/\/device\/success\?code=[A-Z]{8}$/);
 
 	const granted = await tokens;
 	const userinfo = await (await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${granted.access_token}` } })).json();

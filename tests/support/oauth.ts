@@ -49,3 +49,20 @@ export function readDatabase<T>(server: TestServer, query: (db: Database.Databas
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A device login approved in the browser, and the tokens the CLI then collects. */
+export async function approvedTokens(page: import('@playwright/test').Page, server: TestServer, clientId = 'demo-cli') {
+	const { signInAndDecide } = await import('./pages.ts');
+	const code = await requestCode(server, { client_id: clientId });
+	await signInAndDecide(page, code.user_code);
+	await sleep(1100);
+	const answer = await poll(server, code.device_code, clientId);
+	if (answer.status !== 200) throw new Error(`no tokens: ${JSON.stringify(answer.body)}`);
+	return answer.body as { access_token: string; refresh_token: string; scope: string; expires_in: number };
+}
+
+export const ACME_API_BASIC = { Authorization: `Basic ${Buffer.from('acme-api:acme-secret').toString('base64')}` };
+
+export function userinfo(server: TestServer, accessToken: string) {
+	return fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${accessToken}` } });
+}

@@ -23,6 +23,8 @@ function server(name: string, port: number, env: Record<string, string>): TestSe
 			DEV_IDP: '1',
 			CLIENTS_FILE: 'tests/fixtures/clients.json',
 			POLL_INTERVAL: '1',
+			// Tests name the client's address with X-Forwarded-For, as one proxy hop would.
+			TRUST_PROXY: '1',
 			...env
 		}
 	};

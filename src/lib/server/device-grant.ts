@@ -39,13 +39,16 @@ export function pollDeviceCode(services: Services, client: Client, deviceCode: s
 			case 'issue': {
 				const scope = authorization.granted_scope ?? authorization.scope;
 				const grantId = store.insertGrant({
+					kind: 'device',
 					ownerId: authorization.owner_id as number,
 					clientId: authorization.client_id,
 					scope,
 					label: authorization.label,
 					approvedBy: authorization.approved_by,
 					createdAt: context.now,
-					requesterIp: authorization.requester_ip
+					requesterIp: authorization.requester_ip,
+					pickupIp: context.ip,
+					expiresAt: null
 				});
 				store.attachGrant(authorization.id, grantId);
 				return ok(issueTokens(services, grantId, scope, context.now));

@@ -4,7 +4,7 @@ import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
 import { invalidClient, invalidRequest, ok, unsupportedGrantType, type OAuthResult } from './oauth-errors';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from './services';
-import { authenticateBearer } from './tokens';
+import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
 
 /**
  * The JSON API as plain functions from parsed fields to (status, JSON): no framework
@@ -19,9 +19,13 @@ export function authorizationServerMetadata({ config }: Services): OAuthResult {
 		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
 		token_endpoint: `${origin}/oauth/token`,
 		userinfo_endpoint: `${origin}/oauth/userinfo`,
-		grant_types_supported: [DEVICE_CODE_GRANT_TYPE],
+		revocation_endpoint: `${origin}/oauth/revoke`,
+		introspection_endpoint: `${origin}/oauth/introspect`,
+		grant_types_supported: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
 		response_types_supported: [],
 		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
 		scopes_supported: [...new Set(config.clients.flatMap((client) => client.scopes))],
 		service_documentation: `${origin}/`
 	});
@@ -48,16 +52,36 @@ export function deviceAuthorizationEndpoint(services: Services, params: Params, 
 	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
 }
 
-/** POST /oauth/token: the device code grant (RFC 8628 §3.4). */
+const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
+
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 export function tokenEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.').toResult();
-	if (grantType !== DEVICE_CODE_GRANT_TYPE) {
-		return unsupportedGrantType(`This server supports grant_type=${DEVICE_CODE_GRANT_TYPE}.`).toResult();
+	if (!GRANT_TYPES.includes(grantType)) {
+		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.join(' and ')}.`).toResult();
 	}
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), context);
 	return pollDeviceCode(services, client.client, params.get('device_code'), context);
+}
+
+/** POST /oauth/revoke (RFC 7009): logout for a CLI. */
+export function revocationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	return revokeToken(services, client.client, params.get('token'), context.now);
+}
+
+/** POST /oauth/introspect (RFC 7662): only for authenticated confidential clients (resource servers). */
+export function introspectionEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	if (client.client.type !== 'confidential') {
+		return invalidClient('Introspection is only for confidential clients that authenticate with their secret.', false).toResult();
+	}
+	return introspectToken(services, params.get('token'), context.now);
 }
 
 /** GET /oauth/userinfo: who a bearer token belongs to. */

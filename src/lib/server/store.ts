@@ -68,6 +68,7 @@ export interface NewDeviceAuthorization {
 }
 
 export interface NewGrant {
+	kind: 'device' | 'personal';
 	ownerId: number;
 	clientId: string;
 	scope: string;
@@ -75,6 +76,44 @@ export interface NewGrant {
 	approvedBy: number | null;
 	createdAt: number;
 	requesterIp: string | null;
+	pickupIp: string | null;
+	expiresAt: number | null;
+}
+
+export interface TokenStateRow {
+	grant_id: number;
+	kind: 'access' | 'refresh';
+	created_at: number;
+	expires_at: number;
+	retired_at: number | null;
+	client_id: string;
+	scope: string;
+	revoked_at: number | null;
+	sub: string;
+}
+
+export interface GrantRow {
+	id: number;
+	kind: 'device' | 'personal';
+	client_id: string;
+	client_name: string | null;
+	scope: string;
+	label: string | null;
+	created_at: number;
+	expires_at: number | null;
+	requester_ip: string | null;
+	pickup_ip: string | null;
+	last_used_at: number | null;
+	last_used_ip: string | null;
+	approved_by_sub: string | null;
+}
+
+export interface PickupRow {
+	status: DeviceStatus;
+	requester_ip: string | null;
+	client_id: string;
+	picked_up_at: number | null;
+	pickup_ip: string | null;
 }
 
 export interface AccessTokenRow {
@@ -182,8 +221,40 @@ export function openStore(path: string) {
 		),
 		attachGrant: db.prepare<[number, number]>(`UPDATE device_authorizations SET grant_id = ? WHERE id = ?`),
 		insertGrant: db.prepare<[NewGrant], { id: number }>(
-			`INSERT INTO grants (owner_id, client_id, scope, label, approved_by, created_at, requester_ip)
-			 VALUES (:ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp) RETURNING id`
+			`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip, expires_at)
+			 VALUES (:kind, :ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp, :pickupIp, :expiresAt)
+			 RETURNING id`
+		),
+		revokeOwnGrant: db.prepare<[number, number, number], { id: number }>(
+			`UPDATE grants SET revoked_at = ? WHERE id = ? AND owner_id = ? AND revoked_at IS NULL RETURNING id`
+		),
+		listActiveGrants: db.prepare<[number, string, number], GrantRow>(
+			`SELECT g.id, g.kind, g.client_id, c.name AS client_name, g.scope, g.label, g.created_at, g.expires_at,
+				g.requester_ip, g.pickup_ip, g.last_used_at, g.last_used_ip, a.sub AS approved_by_sub
+			 FROM grants g LEFT JOIN clients c ON c.id = g.client_id LEFT JOIN users a ON a.id = g.approved_by
+			 WHERE g.owner_id = ? AND g.kind = ? AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > ?)
+			 ORDER BY g.created_at DESC`
+		),
+		// RFC 9700 §4.14.2: a refresh token works once. Retiring it is the whole decision,
+		// so of two concurrent refreshes with the same token only one can win.
+		retireRefreshToken: db.prepare<[{ tokenHash: Buffer; clientId: string; now: number }], { grant_id: number }>(
+			`UPDATE tokens SET retired_at = :now
+			 WHERE token_hash = :tokenHash AND kind = 'refresh' AND retired_at IS NULL AND expires_at > :now
+				AND grant_id IN (SELECT id FROM grants WHERE client_id = :clientId AND revoked_at IS NULL)
+			 RETURNING grant_id`
+		),
+		findGrantScope: db.prepare<[number], { scope: string }>(`SELECT scope FROM grants WHERE id = ?`),
+		findTokenState: db.prepare<[Buffer], TokenStateRow>(
+			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub
+			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = ?`
+		),
+		retireAccessToken: db.prepare<[number, Buffer]>(
+			`UPDATE tokens SET retired_at = coalesce(retired_at, ?) WHERE token_hash = ? AND kind = 'access'`
+		),
+		findPickup: db.prepare<[string, number], PickupRow>(
+			`SELECT d.status, d.requester_ip, d.client_id, g.created_at AS picked_up_at, g.pickup_ip
+			 FROM device_authorizations d LEFT JOIN grants g ON g.id = d.grant_id
+			 WHERE d.user_code = ? AND d.owner_id = ?`
 		),
 		revokeGrant: db.prepare<[number, number]>(`UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`),
 		touchGrant: db.prepare<[number, string | null, number]>(`UPDATE grants SET last_used_at = ?, last_used_ip = ? WHERE id = ?`),
@@ -248,6 +319,14 @@ export function openStore(path: string) {
 
 		insertGrant: (grant: NewGrant) => (statements.insertGrant.get(grant) as { id: number }).id,
 		revokeGrant: (grantId: number, now: number) => void statements.revokeGrant.run(now, grantId),
+		revokeOwnGrant: (grantId: number, ownerId: number, now: number) => statements.revokeOwnGrant.get(now, grantId, ownerId) !== undefined,
+		listActiveGrants: (ownerId: number, kind: 'device' | 'personal', now: number) => statements.listActiveGrants.all(ownerId, kind, now),
+		retireRefreshToken: (tokenHash: Buffer, clientId: string, now: number) =>
+			statements.retireRefreshToken.get({ tokenHash, clientId, now }),
+		findTokenState: (tokenHash: Buffer) => statements.findTokenState.get(tokenHash),
+		findGrantScope: (grantId: number) => statements.findGrantScope.get(grantId)?.scope,
+		retireAccessToken: (tokenHash: Buffer, now: number) => void statements.retireAccessToken.run(now, tokenHash),
+		findPickup: (userCode: string, ownerId: number) => statements.findPickup.get(userCode, ownerId),
 		touchGrant: (grantId: number, now: number, ip: string | null) => void statements.touchGrant.run(now, ip, grantId),
 		insertToken: (tokenHash: Buffer, grantId: number, kind: 'access' | 'refresh', now: number, expiresAt: number) =>
 			void statements.insertToken.run(tokenHash, grantId, kind, now, expiresAt),

@@ -1,11 +1,16 @@
+import type { Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
-import { invalidToken, type OAuthError } from './oauth-errors';
-import type { Services } from './services';
+import { invalidGrant, invalidRequest, invalidToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
+import type { RequestContext, Services } from './services';
 import type { AccessTokenRow } from './store';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
 export const ACCESS_TOKEN_PREFIX = 'dca_';
 export const REFRESH_TOKEN_PREFIX = 'dcr_';
+export const PERSONAL_TOKEN_PREFIX = 'dcp_';
+
+/** The client_id personal access tokens report: they belong to no CLI. */
+export const PERSONAL_CLIENT_ID = 'personal-access-token';
 
 export interface TokenResponse {
 	access_token: string;
@@ -28,6 +33,60 @@ export function issueTokens({ config, store }: Services, grantId: number, scope:
 		refresh_token: refreshToken,
 		scope
 	};
+}
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token is retired as it is
+ * used and replaced; presenting a retired one means it leaked, so the grant ends.
+ */
+export function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): OAuthResult {
+	if (!refreshToken) return invalidRequest('refresh_token is required.').toResult();
+	const { store } = services;
+	const tokenHash = hashSecret(refreshToken);
+	return store.transaction(() => {
+		const retired = store.retireRefreshToken(tokenHash, client.id, context.now);
+		if (retired) {
+			const scope = store.findGrantScope(retired.grant_id) ?? '';
+			return ok(issueTokens(services, retired.grant_id, scope, context.now));
+		}
+		const state = store.findTokenState(tokenHash);
+		if (state && state.kind === 'refresh' && state.client_id === client.id && state.retired_at !== null && state.revoked_at === null) {
+			store.revokeGrant(state.grant_id, context.now);
+			return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
+		}
+		return invalidGrant('The refresh token is unknown, expired or revoked. Log in again.').toResult();
+	});
+}
+
+/**
+ * RFC 7009: revoking a refresh token ends its grant; revoking an access token ends that
+ * token. Unknown tokens, and tokens of other clients, are answered 200 all the same.
+ */
+export function revokeToken({ store }: Services, client: Client, token: string | undefined, now: number): OAuthResult {
+	if (!token) return invalidRequest('token is required.').toResult();
+	const tokenHash = hashSecret(token);
+	const state = store.findTokenState(tokenHash);
+	if (state && state.client_id === client.id) {
+		if (state.kind === 'refresh') store.revokeGrant(state.grant_id, now);
+		else store.retireAccessToken(tokenHash, now);
+	}
+	return ok({});
+}
+
+/** RFC 7662 §2.2: what a resource server may know about a token; inactive says nothing more. */
+export function introspectToken({ store }: Services, token: string | undefined, now: number): OAuthResult {
+	if (!token) return invalidRequest('token is required.').toResult();
+	const state = store.findTokenState(hashSecret(token));
+	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now) return ok({ active: false });
+	return ok({
+		active: true,
+		sub: state.sub,
+		scope: state.scope,
+		client_id: state.client_id,
+		token_type: state.kind === 'access' ? 'Bearer' : 'refresh_token',
+		exp: Math.floor(state.expires_at / 1000),
+		iat: Math.floor(state.created_at / 1000)
+	});
 }
 
 export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };

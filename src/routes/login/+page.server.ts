@@ -11,7 +11,7 @@ const ERRORS: Record<string, string> = {
 
 export const load: PageServerLoad = ({ url, locals }) => {
 	const { config } = services();
-	const returnTo = safeReturnTo(url.searchParams.get('return_to'));
+	const returnTo = safeReturnTo(url.searchParams.get('return_to'), '/account');
 	return {
 		returnTo,
 		providers: PROVIDER_IDS.flatMap((id) => (config.providers[id] ? [{ id, name: config.providers[id].name }] : [])),

@@ -54,7 +54,7 @@ export const actions: Actions = {
 				)
 			: { ok: false as const };
 		forgetDeviceLogin(cookies);
-		redirect(303, decision.ok ? '/device/success' : '/device/error?reason=expired');
+		redirect(303, decision.ok ? `/device/success?code=${userCode}` : '/device/error?reason=expired');
 	},
 	deny: ({ locals, url, cookies }) => {
 		const userCode = userCodeInProgress(cookies);

@@ -10,7 +10,7 @@ export const GET: RequestHandler = async ({ params, url, cookies, locals }) => {
 	if (!isProviderId(params.provider)) error(404, 'Unknown sign-in provider.');
 	const cookiePath = { path: `/login/${params.provider}` };
 	const deviceUserCode = deviceLoginInProgress(cookies);
-	const returnTo = safeReturnTo(cookies.get('oauth_return_to'), deviceUserCode ? '/device/confirm' : '/');
+	const returnTo = safeReturnTo(cookies.get('oauth_return_to'), deviceUserCode ? '/device/confirm' : '/account');
 	const outcome = await completeCallback(services(), {
 		providerId: params.provider,
 		query: url.searchParams,

@@ -1,0 +1,96 @@
+import { SCOPE_TOKEN } from './clients';
+import { generateSecret, hashSecret } from './crypto';
+import type { Services } from './services';
+import type { GrantRow } from './store';
+import { PERSONAL_CLIENT_ID, PERSONAL_TOKEN_PREFIX } from './tokens';
+
+/** What a person sees and manages at /account: approved devices and personal access tokens. */
+
+export const PERSONAL_TOKEN_LIFETIMES_DAYS = [7, 30, 90, 365] as const;
+
+/** The scopes a personal access token may carry: any a configured client may ask for. */
+export function personalTokenScopes({ config }: Services): string[] {
+	return [...new Set(config.clients.flatMap((client) => client.scopes))];
+}
+
+export function listDevices({ store }: Services, ownerId: number, now: number): GrantRow[] {
+	return store.listActiveGrants(ownerId, 'device', now);
+}
+
+export function listPersonalTokens({ store }: Services, ownerId: number, now: number): GrantRow[] {
+	return store.listActiveGrants(ownerId, 'personal', now);
+}
+
+/** Ends a grant the person owns; its access and refresh tokens stop working at once. */
+export function revokeOwnGrant({ store }: Services, ownerId: number, grantId: number, now: number): boolean {
+	return store.revokeOwnGrant(grantId, ownerId, now);
+}
+
+export interface PersonalTokenRequest {
+	name: string;
+	scopes: string[];
+	days: number;
+}
+
+export type PersonalTokenCreation = { ok: true; token: string; name: string; expiresAt: number } | { ok: false; message: string };
+
+/** A named token for CI and other places with no person at a browser; shown once, stored hashed. */
+export function createPersonalToken(services: Services, ownerId: number, request: PersonalTokenRequest, now: number): PersonalTokenCreation {
+	const name = request.name.trim();
+	if (name.length === 0 || name.length > 60 || /[\p{Cc}]/u.test(name)) {
+		return { ok: false, message: 'Give the token a name of 1 to 60 characters, e.g. "CI deploy".' };
+	}
+	const allowed = personalTokenScopes(services);
+	const scopes = [...new Set(request.scopes)];
+	if (!scopes.every((scope) => SCOPE_TOKEN.test(scope) && allowed.includes(scope))) {
+		return { ok: false, message: `Choose scopes from: ${allowed.join(', ')}.` };
+	}
+	if (!(PERSONAL_TOKEN_LIFETIMES_DAYS as readonly number[]).includes(request.days)) {
+		return { ok: false, message: `Choose an expiry of ${PERSONAL_TOKEN_LIFETIMES_DAYS.join(', ')} days.` };
+	}
+	const token = generateSecret(PERSONAL_TOKEN_PREFIX);
+	const expiresAt = now + request.days * 86_400_000;
+	const { store } = services;
+	store.transaction(() => {
+		const grantId = store.insertGrant({
+			kind: 'personal',
+			ownerId,
+			clientId: PERSONAL_CLIENT_ID,
+			scope: scopes.join(' '),
+			label: name,
+			approvedBy: null,
+			createdAt: now,
+			requesterIp: null,
+			pickupIp: null,
+			expiresAt
+		});
+		store.insertToken(hashSecret(token), grantId, 'access', now, expiresAt);
+	});
+	return { ok: true, token, name, expiresAt };
+}
+
+export interface PickupReceipt {
+	pickedUp: boolean;
+	pickedUpAt: number | null;
+	pickupIp: string | null;
+	requesterIp: string | null;
+	/** The CLI collected the tokens from another address than the one that asked for the code. */
+	ipMismatch: boolean;
+}
+
+/**
+ * After approving: when the CLI collected its tokens and from where. A different
+ * address than the one that asked for the code turns a silent phish into a visible one.
+ */
+export function pickupReceipt({ store }: Services, userCode: string, ownerId: number): PickupReceipt | null {
+	const row = store.findPickup(userCode, ownerId);
+	if (!row || (row.status !== 'approved' && row.status !== 'consumed')) return null;
+	const pickedUp = row.picked_up_at !== null;
+	return {
+		pickedUp,
+		pickedUpAt: row.picked_up_at,
+		pickupIp: row.pickup_ip,
+		requesterIp: row.requester_ip,
+		ipMismatch: pickedUp && row.pickup_ip !== row.requester_ip
+	};
+}

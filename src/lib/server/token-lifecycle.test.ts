@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_CLIENT } from './clients';
+import { hashSecret } from './crypto';
+import { approveDeviceAuthorization, createDeviceAuthorization } from './device-authorizations';
+import { pollDeviceCode } from './device-grant';
+import { sweep } from './sweeper';
+import { context, testServices } from './test-services';
+import { introspectToken, refreshTokens, type TokenResponse } from './tokens';
+import { normalizeUserCode } from './user-code';
+
+let services: ReturnType<typeof testServices>;
+const T0 = 1_800_000_000_000;
+
+beforeEach(() => {
+	services = testServices({ accessTokenTtl: 60, refreshTokenTtl: 600 });
+});
+afterEach(() => services.dispose());
+
+function tokensAt(now: number): TokenResponse {
+	const created = createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(now)).body as { device_code: string; user_code: string };
+	const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, now);
+	approveDeviceAuthorization(
+		services,
+		{ userCode: normalizeUserCode(created.user_code) as string, ownerId: owner.id, approvedBy: null, grantedScope: 'read', label: null },
+		now
+	);
+	return pollDeviceCode(services, DEMO_CLIENT, created.device_code, context(now)).body as TokenResponse;
+}
+
+describe('token lifetimes', () => {
+	it('access tokens expire after ACCESS_TOKEN_TTL and refresh tokens after REFRESH_TOKEN_TTL', () => {
+		const tokens = tokensAt(T0);
+		expect(tokens.expires_in).toBe(60);
+		expect((introspectToken(services, tokens.access_token, T0 + 59_000).body as { active: boolean }).active).toBe(true);
+		expect(introspectToken(services, tokens.access_token, T0 + 60_000).body).toEqual({ active: false });
+		const late = refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 600_000));
+		expect((late.body as { error: string }).error).toBe('invalid_grant');
+	});
+
+	it('a refresh before expiry rotates: the new pair works, the old refresh token is retired', () => {
+		const tokens = tokensAt(T0);
+		const rotated = refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 100_000));
+		expect(rotated.status).toBe(200);
+		const fresh = rotated.body as TokenResponse;
+		expect((introspectToken(services, fresh.access_token, T0 + 100_000).body as { active: boolean }).active).toBe(true);
+		expect(introspectToken(services, tokens.refresh_token, T0 + 100_000).body).toEqual({ active: false });
+	});
+
+	it('a refresh token of another client is refused without revoking anything', () => {
+		const tokens = tokensAt(T0);
+		const other = { ...DEMO_CLIENT, id: 'other-cli' };
+		expect((refreshTokens(services, other, tokens.refresh_token, context(T0)).body as { error: string }).error).toBe('invalid_grant');
+		expect(refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0)).status).toBe(200);
+	});
+});
+
+describe('sweeping under load', () => {
+	it('empties 100,000 expired rows while polls keep being answered', async () => {
+		services.dispose();
+		services = testServices({ deviceCodeTtl: 86_400 });
+		const live = createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(T0 + 10_000_000)).body as { device_code: string };
+		const insert = services.store.db.prepare(
+			`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds)
+			 VALUES (?, ?, 'demo-cli', 'read', 0, ?, 5)`
+		);
+		services.store.transaction(() => {
+			for (let i = 0; i < 100_000; i++) insert.run(hashSecret(`expired-${i}`), `E${String(i).padStart(7, '0')}`, T0 - 1);
+		});
+
+		let sweeping = true;
+		const answeredDuringSweep: string[] = [];
+		let pollAt = T0 + 10_000_000;
+		const poller = (async () => {
+			while (sweeping) {
+				pollAt += 6_000;
+				const answer = pollDeviceCode(services, DEMO_CLIENT, live.device_code, context(pollAt));
+				answeredDuringSweep.push((answer.body as { error: string }).error);
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+		})();
+		const report = await sweep(services, T0 + 10_000_000);
+		sweeping = false;
+		await poller;
+
+		expect(report.deviceAuthorizations).toBe(100_000);
+		expect(services.store.db.prepare('SELECT count(*) AS n FROM device_authorizations').get()).toEqual({ n: 1 });
+		// The sweep yields between batches of 1,000, so polls are answered throughout it.
+		expect(answeredDuringSweep.length).toBeGreaterThanOrEqual(50);
+		expect(new Set(answeredDuringSweep)).toEqual(new Set(['authorization_pending']));
+	});
+});

@@ -1,0 +1,55 @@
+import { fail, redirect } from '@sveltejs/kit';
+import {
+	createPersonalToken,
+	listDevices,
+	listPersonalTokens,
+	PERSONAL_TOKEN_LIFETIMES_DAYS,
+	personalTokenScopes,
+	revokeOwnGrant
+} from '#lib/server/account.ts';
+import { services } from '#lib/server/services.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+function signedInUser(locals: App.Locals) {
+	if (!locals.user) redirect(303, '/login?return_to=%2Faccount');
+	return locals.user;
+}
+
+export const load: PageServerLoad = ({ locals }) => {
+	const user = signedInUser(locals);
+	const now = Date.now();
+	return {
+		devices: listDevices(services(), user.user_id, now),
+		personalTokens: listPersonalTokens(services(), user.user_id, now),
+		scopes: personalTokenScopes(services()),
+		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
+	};
+};
+
+export const actions: Actions = {
+	revoke: async ({ locals, request }) => {
+		const user = signedInUser(locals);
+		const grantId = Number((await request.formData()).get('grant'));
+		if (!Number.isSafeInteger(grantId) || !revokeOwnGrant(services(), user.user_id, grantId, Date.now())) {
+			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
+		}
+		return { revoked: true };
+	},
+	createToken: async ({ locals, request }) => {
+		const user = signedInUser(locals);
+		const form = await request.formData();
+		const name = form.get('name');
+		const created = createPersonalToken(
+			services(),
+			user.user_id,
+			{
+				name: typeof name === 'string' ? name : '',
+				scopes: form.getAll('scope').filter((s): s is string => typeof s === 'string'),
+				days: Number(form.get('days'))
+			},
+			Date.now()
+		);
+		if (!created.ok) return fail(400, { createError: created.message });
+		return { created: { name: created.name, token: created.token, expiresAt: created.expiresAt } };
+	}
+};

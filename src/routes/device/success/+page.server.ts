@@ -1,0 +1,10 @@
+import { pickupReceipt } from '#lib/server/account.ts';
+import { services } from '#lib/server/services.ts';
+import { normalizeUserCode } from '#lib/server/user-code.ts';
+import type { PageServerLoad } from './$types';
+
+export const load: PageServerLoad = ({ url, locals }) => {
+	const userCode = normalizeUserCode(url.searchParams.get('code') ?? '');
+	const receipt = userCode && locals.user ? pickupReceipt(services(), userCode, locals.user.user_id) : null;
+	return { userCode, receipt };
+};

@@ -1,0 +1,12 @@
+import { json } from '@sveltejs/kit';
+import { pickupReceipt } from '#lib/server/account.ts';
+import { services } from '#lib/server/services.ts';
+import { normalizeUserCode } from '#lib/server/user-code.ts';
+import type { RequestHandler } from './$types';
+
+/** The pickup receipt as JSON, so the success page can update itself while the CLI polls. */
+export const GET: RequestHandler = ({ url, locals }) => {
+	const userCode = normalizeUserCode(url.searchParams.get('code') ?? '');
+	const receipt = userCode && locals.user ? pickupReceipt(services(), userCode, locals.user.user_id) : null;
+	return json(receipt, { status: receipt ? 200 : 404, headers: { 'Cache-Control': 'no-store' } });
+};
