@@ -25,6 +25,8 @@ function server(name: string, port: number, env: Record<string, string>): TestSe
 			POLL_INTERVAL: '1',
 			// Tests name the client's address with X-Forwarded-For, as one proxy hop would.
 			TRUST_PROXY: '1',
+			// Laure Haak, the local identity provider's second ORCID user, is the admin.
+			ADMIN_SUBJECTS: 'orcid:0000-0001-5109-3700',
 			...env
 		}
 	};

@@ -1,3 +1,4 @@
+import { recordAudit } from './audit';
 import { SCOPE_TOKEN } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import type { Services } from './services';
@@ -13,17 +14,37 @@ export function personalTokenScopes({ config }: Services): string[] {
 	return [...new Set(config.clients.flatMap((client) => client.scopes))];
 }
 
-export function listDevices({ store }: Services, ownerId: number, now: number): GrantRow[] {
-	return store.listActiveGrants(ownerId, 'device', now);
+/** The person signed in. */
+export interface AccountHolder {
+	user_id: number;
+	sub: string;
+	email: string | null;
 }
 
-export function listPersonalTokens({ store }: Services, ownerId: number, now: number): GrantRow[] {
-	return store.listActiveGrants(ownerId, 'personal', now);
+/**
+ * The users whose grants are this person's: themselves, and `email:<address>` for the
+ * verified address they signed in with, where an admin may have approved devices.
+ */
+function ownerIds({ store }: Services, holder: AccountHolder): number[] {
+	const addressed = holder.email ? store.findUserBySub(`email:${holder.email}`) : undefined;
+	return addressed ? [holder.user_id, addressed.id] : [holder.user_id];
+}
+
+export function listDevices(services: Services, holder: AccountHolder, now: number): GrantRow[] {
+	return ownerIds(services, holder)
+		.flatMap((id) => services.store.listActiveGrants(id, 'device', now))
+		.sort((a, b) => b.created_at - a.created_at);
+}
+
+export function listPersonalTokens(services: Services, holder: AccountHolder, now: number): GrantRow[] {
+	return services.store.listActiveGrants(holder.user_id, 'personal', now);
 }
 
 /** Ends a grant the person owns; its access and refresh tokens stop working at once. */
-export function revokeOwnGrant({ store }: Services, ownerId: number, grantId: number, now: number): boolean {
-	return store.revokeOwnGrant(grantId, ownerId, now);
+export function revokeOwnGrant(services: Services, holder: AccountHolder, grantId: number, ip: string | null, now: number): boolean {
+	const revoked = ownerIds(services, holder).some((id) => services.store.revokeOwnGrant(grantId, id, now));
+	if (revoked) recordAudit(services, { actor: holder.sub, action: 'grant.revoked', subject: `grant ${grantId}`, ip }, now);
+	return revoked;
 }
 
 export interface PersonalTokenRequest {

@@ -1,3 +1,4 @@
+import { recordAudit } from './audit';
 import { resolveRequestedScopes, type Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidScope, ok, serverError, type OAuthResult } from './oauth-errors';
@@ -6,10 +7,11 @@ import type { DeviceAuthorizationRow } from './store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
 
 /** Why a device authorization was denied; the CLI is told in plain words. */
-export type DenialReason = 'user' | 'provider_denied' | 'provider_failed' | 'reported';
+export type DenialReason = 'user' | 'admin' | 'provider_denied' | 'provider_failed' | 'reported';
 
 export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 	user: 'The request was denied in the browser.',
+	admin: 'An administrator denied the request.',
 	provider_denied: 'The sign-in was cancelled or refused at the identity provider.',
 	provider_failed: 'The sign-in at the identity provider failed.',
 	reported: 'The person at the browser reported that they did not start this login.'
@@ -77,24 +79,74 @@ export function findPendingAuthorization({ store }: Services, userCode: string, 
 
 export type Decision = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
 
-/** pending → approved, for the owner; one statement, so only one decision ever wins. */
-export function approveDeviceAuthorization(
-	{ store }: Services,
-	approval: { userCode: string; ownerId: number; approvedBy: number | null; grantedScope: string; label: string | null },
-	now: number
-): Decision {
-	const authorization = store.approveDeviceAuthorization({ ...approval, now });
-	return authorization ? { ok: true, authorization } : { ok: false };
+/** Who acts in the browser, for the decision and the audit log. */
+export interface Actor {
+	userId: number;
+	sub: string;
+	ip: string | null;
+}
+
+export interface Approval {
+	userCode: string;
+	ownerId: number;
+	ownerSub: string;
+	grantedScope: string;
+	label: string | null;
+}
+
+/**
+ * pending → approved; one statement, so only one decision ever wins. `approvedBy` is
+ * set when an admin approves on someone else's behalf.
+ */
+export function approveDeviceAuthorization(services: Services, actor: Actor, approval: Approval, now: number): Decision {
+	const onBehalf = approval.ownerId !== actor.userId;
+	const authorization = services.store.approveDeviceAuthorization({
+		userCode: approval.userCode,
+		ownerId: approval.ownerId,
+		approvedBy: onBehalf ? actor.userId : null,
+		grantedScope: approval.grantedScope,
+		label: approval.label,
+		now
+	});
+	if (!authorization) return { ok: false };
+	recordAudit(
+		services,
+		{
+			actor: actor.sub,
+			action: onBehalf ? 'device.approved_on_behalf' : 'device.approved',
+			userCode: approval.userCode,
+			clientId: authorization.client_id,
+			subject: approval.ownerSub,
+			ip: actor.ip,
+			detail: `scope "${approval.grantedScope}"${approval.label ? `, label "${approval.label}"` : ''}`
+		},
+		now
+	);
+	return { ok: true, authorization };
 }
 
 /** pending → denied; the CLI's next poll answers access_denied with the reason. */
 export function denyDeviceAuthorization(
-	{ store }: Services,
+	services: Services,
+	actor: Actor | null,
 	userCode: string,
 	reason: DenialReason,
-	deniedBy: number | null,
-	now: number
+	now: number,
+	ip: string | null = actor?.ip ?? null
 ): Decision {
-	const authorization = store.denyDeviceAuthorization({ userCode, reason, deniedBy, now });
-	return authorization ? { ok: true, authorization } : { ok: false };
+	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy: actor?.userId ?? null, now });
+	if (!authorization) return { ok: false };
+	recordAudit(
+		services,
+		{
+			actor: actor?.sub ?? null,
+			action: reason.startsWith('provider') ? 'device.provider_refused' : reason === 'admin' ? 'device.denied_by_admin' : 'device.denied',
+			userCode,
+			clientId: authorization.client_id,
+			ip,
+			detail: DENIAL_DESCRIPTIONS[reason]
+		},
+		now
+	);
+	return { ok: true, authorization };
 }

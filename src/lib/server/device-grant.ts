@@ -51,7 +51,14 @@ export function pollDeviceCode(services: Services, client: Client, deviceCode: s
 					expiresAt: null
 				});
 				store.attachGrant(authorization.id, grantId);
-				return ok(issueTokens(services, grantId, scope, context.now));
+				// Beyond RFC 6749's fields: whose tokens these are, and which admin approved them.
+				const owner = store.findUserById(authorization.owner_id as number);
+				const approver = authorization.approved_by === null ? undefined : store.findUserById(authorization.approved_by);
+				return ok({
+					...issueTokens(services, grantId, scope, context.now),
+					sub: owner?.sub,
+					...(approver ? { approved_by: approver.sub } : {})
+				});
 			}
 		}
 	});

@@ -4,7 +4,7 @@ import { DEMO_CLIENT } from './clients';
 import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, enterUserCode } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
-import { context, testServices } from './test-services';
+import { actor, context, testServices } from './test-services';
 import { normalizeUserCode } from './user-code';
 
 let services: ReturnType<typeof testServices>;
@@ -24,7 +24,7 @@ function newCode(now = T0) {
 
 function approve(userCode: string, now: number) {
 	const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, now);
-	return approveDeviceAuthorization(services, { userCode, ownerId: owner.id, approvedBy: null, grantedScope: 'read write', label: null }, now);
+	return approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read write', label: null }, now);
 }
 
 const pollAt = (deviceCode: string, now: number) => pollDeviceCode(services, DEMO_CLIENT, deviceCode, context(now));
@@ -50,17 +50,17 @@ describe('device authorization lifecycle', () => {
 
 	it('pending → denied: the next poll answers access_denied, not a wait until expiry', () => {
 		const { deviceCode, userCode } = newCode();
-		expect(denyDeviceAuthorization(services, userCode, 'user', null, T0 + 1_000).ok).toBe(true);
+		expect(denyDeviceAuthorization(services, null, userCode, 'user', T0 + 1_000).ok).toBe(true);
 		expect(pollAt(deviceCode, T0 + 5_000).body).toEqual({ error: 'access_denied', error_description: 'The request was denied in the browser.' });
 	});
 
 	it('only one decision wins: a denied code cannot be approved, an approved one cannot be denied', () => {
 		const first = newCode();
-		expect(denyDeviceAuthorization(services, first.userCode, 'user', null, T0).ok).toBe(true);
+		expect(denyDeviceAuthorization(services, null, first.userCode, 'user', T0).ok).toBe(true);
 		expect(approve(first.userCode, T0).ok).toBe(false);
 		const second = newCode();
 		expect(approve(second.userCode, T0).ok).toBe(true);
-		expect(denyDeviceAuthorization(services, second.userCode, 'user', null, T0).ok).toBe(false);
+		expect(denyDeviceAuthorization(services, null, second.userCode, 'user', T0).ok).toBe(false);
 	});
 
 	it('after expires_in the poll answers expired_token and the code can no longer be entered or approved', () => {

@@ -30,6 +30,11 @@ export function requestContext(event: RequestEvent, { config }: Services = servi
 	};
 }
 
+/** The signed-in person acting through a page, for decisions and the audit log. */
+export function actorOf(event: RequestEvent, user: { user_id: number; sub: string }) {
+	return { userId: user.user_id, sub: user.sub, ip: requestContext(event).ip };
+}
+
 type ParamsEndpoint = (services: Services, params: Params, context: RequestContext) => OAuthResult;
 
 /** A POST to an OAuth endpoint: read the body, run the endpoint, answer JSON, never a stack trace. */

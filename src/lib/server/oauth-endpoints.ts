@@ -95,6 +95,7 @@ export function userinfoEndpoint(services: Services, context: RequestContext): O
 		...(token.name ? { name: token.name } : {}),
 		...(token.email ? { email: token.email } : {}),
 		scope: token.scope,
-		client_id: token.client_id
+		client_id: token.client_id,
+		...(token.approved_by_sub ? { approved_by: token.approved_by_sub } : {})
 	});
 }

@@ -21,6 +21,7 @@ export interface CallbackInput {
 	codeVerifier: string | null;
 	/** The user code of the device login this browser is in, from its cookie. */
 	deviceUserCode: string | null;
+	ip: string | null;
 	now: number;
 }
 
@@ -37,7 +38,7 @@ export async function completeCallback(services: Services, input: CallbackInput)
 	const outcome = await checkCallback(services, input);
 	if (!outcome.ok && input.deviceUserCode) {
 		const reason = outcome.reason === 'provider_denied' ? 'provider_denied' : 'provider_failed';
-		denyDeviceAuthorization(services, input.deviceUserCode, reason, null, input.now);
+		denyDeviceAuthorization(services, null, input.deviceUserCode, reason, input.now, input.ip);
 	}
 	return outcome;
 }

@@ -125,6 +125,34 @@ export interface AccessTokenRow {
 	provider: string;
 	name: string | null;
 	email: string | null;
+	approved_by_sub: string | null;
+}
+
+export interface AuditEntry {
+	actor: string | null;
+	action: string;
+	userCode?: string | null;
+	clientId?: string | null;
+	subject?: string | null;
+	ip?: string | null;
+	detail?: string | null;
+}
+
+export interface AuditRow {
+	id: number;
+	at: number;
+	actor: string | null;
+	action: string;
+	user_code: string | null;
+	client_id: string | null;
+	subject: string | null;
+	ip: string | null;
+	detail: string | null;
+}
+
+export interface AdminGrantRow extends GrantRow {
+	owner_sub: string;
+	owner_name: string | null;
 }
 
 const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
@@ -262,11 +290,36 @@ export function openStore(path: string) {
 			`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
 		),
 		findActiveAccessToken: db.prepare<[Buffer, number], AccessTokenRow>(
-			`SELECT t.grant_id, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email
-			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id
+			`SELECT t.grant_id, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email, a.sub AS approved_by_sub
+			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 			 WHERE t.token_hash = ? AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > ?
 				AND g.revoked_at IS NULL`
 		),
+		findUserBySub: db.prepare<[string], UserRow>(`SELECT id, sub, provider, name, email FROM users WHERE sub = ?`),
+		findUserById: db.prepare<[number], UserRow>(`SELECT id, sub, provider, name, email FROM users WHERE id = ?`),
+		listPendingAuthorizations: db.prepare<[number, number], DeviceAuthorizationRow>(
+			`SELECT ${DEVICE_COLUMNS} FROM device_authorizations
+			 WHERE status = 'pending' AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?`
+		),
+		listAllActiveGrants: db.prepare<[{ now: number; filter: string; limit: number }], AdminGrantRow>(
+			`SELECT g.id, g.kind, g.client_id, c.name AS client_name, g.scope, g.label, g.created_at, g.expires_at,
+				g.requester_ip, g.pickup_ip, g.last_used_at, g.last_used_ip, a.sub AS approved_by_sub,
+				o.sub AS owner_sub, o.name AS owner_name
+			 FROM grants g JOIN users o ON o.id = g.owner_id LEFT JOIN clients c ON c.id = g.client_id
+				LEFT JOIN users a ON a.id = g.approved_by
+			 WHERE g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > :now)
+				AND (:filter = '' OR instr(lower(o.sub), :filter) OR instr(lower(coalesce(o.name, '')), :filter)
+					OR instr(lower(coalesce(o.email, '')), :filter) OR instr(lower(coalesce(g.label, '')), :filter))
+			 ORDER BY g.created_at DESC LIMIT :limit`
+		),
+		revokeAnyGrant: db.prepare<[number, number], { id: number; client_id: string; owner_id: number }>(
+			`UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id, client_id, owner_id`
+		),
+		insertAudit: db.prepare<[{ at: number; actor: string | null; action: string; userCode: string | null; clientId: string | null; subject: string | null; ip: string | null; detail: string | null }]>(
+			`INSERT INTO audit_log (at, actor, action, user_code, client_id, subject, ip, detail)
+			 VALUES (:at, :actor, :action, :userCode, :clientId, :subject, :ip, :detail)`
+		),
+		listAudit: db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`),
 		deleteExpiredDeviceAuthorizations: db.prepare<[number, number]>(
 			`DELETE FROM device_authorizations WHERE id IN
 				(SELECT id FROM device_authorizations WHERE expires_at <= ? LIMIT ?)`
@@ -332,6 +385,23 @@ export function openStore(path: string) {
 			void statements.insertToken.run(tokenHash, grantId, kind, now, expiresAt),
 		findActiveAccessToken: (tokenHash: Buffer, now: number) => statements.findActiveAccessToken.get(tokenHash, now),
 
+		findUserBySub: (sub: string) => statements.findUserBySub.get(sub),
+		findUserById: (id: number) => statements.findUserById.get(id),
+		listPendingAuthorizations: (now: number, limit: number) => statements.listPendingAuthorizations.all(now, limit),
+		listAllActiveGrants: (now: number, filter: string, limit: number) => statements.listAllActiveGrants.all({ now, filter, limit }),
+		revokeAnyGrant: (grantId: number, now: number) => statements.revokeAnyGrant.get(now, grantId),
+		insertAudit: (entry: AuditEntry, at: number) =>
+			void statements.insertAudit.run({
+				at,
+				actor: entry.actor,
+				action: entry.action,
+				userCode: entry.userCode ?? null,
+				clientId: entry.clientId ?? null,
+				subject: entry.subject ?? null,
+				ip: entry.ip ?? null,
+				detail: entry.detail ?? null
+			}),
+		listAudit: (limit: number, offset: number) => statements.listAudit.all(limit, offset),
 		deleteExpiredDeviceAuthorizations: (now: number, limit: number) =>
 			statements.deleteExpiredDeviceAuthorizations.run(now, limit).changes,
 		deleteExpiredTokens: (now: number, limit: number) => statements.deleteExpiredTokens.run(now, limit).changes,

@@ -43,3 +43,7 @@ export function testServices(overrides: Partial<Config> = {}): Services & { data
 export function context(now: number): RequestContext {
 	return { now, ip: '192.0.2.7', userAgent: 'test-cli/1.0', authorization: null };
 }
+
+export function actor(user: { id: number; sub: string }) {
+	return { userId: user.id, sub: user.sub, ip: '192.0.2.8' };
+}

@@ -4,7 +4,7 @@ import { hashSecret } from './crypto';
 import { approveDeviceAuthorization, createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
-import { context, testServices } from './test-services';
+import { actor, context, testServices } from './test-services';
 import { introspectToken, refreshTokens, type TokenResponse } from './tokens';
 import { normalizeUserCode } from './user-code';
 
@@ -21,7 +21,8 @@ function tokensAt(now: number): TokenResponse {
 	const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, now);
 	approveDeviceAuthorization(
 		services,
-		{ userCode: normalizeUserCode(created.user_code) as string, ownerId: owner.id, approvedBy: null, grantedScope: 'read', label: null },
+		actor(owner),
+		{ userCode: normalizeUserCode(created.user_code) as string, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read', label: null },
 		now
 	);
 	return pollDeviceCode(services, DEMO_CLIENT, created.device_code, context(now)).body as TokenResponse;

@@ -7,6 +7,7 @@ import {
 	personalTokenScopes,
 	revokeOwnGrant
 } from '#lib/server/account.ts';
+import { requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -19,18 +20,18 @@ export const load: PageServerLoad = ({ locals }) => {
 	const user = signedInUser(locals);
 	const now = Date.now();
 	return {
-		devices: listDevices(services(), user.user_id, now),
-		personalTokens: listPersonalTokens(services(), user.user_id, now),
+		devices: listDevices(services(), user, now),
+		personalTokens: listPersonalTokens(services(), user, now),
 		scopes: personalTokenScopes(services()),
 		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
 	};
 };
 
 export const actions: Actions = {
-	revoke: async ({ locals, request }) => {
-		const user = signedInUser(locals);
-		const grantId = Number((await request.formData()).get('grant'));
-		if (!Number.isSafeInteger(grantId) || !revokeOwnGrant(services(), user.user_id, grantId, Date.now())) {
+	revoke: async (event) => {
+		const user = signedInUser(event.locals);
+		const grantId = Number((await event.request.formData()).get('grant'));
+		if (!Number.isSafeInteger(grantId) || !revokeOwnGrant(services(), user, grantId, requestContext(event).ip, Date.now())) {
 			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
 		}
 		return { revoked: true };

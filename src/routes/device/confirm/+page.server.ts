@@ -1,6 +1,7 @@
 import { redirect } from '@sveltejs/kit';
 import { approveDeviceAuthorization, denyDeviceAuthorization, findPendingAuthorization } from '#lib/server/device-authorizations.ts';
 import { deviceLoginInProgress, forgetDeviceLogin } from '#lib/server/device-login.ts';
+import { actorOf } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
@@ -41,7 +42,8 @@ export const load: PageServerLoad = ({ locals, url, cookies }) => {
 };
 
 export const actions: Actions = {
-	approve: ({ locals, url, cookies }) => {
+	approve: (event) => {
+		const { locals, url, cookies } = event;
 		const userCode = userCodeInProgress(cookies);
 		const user = signedInUser(locals, url);
 		const now = Date.now();
@@ -49,17 +51,19 @@ export const actions: Actions = {
 		const decision = pending
 			? approveDeviceAuthorization(
 					services(),
-					{ userCode, ownerId: user.user_id, approvedBy: null, grantedScope: pending.scope, label: null },
+					actorOf(event, user),
+					{ userCode, ownerId: user.user_id, ownerSub: user.sub, grantedScope: pending.scope, label: null },
 					now
 				)
 			: { ok: false as const };
 		forgetDeviceLogin(cookies);
 		redirect(303, decision.ok ? `/device/success?code=${userCode}` : '/device/error?reason=expired');
 	},
-	deny: ({ locals, url, cookies }) => {
+	deny: (event) => {
+		const { locals, url, cookies } = event;
 		const userCode = userCodeInProgress(cookies);
 		const user = signedInUser(locals, url);
-		const decision = denyDeviceAuthorization(services(), userCode, 'user', user.user_id, Date.now());
+		const decision = denyDeviceAuthorization(services(), actorOf(event, user), userCode, 'user', Date.now());
 		forgetDeviceLogin(cookies);
 		redirect(303, decision.ok ? '/device/error?reason=denied' : '/device/error?reason=expired');
 	}

@@ -1,12 +1,14 @@
 import { error, redirect } from '@sveltejs/kit';
 import { deviceLoginInProgress, safeReturnTo } from '#lib/server/device-login.ts';
+import { requestContext } from '#lib/server/http.ts';
 import { isProviderId } from '#lib/server/providers.ts';
 import { services } from '#lib/server/services.ts';
 import { invalidateSession, sessionCookieName, sessionCookieOptions } from '#lib/server/sessions.ts';
 import { completeCallback } from '#lib/server/sign-in.ts';
 import type { RequestHandler } from './$types';
 
-export const GET: RequestHandler = async ({ params, url, cookies, locals }) => {
+export const GET: RequestHandler = async (event) => {
+	const { params, url, cookies, locals } = event;
 	if (!isProviderId(params.provider)) error(404, 'Unknown sign-in provider.');
 	const cookiePath = { path: `/login/${params.provider}` };
 	const deviceUserCode = deviceLoginInProgress(cookies);
@@ -17,6 +19,7 @@ export const GET: RequestHandler = async ({ params, url, cookies, locals }) => {
 		expectedState: cookies.get('oauth_state') ?? null,
 		codeVerifier: cookies.get('oauth_code_verifier') ?? null,
 		deviceUserCode,
+		ip: requestContext(event).ip,
 		now: Date.now()
 	});
 	for (const name of ['oauth_state', 'oauth_code_verifier', 'oauth_return_to']) cookies.delete(name, cookiePath);

@@ -1,0 +1,92 @@
+import { recordAudit } from './audit';
+import { approveDeviceAuthorization, denyDeviceAuthorization, type Actor, type Decision } from './device-authorizations';
+import type { Services } from './services';
+import { normalizeUserCode } from './user-code';
+
+/** Admins approve codes on behalf of others: the lab workstation, the kiosk, the shared machine. */
+
+const EMAIL = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
+
+/** An owner's email address as doorcode keys it: trimmed, lower-cased, or null when it is not one. */
+export function normalizeEmail(input: string): string | null {
+	const email = input.trim().toLowerCase();
+	return email.length <= 254 && EMAIL.test(email) ? email : null;
+}
+
+/**
+ * The scopes an admin may grant: those chosen that were also requested and that the
+ * client may have. The result never holds a scope outside the request.
+ */
+export function narrowScopes(requested: readonly string[], clientScopes: readonly string[], chosen: readonly string[]): string[] {
+	return requested.filter((scope) => chosen.includes(scope) && clientScopes.includes(scope));
+}
+
+export type OwnerResolution = { ok: true; ownerId: number; ownerSub: string } | { ok: false; message: string };
+
+/**
+ * `Owner` is an email address (the grant then belongs to `email:<address>`, shown to
+ * whoever signs in with that verified address) or the `sub` of someone who signed in.
+ */
+export function resolveOwner({ store }: Services, input: string, now: number): OwnerResolution {
+	const value = input.trim();
+	const asEmail = normalizeEmail(value.startsWith('email:') ? value.slice(6) : value);
+	if (asEmail) {
+		const user = store.upsertUser({ sub: `email:${asEmail}`, provider: 'email', name: null, email: asEmail }, now);
+		return { ok: true, ownerId: user.id, ownerSub: user.sub };
+	}
+	if (/^(orcid|clerk):\S+$/.test(value)) {
+		const user = store.findUserBySub(value);
+		if (user) return { ok: true, ownerId: user.id, ownerSub: user.sub };
+		return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
+	}
+	return { ok: false, message: 'Enter the owner as an email address, or as orcid:<iD> or clerk:<user id> of someone who has signed in.' };
+}
+
+export interface OnBehalfApproval {
+	userCode: string;
+	owner: string;
+	label: string;
+	scopes: string[];
+}
+
+export type AdminDecision = Decision | { ok: false; message: string };
+
+export function approveOnBehalf(services: Services, admin: Actor, request: OnBehalfApproval, now: number): AdminDecision {
+	const userCode = normalizeUserCode(request.userCode);
+	const pending = userCode ? services.store.findLiveDeviceAuthorization(userCode, now) : undefined;
+	if (!userCode || !pending) return { ok: false, message: 'That code is not pending any more: it expired or was already decided.' };
+	const label = request.label.trim();
+	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
+	const client = services.clients.get(pending.client_id);
+	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
+	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
+	const owner = resolveOwner(services, request.owner, now);
+	if (!owner.ok) return owner;
+	return approveDeviceAuthorization(
+		services,
+		admin,
+		{ userCode, ownerId: owner.ownerId, ownerSub: owner.ownerSub, grantedScope: scopes.join(' '), label: label || null },
+		now
+	);
+}
+
+export function denyAsAdmin(services: Services, admin: Actor, userCodeInput: string, now: number): AdminDecision {
+	const userCode = normalizeUserCode(userCodeInput);
+	if (!userCode) return { ok: false, message: 'That is not a code.' };
+	return denyDeviceAuthorization(services, admin, userCode, 'admin', now);
+}
+
+export function revokeGrantAsAdmin(services: Services, admin: Actor, grantId: number, now: number): boolean {
+	const revoked = services.store.revokeAnyGrant(grantId, now);
+	if (!revoked) return false;
+	recordAudit(services, { actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip }, now);
+	return true;
+}
+
+export function pendingAuthorizations({ store }: Services, now: number) {
+	return store.listPendingAuthorizations(now, 200);
+}
+
+export function activeGrants({ store }: Services, filter: string, now: number) {
+	return store.listAllActiveGrants(now, filter.trim().toLowerCase().slice(0, 100), 200);
+}

@@ -1,0 +1,19 @@
+import type { Services } from './services';
+import type { AuditEntry, AuditRow } from './store';
+
+/**
+ * The audit log: approvals, denials, provider refusals, revocations, admin actions and
+ * rate-limit refusals, with who, what, when and from where. Only user codes appear
+ * in it, never device codes, tokens or secrets.
+ */
+export function recordAudit({ store }: Services, entry: AuditEntry, now: number): void {
+	store.insertAudit(entry, now);
+}
+
+export const AUDIT_PAGE_SIZE = 50;
+
+export function auditPage({ store }: Services, page: number): { entries: AuditRow[]; page: number; hasMore: boolean } {
+	const current = Math.max(1, Math.floor(page) || 1);
+	const rows = store.listAudit(AUDIT_PAGE_SIZE + 1, (current - 1) * AUDIT_PAGE_SIZE);
+	return { entries: rows.slice(0, AUDIT_PAGE_SIZE), page: current, hasMore: rows.length > AUDIT_PAGE_SIZE };
+}
