@@ -19,6 +19,8 @@ try {
 	console.error(`doorcode: ORIGIN: must be the public base URL, e.g. https://login.example.org (got "${process.env.ORIGIN ?? ''}")`);
 	process.exit(1);
 }
+// Form posts are small; anything larger is refused before it is parsed (OAuth bodies have their own 16 KiB limit).
+process.env.BODY_SIZE_LIMIT ??= '64K';
 process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
 process.env.HOST_HEADER = HOST_HEADER;
 const { handler } = await import('./build/handler.js');

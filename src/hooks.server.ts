@@ -85,7 +85,7 @@ const authenticateSession: Handle = async ({ event, resolve }) => {
 				event.cookies.set(name, token, sessionCookieOptions(config, validation.renewedUntil));
 			}
 		} else {
-			event.cookies.delete(name, { path: '/' });
+			event.cookies.delete(name, { path: '/', secure: config.secure });
 		}
 	}
 	return resolve(event);

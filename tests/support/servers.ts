@@ -2,6 +2,7 @@
 export interface TestServer {
 	name: string;
 	port: number;
+	/** Where tests reach it (plain http on loopback, even when ORIGIN says https). */
 	origin: string;
 	databasePath: string;
 	env: Record<string, string>;
@@ -9,6 +10,8 @@ export interface TestServer {
 
 function server(name: string, port: number, env: Record<string, string>): TestServer {
 	const origin = `http://localhost:${port}`;
+	// Most tests make many codes from one address; the limits have their own server below.
+	const generousLimits = { RATE_LIMIT_DEVICE_AUTHORIZATION: '100000/60', RATE_LIMIT_CODE_ENTRY: '1000/60' };
 	const databasePath = `.e2e/${name}.db`;
 	return {
 		name,
@@ -22,6 +25,7 @@ function server(name: string, port: number, env: Record<string, string>): TestSe
 			DATABASE_PATH: databasePath,
 			DEV_IDP: '1',
 			CLIENTS_FILE: 'tests/fixtures/clients.json',
+			...generousLimits,
 			POLL_INTERVAL: '1',
 			// Tests name the client's address with X-Forwarded-For, as one proxy hop would.
 			TRUST_PROXY: '1',
@@ -36,5 +40,14 @@ export const SERVERS = {
 	/** Codes live 10 minutes; clients poll every second. */
 	main: server('main', 4173, {}),
 	/** Codes expire after 2 seconds, for the expiry rules. */
-	shortLived: server('short-lived', 4174, { DEVICE_CODE_TTL: '2' })
+	shortLived: server('short-lived', 4174, { DEVICE_CODE_TTL: '2' }),
+	/** Small limits, to show each one refusing with 429 and Retry-After. */
+	limited: server('limited', 4175, {
+		RATE_LIMIT_CODE_ENTRY: '3/60',
+		RATE_LIMIT_DEVICE_AUTHORIZATION: '5/60',
+		RATE_LIMIT_DEVICE_AUTHORIZATION_CLIENT: '8/60',
+		RATE_LIMIT_TOKEN: '20/60'
+	}),
+	/** ORIGIN is https (as behind a TLS proxy) and TRUST_PROXY is at its default, 0. */
+	secure: server('secure', 4176, { ORIGIN: 'https://localhost:4176', TRUST_PROXY: '0', RATE_LIMIT_DEVICE_AUTHORIZATION: '30/60' })
 };

@@ -1,4 +1,5 @@
 import type { Services } from './services';
+import type { Verdict } from './rate-limit';
 import type { AuditEntry, AuditRow } from './store';
 
 /**
@@ -16,4 +17,11 @@ export function auditPage({ store }: Services, page: number): { entries: AuditRo
 	const current = Math.max(1, Math.floor(page) || 1);
 	const rows = store.listAudit(AUDIT_PAGE_SIZE + 1, (current - 1) * AUDIT_PAGE_SIZE);
 	return { entries: rows.slice(0, AUDIT_PAGE_SIZE), page: current, hasMore: rows.length > AUDIT_PAGE_SIZE };
+}
+
+/** A rate-limit refusal: recorded once per window or block, so a flood cannot flood the log. */
+export function recordRateLimit(services: Services, verdict: Verdict, what: string, ip: string | null, now: number): void {
+	if (!verdict.ok && verdict.first) {
+		recordAudit(services, { actor: null, action: 'ratelimit.refused', ip, detail: `${what}; retry after ${verdict.retryAfter} s` }, now);
+	}
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
+import { parseLimit, type Limit } from './rate-limit';
 
 export type ProviderId = 'orcid' | 'clerk';
 
@@ -30,6 +31,17 @@ export interface Config {
 	refreshTokenTtl: number;
 	sessionTtl: number;
 	rateLimits: boolean;
+	limits: {
+		/** Wrong codes per IP and per browser before a growing wait. */
+		codeEntry: Limit;
+		/** New codes per IP, and per client. */
+		deviceAuthorizationPerIp: Limit;
+		deviceAuthorizationPerClient: Limit;
+		/** Token endpoint requests per IP: a ceiling above slow_down. */
+		tokenPerIp: Limit;
+	};
+	/** Seconds an address that asked for a reported code is refused new codes. */
+	reportBlockSeconds: number;
 	trustProxy: number;
 	devIdp: boolean;
 }
@@ -78,6 +90,13 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', 30 * DAY, 1, 365 * DAY),
 		sessionTtl: seconds('SESSION_TTL', 30 * DAY, 60, 365 * DAY),
 		rateLimits: readFlag(env, 'RATE_LIMITS', true, errors),
+		limits: {
+			codeEntry: readLimit(env, 'RATE_LIMIT_CODE_ENTRY', '5/60', errors),
+			deviceAuthorizationPerIp: readLimit(env, 'RATE_LIMIT_DEVICE_AUTHORIZATION', '30/60', errors),
+			deviceAuthorizationPerClient: readLimit(env, 'RATE_LIMIT_DEVICE_AUTHORIZATION_CLIENT', '600/60', errors),
+			tokenPerIp: readLimit(env, 'RATE_LIMIT_TOKEN', '3000/60', errors)
+		},
+		reportBlockSeconds: seconds('REPORT_BLOCK_SECONDS', 3600, 1, 30 * DAY),
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
@@ -162,6 +181,16 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
 		return fallback;
 	}
 	return Number(value);
+}
+
+function readLimit(env: Env, name: string, fallback: string, errors: string[]): Limit {
+	const value = env[name]?.trim() || fallback;
+	const limit = parseLimit(value);
+	if (!limit) {
+		errors.push(`${name}: must be <count>/<seconds>, e.g. ${fallback} (got "${value}")`);
+		return parseLimit(fallback) as Limit;
+	}
+	return limit;
 }
 
 function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): boolean {

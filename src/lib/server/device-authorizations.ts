@@ -1,4 +1,4 @@
-import { recordAudit } from './audit';
+import { recordAudit, recordRateLimit } from './audit';
 import { resolveRequestedScopes, type Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidScope, ok, serverError, type OAuthResult } from './oauth-errors';
@@ -60,16 +60,41 @@ export function createDeviceAuthorization(
 	return serverError().toResult();
 }
 
-export type CodeEntry = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
+export type CodeEntry =
+	| { ok: true; authorization: DeviceAuthorizationRow }
+	| { ok: false; reason: 'invalid' }
+	| { ok: false; reason: 'limited'; retryAfter: number };
+
+/** Where a typed code comes from: wrong codes are counted per address and per browser. */
+export interface CodeEntrySource {
+	ip: string | null;
+	browser: string;
+}
 
 /**
  * A person typed a code. Unknown, expired and used codes all answer the same
- * `{ ok: false }`, so the page is no oracle for guessing (RFC 8628 §5.1).
+ * `invalid`, so the page is no oracle for guessing (RFC 8628 §5.1); wrong codes
+ * from one address or one browser earn a growing wait, whatever code they aim at.
  */
-export function enterUserCode({ store }: Services, input: string, now: number): CodeEntry {
+export function enterUserCode(services: Services, input: string, source: CodeEntrySource, now: number): CodeEntry {
+	const { store, limiter, config } = services;
+	const keys = [`code-ip:${source.ip ?? 'unknown'}`, `code-browser:${source.browser}`];
+	for (const key of keys) {
+		const verdict = limiter.blocked(key, now);
+		if (!verdict.ok) return { ok: false, reason: 'limited', retryAfter: verdict.retryAfter };
+	}
 	const userCode = normalizeUserCode(input);
 	const authorization = userCode ? store.markDeviceAuthorizationEntered(userCode, now) : undefined;
-	return authorization ? { ok: true, authorization } : { ok: false };
+	if (authorization) return { ok: true, authorization };
+	let retryAfter = 0;
+	for (const key of keys) {
+		const verdict = limiter.fail(key, config.limits.codeEntry, now);
+		if (!verdict.ok) {
+			retryAfter = Math.max(retryAfter, verdict.retryAfter);
+			recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);
+		}
+	}
+	return retryAfter ? { ok: false, reason: 'limited', retryAfter } : { ok: false, reason: 'invalid' };
 }
 
 /** The pending authorization behind a code, while it can still be approved. */
@@ -78,6 +103,35 @@ export function findPendingAuthorization({ store }: Services, userCode: string, 
 }
 
 export type Decision = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
+
+const AUDIT_ACTIONS: Record<DenialReason, string> = {
+	user: 'device.denied',
+	admin: 'device.denied_by_admin',
+	provider_denied: 'device.provider_refused',
+	provider_failed: 'device.provider_refused',
+	reported: 'device.reported'
+};
+
+/**
+ * The first signed-in person to open a code's confirm page claims it: from then on
+ * only they can approve or deny it, so a phished code cannot be decided by two people.
+ */
+export function claimForConfirmation({ store }: Services, userCode: string, userId: number, now: number) {
+	return store.claimDeviceAuthorization(userCode, userId, now);
+}
+
+/**
+ * "I didn't start this": deny the code, mark it reported in the audit log, and refuse
+ * new codes from the address that asked for it for REPORT_BLOCK_SECONDS.
+ */
+export function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
+	const decision = denyDeviceAuthorization(services, actor, userCode, 'reported', now);
+	if (!decision.ok) return decision;
+	const ip = decision.authorization.requester_ip;
+	const until = now + services.config.reportBlockSeconds * 1000;
+	if (ip) services.store.blockAddress(ip, until, `reported by ${actor.sub}`);
+	return { ok: true as const, requesterIp: ip, blockedUntil: until };
+}
 
 /** Who acts in the browser, for the decision and the audit log. */
 export interface Actor {
@@ -106,6 +160,7 @@ export function approveDeviceAuthorization(services: Services, actor: Actor, app
 		approvedBy: onBehalf ? actor.userId : null,
 		grantedScope: approval.grantedScope,
 		label: approval.label,
+		claimant: onBehalf ? null : actor.userId,
 		now
 	});
 	if (!authorization) return { ok: false };
@@ -134,13 +189,15 @@ export function denyDeviceAuthorization(
 	now: number,
 	ip: string | null = actor?.ip ?? null
 ): Decision {
-	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy: actor?.userId ?? null, now });
+	// The person at /device/confirm decides only a code they claimed; admins and providers may always.
+	const claimant = reason === 'user' || reason === 'reported' ? (actor?.userId ?? null) : null;
+	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy: actor?.userId ?? null, claimant, now });
 	if (!authorization) return { ok: false };
 	recordAudit(
 		services,
 		{
 			actor: actor?.sub ?? null,
-			action: reason.startsWith('provider') ? 'device.provider_refused' : reason === 'admin' ? 'device.denied_by_admin' : 'device.denied',
+			action: AUDIT_ACTIONS[reason],
 			userCode,
 			clientId: authorization.client_id,
 			ip,

@@ -9,6 +9,7 @@ import { normalizeUserCode } from './user-code';
 
 let services: ReturnType<typeof testServices>;
 const T0 = 1_800_000_000_000;
+const SOURCE = { ip: '192.0.2.7', browser: 'test-browser' };
 
 beforeEach(() => {
 	services = testServices();
@@ -44,7 +45,7 @@ describe('device authorization lifecycle', () => {
 	it('the stage is named: waiting for the code, then waiting for approval', () => {
 		const { deviceCode, userCode } = newCode();
 		expect((pollAt(deviceCode, T0).body as { error_description: string }).error_description).toMatch(/code to be entered/);
-		expect(enterUserCode(services, userCode.toLowerCase(), T0 + 1_000).ok).toBe(true);
+		expect(enterUserCode(services, userCode.toLowerCase(), SOURCE, T0 + 1_000).ok).toBe(true);
 		expect((pollAt(deviceCode, T0 + 5_000).body as { error_description: string }).error_description).toMatch(/approval/);
 	});
 
@@ -66,7 +67,7 @@ describe('device authorization lifecycle', () => {
 	it('after expires_in the poll answers expired_token and the code can no longer be entered or approved', () => {
 		const { deviceCode, userCode } = newCode();
 		const later = T0 + 600_000;
-		expect(enterUserCode(services, userCode, later).ok).toBe(false);
+		expect(enterUserCode(services, userCode, SOURCE, later).ok).toBe(false);
 		expect(approve(userCode, later).ok).toBe(false);
 		expect(errorOf(pollAt(deviceCode, later))).toBe('expired_token');
 	});

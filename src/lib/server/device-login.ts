@@ -1,17 +1,18 @@
 import type { Cookies } from '@sveltejs/kit';
 import type { Config } from './config';
+import { generateSecret } from './crypto';
 
 /**
  * The cookie that says "this browser is in the middle of a device login", set when
  * the code is entered. The sign-in callback reads it, not `state`, to know that a
  * provider error or a missing state must land on /device/error (SPEC).
  */
-export const DEVICE_COOKIE = 'doorcode_device';
+const DEVICE_COOKIE = 'doorcode_device';
 
 const MAX_DEVICE_COOKIE_SECONDS = 30 * 60;
 
 export function rememberDeviceLogin(cookies: Cookies, config: Config, userCode: string, expiresAt: number, now: number) {
-	cookies.set(DEVICE_COOKIE, userCode, {
+	cookies.set(cookieName(config, DEVICE_COOKIE), userCode, {
 		path: '/',
 		httpOnly: true,
 		sameSite: 'lax',
@@ -20,19 +21,39 @@ export function rememberDeviceLogin(cookies: Cookies, config: Config, userCode: 
 	});
 }
 
-export function deviceLoginInProgress(cookies: Cookies): string | null {
-	const value = cookies.get(DEVICE_COOKIE);
+export function deviceLoginInProgress(cookies: Cookies, config: Config): string | null {
+	const value = cookies.get(cookieName(config, DEVICE_COOKIE));
 	return value && /^[A-Z]{8}$/.test(value) ? value : null;
 }
 
-export function forgetDeviceLogin(cookies: Cookies) {
-	cookies.delete(DEVICE_COOKIE, { path: '/' });
+export function forgetDeviceLogin(cookies: Cookies, config: Config) {
+	cookies.delete(cookieName(config, DEVICE_COOKIE), { path: '/', secure: config.secure });
 }
 
 /** Why /device/error is shown: each reason has its own words on that page. */
-export type DeviceErrorReason = 'denied' | 'expired' | 'provider_denied' | 'provider_failed' | 'state';
+export type DeviceErrorReason = 'denied' | 'expired' | 'provider_denied' | 'provider_failed' | 'state' | 'claimed' | 'reported';
 
-export const DEVICE_ERROR_REASONS: DeviceErrorReason[] = ['denied', 'expired', 'provider_denied', 'provider_failed', 'state'];
+export const DEVICE_ERROR_REASONS: DeviceErrorReason[] = ['denied', 'expired', 'provider_denied', 'provider_failed', 'state', 'claimed', 'reported'];
+
+/**
+ * A random id for this browser, so wrong codes are counted per browser even before
+ * anyone signs in. Dropping the cookie only leaves the per-address limit.
+ */
+const BROWSER_COOKIE = 'doorcode_browser';
+
+export function browserId(cookies: Cookies, config: Config): string {
+	const name = cookieName(config, BROWSER_COOKIE);
+	const existing = cookies.get(name);
+	if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+	const id = generateSecret();
+	cookies.set(name, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secure, maxAge: 365 * 86400 });
+	return id;
+}
+
+/** Behind https every cookie takes the __Host- prefix: this host only, Secure, Path=/. */
+export function cookieName(config: Config, name: string): string {
+	return config.secure ? `__Host-${name}` : name;
+}
 
 /** Only paths on this site: no scheme, no host, no protocol-relative "//" (no open redirect). */
 export function safeReturnTo(value: string | null | undefined, fallback = '/'): string {

@@ -1,7 +1,9 @@
 import { authenticateClient } from './clients';
 import { createDeviceAuthorization } from './device-authorizations';
 import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
-import { invalidClient, invalidRequest, ok, unsupportedGrantType, type OAuthResult } from './oauth-errors';
+import { recordRateLimit } from './audit';
+import { invalidClient, invalidRequest, ok, tooManyRequests, unsupportedGrantType, type OAuthResult } from './oauth-errors';
+import type { Limit } from './rate-limit';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from './services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
@@ -45,10 +47,29 @@ function authenticate(services: Services, params: Params, context: RequestContex
 	return result;
 }
 
-/** POST /oauth/device_authorization (RFC 8628 §3.1). */
+/** A limit check for the JSON API: null when allowed, else the 429 to answer. */
+function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): OAuthResult | null {
+	const verdict = services.limiter.consume(key, limit, context.now);
+	if (verdict.ok) return null;
+	recordRateLimit(services, verdict, what, context.ip, context.now);
+	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();
+}
+
+/** POST /oauth/device_authorization (RFC 8628 §3.1), limited per IP and per client. */
 export function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	const { config, store } = services;
+	const ip = context.ip ?? 'unknown';
+	const block = store.findAddressBlock(ip, context.now);
+	if (block) {
+		const retryAfter = Math.ceil((block.until - context.now) / 1000);
+		return tooManyRequests(retryAfter, 'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.').toResult();
+	}
+	const perIp = limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
+	if (perIp) return perIp;
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	const perClient = limited(services, `device-client:${client.client.id}`, config.limits.deviceAuthorizationPerClient, 'new codes for this client', context);
+	if (perClient) return perClient;
 	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
 }
 
@@ -56,6 +77,9 @@ const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
 
 /** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 export function tokenEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
+	const ceiling = limited(services, `token-ip:${context.ip ?? 'unknown'}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
+	if (ceiling) return ceiling;
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.').toResult();
 	if (!GRANT_TYPES.includes(grantType)) {

@@ -1,5 +1,6 @@
 import type { Client } from './clients';
 import type { Config } from './config';
+import { RateLimiter } from './rate-limit';
 import type { Store } from './store';
 
 /** What the domain functions run against: built once at start-up (hooks.server.ts), or by a test. */
@@ -7,6 +8,7 @@ export interface Services {
 	config: Config;
 	store: Store;
 	clients: ReadonlyMap<string, Client>;
+	limiter: RateLimiter;
 }
 
 /** Who is asking, as the endpoints see it; no framework types. */
@@ -30,5 +32,10 @@ export function services(): Services {
 
 export function createServices(config: Config, store: Store): Services {
 	store.replaceClients(config.clients);
-	return { config, store, clients: new Map(config.clients.map((client) => [client.id, client])) };
+	return {
+		config,
+		store,
+		clients: new Map(config.clients.map((client) => [client.id, client])),
+		limiter: new RateLimiter(config.rateLimits)
+	};
 }

@@ -6,6 +6,9 @@ import { createSession } from './sessions';
 import type { Services } from './services';
 import { recordSignIn } from './users';
 
+/** The cookies that carry a sign-in from /login/<provider> to its callback. */
+export const SIGN_IN_COOKIES = { state: 'oauth_state', codeVerifier: 'oauth_code_verifier', returnTo: 'oauth_return_to' } as const;
+
 export type SignInStart = { ok: true; url: URL; state: string; codeVerifier: string } | { ok: false };
 
 export function beginSignIn({ config }: Services, providerId: ProviderId): SignInStart {

@@ -207,21 +207,42 @@ export function openStore(path: string) {
 			 WHERE user_code = ? AND status = 'pending' AND expires_at > ?
 			 RETURNING ${DEVICE_COLUMNS}`
 		),
+		// A decision by a person at /device/confirm names them as :claimant: only the one who
+		// claimed the code may decide it. Admins and provider refusals pass no claimant.
 		approveDeviceAuthorization: db.prepare<
-			[{ userCode: string; ownerId: number; approvedBy: number | null; grantedScope: string; label: string | null; now: number }],
+			[{ userCode: string; ownerId: number; approvedBy: number | null; grantedScope: string; label: string | null; claimant: number | null; now: number }],
 			DeviceAuthorizationRow
 		>(
 			`UPDATE device_authorizations
 			 SET status = 'approved', owner_id = :ownerId, approved_by = :approvedBy, granted_scope = :grantedScope,
 				label = :label, decided_at = :now
 			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
+				AND (:claimant IS NULL OR confirming_user_id IS NULL OR confirming_user_id = :claimant)
 			 RETURNING ${DEVICE_COLUMNS}`
 		),
-		denyDeviceAuthorization: db.prepare<[{ userCode: string; reason: string; deniedBy: number | null; now: number }], DeviceAuthorizationRow>(
+		denyDeviceAuthorization: db.prepare<
+			[{ userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }],
+			DeviceAuthorizationRow
+		>(
 			`UPDATE device_authorizations
 			 SET status = 'denied', denial_reason = :reason, approved_by = :deniedBy, decided_at = :now
 			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
+				AND (:claimant IS NULL OR confirming_user_id IS NULL OR confirming_user_id = :claimant)
 			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		claimDeviceAuthorization: db.prepare<[{ userCode: string; userId: number; now: number }], DeviceAuthorizationRow>(
+			`UPDATE device_authorizations SET confirming_user_id = :userId
+			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
+				AND (confirming_user_id IS NULL OR confirming_user_id = :userId)
+			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		blockAddress: db.prepare<[string, number, string]>(
+			`INSERT INTO blocked_addresses (ip, until, reason) VALUES (?, ?, ?)
+			 ON CONFLICT (ip) DO UPDATE SET until = max(until, excluded.until), reason = excluded.reason`
+		),
+		findAddressBlock: db.prepare<[string, number], { until: number }>(`SELECT until FROM blocked_addresses WHERE ip = ? AND until > ?`),
+		deleteExpiredBlocks: db.prepare<[number, number]>(
+			`DELETE FROM blocked_addresses WHERE ip IN (SELECT ip FROM blocked_addresses WHERE until <= ? LIMIT ?)`
 		),
 		// RFC 8628 §3.5: the whole poll is one statement. The outcome is decided from the
 		// row as it was, and an approved row becomes consumed in the same write, so of any
@@ -362,10 +383,16 @@ export function openStore(path: string) {
 			approvedBy: number | null;
 			grantedScope: string;
 			label: string | null;
+			claimant: number | null;
 			now: number;
 		}) => statements.approveDeviceAuthorization.get(approval),
-		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; now: number }) =>
+		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }) =>
 			statements.denyDeviceAuthorization.get(denial),
+		claimDeviceAuthorization: (userCode: string, userId: number, now: number) =>
+			statements.claimDeviceAuthorization.get({ userCode, userId, now }),
+		blockAddress: (ip: string, until: number, reason: string) => void statements.blockAddress.run(ip, until, reason),
+		findAddressBlock: (ip: string, now: number) => statements.findAddressBlock.get(ip, now),
+		deleteExpiredBlocks: (now: number, limit: number) => statements.deleteExpiredBlocks.run(now, limit).changes,
 		pollDeviceAuthorization: (deviceCodeHash: Buffer, clientId: string, now: number) =>
 			statements.pollDeviceAuthorization.get({ deviceCodeHash, clientId, now }),
 		attachGrant: (authorizationId: number, grantId: number) => void statements.attachGrant.run(grantId, authorizationId),

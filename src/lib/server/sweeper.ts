@@ -7,6 +7,7 @@ export interface SweepReport {
 	deviceAuthorizations: number;
 	tokens: number;
 	sessions: number;
+	blocks: number;
 }
 
 /**
@@ -14,12 +15,14 @@ export interface SweepReport {
  * rows are kept until expiry so a late poll still gets access_denied or invalid_grant),
  * expired tokens and sessions, in batches, yielding to the event loop between batches.
  */
-export async function sweep({ store }: Services, now = Date.now()): Promise<SweepReport> {
-	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0 };
+export async function sweep({ store, limiter }: Services, now = Date.now()): Promise<SweepReport> {
+	limiter.prune(now);
+	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0, blocks: 0 };
 	const steps: [keyof SweepReport, (now: number, limit: number) => number][] = [
 		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],
 		['tokens', store.deleteExpiredTokens],
-		['sessions', store.deleteExpiredSessions]
+		['sessions', store.deleteExpiredSessions],
+		['blocks', store.deleteExpiredBlocks]
 	];
 	for (const [name, deleteBatch] of steps) {
 		for (;;) {

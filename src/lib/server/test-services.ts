@@ -25,6 +25,13 @@ export function testServices(overrides: Partial<Config> = {}): Services & { data
 		refreshTokenTtl: 30 * 86400,
 		sessionTtl: 30 * 86400,
 		rateLimits: true,
+		limits: {
+			codeEntry: { count: 5, windowSeconds: 60 },
+			deviceAuthorizationPerIp: { count: 30, windowSeconds: 60 },
+			deviceAuthorizationPerClient: { count: 600, windowSeconds: 60 },
+			tokenPerIp: { count: 3000, windowSeconds: 60 }
+		},
+		reportBlockSeconds: 3600,
 		trustProxy: 0,
 		devIdp: false,
 		...overrides

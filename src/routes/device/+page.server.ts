@@ -1,6 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import { enterUserCode } from '#lib/server/device-authorizations.ts';
-import { rememberDeviceLogin } from '#lib/server/device-login.ts';
+import { browserId, rememberDeviceLogin } from '#lib/server/device-login.ts';
+import { requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad } from './$types';
@@ -16,13 +17,27 @@ export const load: PageServerLoad = ({ url }) => {
 };
 
 export const actions: Actions = {
-	default: async ({ request, cookies }) => {
+	default: async (event) => {
+		const { request, cookies } = event;
 		const code = (await request.formData()).get('code');
 		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
 		const now = Date.now();
-		const entry = enterUserCode(services(), code, now);
+		const { config } = services();
+		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config) };
+		const entry = enterUserCode(services(), code, source, now);
+		if (!entry.ok && entry.reason === 'limited') {
+			event.setHeaders({ 'Retry-After': String(entry.retryAfter) });
+			return fail(429, {
+				code: code.slice(0, 20),
+				message: `Too many wrong codes were entered from this network or browser. Wait ${waitWords(entry.retryAfter)}, then try again.`
+			});
+		}
 		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
-		rememberDeviceLogin(cookies, services().config, entry.authorization.user_code, entry.authorization.expires_at, now);
+		rememberDeviceLogin(cookies, config, entry.authorization.user_code, entry.authorization.expires_at, now);
 		redirect(303, '/device/confirm');
 	}
 };
+
+function waitWords(seconds: number): string {
+	return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}

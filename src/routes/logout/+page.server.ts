@@ -8,7 +8,7 @@ export const load = () => redirect(303, '/');
 export const actions: Actions = {
 	default: ({ cookies, locals }) => {
 		if (locals.sessionToken) invalidateSession(services(), locals.sessionToken);
-		cookies.delete(sessionCookieName(services().config.secure), { path: '/' });
+		cookies.delete(sessionCookieName(services().config.secure), { path: '/', secure: services().config.secure });
 		redirect(303, '/');
 	}
 };

@@ -1,7 +1,13 @@
 import { redirect } from '@sveltejs/kit';
-import { approveDeviceAuthorization, denyDeviceAuthorization, findPendingAuthorization } from '#lib/server/device-authorizations.ts';
+import {
+	approveDeviceAuthorization,
+	claimForConfirmation,
+	denyDeviceAuthorization,
+	findPendingAuthorization,
+	reportDeviceAuthorization
+} from '#lib/server/device-authorizations.ts';
 import { deviceLoginInProgress, forgetDeviceLogin } from '#lib/server/device-login.ts';
-import { actorOf } from '#lib/server/http.ts';
+import { actorOf, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
@@ -12,30 +18,35 @@ function signedInUser(locals: App.Locals, url: URL) {
 }
 
 function userCodeInProgress(cookies: RequestEvent['cookies']) {
-	const userCode = deviceLoginInProgress(cookies);
+	const userCode = deviceLoginInProgress(cookies, services().config);
 	if (!userCode) redirect(303, '/device');
 	return userCode;
 }
 
-export const load: PageServerLoad = ({ locals, url, cookies }) => {
+export const load: PageServerLoad = (event) => {
+	const { locals, url, cookies } = event;
 	const userCode = userCodeInProgress(cookies);
 	const user = signedInUser(locals, url);
-	const { clients } = services();
-	const authorization = findPendingAuthorization(services(), userCode, Date.now());
+	const now = Date.now();
+	const authorization = claimForConfirmation(services(), userCode, user.user_id, now);
 	if (!authorization) {
-		forgetDeviceLogin(cookies);
-		redirect(303, '/device/error?reason=expired');
+		const claimedByAnother = findPendingAuthorization(services(), userCode, now) !== undefined;
+		forgetDeviceLogin(cookies, services().config);
+		redirect(303, `/device/error?reason=${claimedByAnother ? 'claimed' : 'expired'}`);
 	}
-	const client = clients.get(authorization.client_id);
+	const browserIp = requestContext(event).ip;
 	return {
 		userCode: formatUserCode(authorization.user_code),
-		clientName: client?.name ?? authorization.client_id,
+		clientName: services().clients.get(authorization.client_id)?.name ?? authorization.client_id,
 		clientId: authorization.client_id,
 		scopes: authorization.scope.split(' ').filter(Boolean),
 		requestedAt: authorization.created_at,
 		expiresAt: authorization.expires_at,
 		requesterIp: authorization.requester_ip,
 		requesterUserAgent: authorization.requester_user_agent,
+		browserIp,
+		// Phishing: a code asked for elsewhere than where this browser is.
+		addressMismatch: authorization.requester_ip !== null && browserIp !== null && authorization.requester_ip !== browserIp,
 		signedInAs: user.name ?? user.sub,
 		sub: user.sub
 	};
@@ -56,7 +67,7 @@ export const actions: Actions = {
 					now
 				)
 			: { ok: false as const };
-		forgetDeviceLogin(cookies);
+		forgetDeviceLogin(cookies, services().config);
 		redirect(303, decision.ok ? `/device/success?code=${userCode}` : '/device/error?reason=expired');
 	},
 	deny: (event) => {
@@ -64,7 +75,15 @@ export const actions: Actions = {
 		const userCode = userCodeInProgress(cookies);
 		const user = signedInUser(locals, url);
 		const decision = denyDeviceAuthorization(services(), actorOf(event, user), userCode, 'user', Date.now());
-		forgetDeviceLogin(cookies);
+		forgetDeviceLogin(cookies, services().config);
 		redirect(303, decision.ok ? '/device/error?reason=denied' : '/device/error?reason=expired');
+	},
+	report: (event) => {
+		const { locals, url, cookies } = event;
+		const userCode = userCodeInProgress(cookies);
+		const user = signedInUser(locals, url);
+		const report = reportDeviceAuthorization(services(), actorOf(event, user), userCode, Date.now());
+		forgetDeviceLogin(cookies, services().config);
+		redirect(303, report.ok ? '/device/error?reason=reported' : '/device/error?reason=expired');
 	}
 };

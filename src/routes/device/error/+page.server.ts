@@ -18,6 +18,14 @@ const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
 		title: 'Sign-in failed at the provider',
 		body: 'The identity provider could not complete the sign-in, so the device was not signed in.'
 	},
+	claimed: {
+		title: 'Someone else is confirming this code',
+		body: 'Another signed-in person opened this code first, so only they can approve or deny it. If that is not expected, do not approve anything.'
+	},
+	reported: {
+		title: 'Thank you: the login was stopped',
+		body: 'The code was denied and reported, and new codes from the address that requested it are refused for a while. Nothing was signed in.'
+	},
 	state: {
 		title: 'The sign-in could not be completed',
 		body: 'The sign-in expired or was started in another browser, so the device was not signed in.'

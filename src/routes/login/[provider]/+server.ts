@@ -1,8 +1,8 @@
 import { error, redirect } from '@sveltejs/kit';
-import { safeReturnTo } from '#lib/server/device-login.ts';
+import { cookieName, safeReturnTo } from '#lib/server/device-login.ts';
 import { isProviderId } from '#lib/server/providers.ts';
 import { services } from '#lib/server/services.ts';
-import { beginSignIn } from '#lib/server/sign-in.ts';
+import { beginSignIn, SIGN_IN_COOKIES } from '#lib/server/sign-in.ts';
 import type { RequestHandler } from './$types';
 
 /** Short-lived cookies that carry state, PKCE verifier and return path to the callback. */
@@ -10,17 +10,12 @@ const SIGN_IN_COOKIE_SECONDS = 10 * 60;
 
 export const GET: RequestHandler = ({ params, url, cookies }) => {
 	if (!isProviderId(params.provider)) error(404, 'Unknown sign-in provider.');
+	const { config } = services();
 	const start = beginSignIn(services(), params.provider);
 	if (!start.ok) error(404, 'That sign-in provider is not configured here.');
-	const options = {
-		path: `/login/${params.provider}`,
-		httpOnly: true,
-		sameSite: 'lax' as const,
-		secure: services().config.secure,
-		maxAge: SIGN_IN_COOKIE_SECONDS
-	};
-	cookies.set('oauth_state', start.state, options);
-	cookies.set('oauth_code_verifier', start.codeVerifier, options);
-	cookies.set('oauth_return_to', safeReturnTo(url.searchParams.get('return_to')), options);
+	const options = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secure, maxAge: SIGN_IN_COOKIE_SECONDS };
+	cookies.set(cookieName(config, SIGN_IN_COOKIES.state), start.state, options);
+	cookies.set(cookieName(config, SIGN_IN_COOKIES.codeVerifier), start.codeVerifier, options);
+	cookies.set(cookieName(config, SIGN_IN_COOKIES.returnTo), safeReturnTo(url.searchParams.get('return_to'), '/account'), options);
 	redirect(302, start.url.toString(), { external: [start.url.origin] });
 };
