@@ -24,8 +24,11 @@ process.env.BODY_SIZE_LIMIT ??= '64K';
 process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
 process.env.HOST_HEADER = HOST_HEADER;
 const { handler } = await import('./build/handler.js');
+// Registered by the app's init hook (src/lib/server/fast-path.ts): the two hot OAuth POSTs.
+const serveFast = globalThis[Symbol.for('doorcode.fastPath')];
 
 const server = createServer((req, res) => {
+	if (serveFast?.(req, res)) return;
 	req.headers[PROTOCOL_HEADER] = origin.protocol.slice(0, -1);
 	req.headers[HOST_HEADER] = origin.host;
 	handler(req, res, () => {

@@ -7,6 +7,9 @@ import { createServices, services, setServices } from '#lib/server/services.ts';
 import { openStore } from '#lib/server/store.ts';
 import { startSweeper } from '#lib/server/sweeper.ts';
 import { randomUUID } from 'node:crypto';
+import { registerFastPath } from '#lib/server/fast-path.ts';
+import { securityHeaders } from '#lib/server/headers.ts';
+import { logRequest } from '#lib/server/log.ts';
 
 export const init: ServerInit = async () => {
 	const loaded = loadConfig(process.env);
@@ -20,6 +23,7 @@ export const init: ServerInit = async () => {
 	const built = createServices(config, openStore(config.databasePath));
 	setServices(built);
 	startSweeper(built);
+	registerFastPath();
 	console.log(
 		JSON.stringify({
 			level: 'info',
@@ -102,26 +106,13 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	if (isApiPath(event.url.pathname) && response.status === 405 && !response.headers.get('content-type')?.includes('json')) {
 		response = oauthJson(methodNotAllowed(response.headers.get('allow') ?? 'POST'));
 	}
-	const headers = response.headers;
 	try {
-		headers.set('Referrer-Policy', 'no-referrer');
-		headers.set('X-Content-Type-Options', 'nosniff');
-		headers.set('X-Request-Id', requestId);
-		if (services().config.secure) headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+		for (const [name, value] of Object.entries(securityHeaders(services().config))) response.headers.set(name, value);
+		response.headers.set('X-Request-Id', requestId);
 	} catch {
 		// Some responses (e.g. from fetch) have immutable headers; they are not pages.
 	}
-	console.log(
-		JSON.stringify({
-			level: 'info',
-			msg: 'request',
-			id: requestId,
-			method: event.request.method,
-			route: event.route.id ?? 'unmatched',
-			status: response.status,
-			ms: Math.round((performance.now() - started) * 10) / 10
-		})
-	);
+	logRequest(requestId, event.request.method, event.route.id ?? 'unmatched', response.status, started);
 	return response;
 };
 

@@ -16,6 +16,7 @@ export class DevicePage {
 	}
 
 	async enterCode(code: string) {
+		await this.page.waitForLoadState('networkidle');
 		await this.codeField.fill(code);
 		await this.page.getByRole('button', { name: 'Continue' }).click();
 	}

@@ -1,3 +1,4 @@
+import { OAUTH_RESPONSE_HEADERS } from './headers';
 /**
  * The one OAuth error type: an RFC 6749 §5.2 error object with the HTTP status
  * RFC 6749, 6750, 7009, 7662 and 8628 give it. Endpoints return these as values;
@@ -50,16 +51,8 @@ export function ok(body: unknown, headers?: Record<string, string>): OAuthResult
 	return { status: 200, body, headers };
 }
 
-/** Every OAuth response is JSON and never cached (RFC 6749 §5.1). */
+/** The one serializer of OAuth answers, for routes served through SvelteKit. */
 export function oauthJson(result: OAuthResult | OAuthError): Response {
 	const { status, body, headers } = result instanceof OAuthError ? result.toResult() : result;
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: {
-			'Content-Type': 'application/json; charset=utf-8',
-			'Cache-Control': 'no-store',
-			Pragma: 'no-cache',
-			...headers
-		}
-	});
+	return new Response(JSON.stringify(body), { status, headers: { ...OAUTH_RESPONSE_HEADERS, ...headers } });
 }

@@ -21,11 +21,16 @@ export async function readParams(request: Request, limit = MAX_OAUTH_BODY_BYTES)
 	} catch {
 		return { ok: false, error: invalidRequest('The request body could not be read.') };
 	}
-	const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+	return parseParams(bytes, request.headers.get('content-type'));
+}
+
+/** Parses a body already read (within the limit) by its Content-Type. */
+export function parseParams(bytes: Uint8Array, contentType: string | null | undefined): ParamsResult {
+	const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
 	if (bytes.length === 0 && type === '') return { ok: true, params: new Map() };
 	let text: string;
 	try {
-		text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+		text = decoder.decode(bytes);
 	} catch {
 		return { ok: false, error: invalidRequest('The request body is not valid UTF-8.') };
 	}
@@ -36,6 +41,8 @@ export async function readParams(request: Request, limit = MAX_OAUTH_BODY_BYTES)
 		error: invalidRequest('Send the parameters as application/x-www-form-urlencoded or application/json.')
 	};
 }
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function fromPairs(pairs: Iterable<[string, string]>): ParamsResult {
 	const params = new Map<string, string>();

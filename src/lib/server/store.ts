@@ -51,8 +51,14 @@ export interface DeviceAuthorizationRow {
 
 export type PollOutcome = 'replayed' | 'slow_down' | 'denied' | 'expired' | 'issue' | 'pending';
 
-export interface PolledAuthorizationRow extends DeviceAuthorizationRow {
+/** What a poll needs to answer; the rest of the row is read only when tokens are issued. */
+export interface PolledAuthorizationRow {
+	id: number;
 	last_poll_outcome: PollOutcome;
+	interval_seconds: number;
+	entered_at: number | null;
+	denial_reason: string | null;
+	grant_id: number | null;
 }
 
 export interface NewDeviceAuthorization {
@@ -155,6 +161,9 @@ export interface AdminGrantRow extends GrantRow {
 	owner_name: string | null;
 }
 
+/** A poll sooner than the interval after the last poll that was answered. */
+const TOO_SOON = '(last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000)';
+
 const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
 	requester_ip, requester_user_agent, entered_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
 
@@ -244,29 +253,29 @@ export function openStore(path: string) {
 		deleteExpiredBlocks: db.prepare<[number, number]>(
 			`DELETE FROM blocked_addresses WHERE ip IN (SELECT ip FROM blocked_addresses WHERE until <= ? LIMIT ?)`
 		),
-		// RFC 8628 §3.5: the whole poll is one statement. The outcome is decided from the
-		// row as it was, and an approved row becomes consumed in the same write, so of any
-		// number of concurrent polls exactly one is answered with tokens. A poll refused
-		// with slow_down leaves last_polled_at alone, so a client that backs off gets through.
+		// RFC 8628 §3.5: the whole poll is one statement. Every SET expression reads the row
+		// as it was, so the outcome, the interval and the clock are decided together; a poll
+		// refused with slow_down leaves last_polled_at alone, so a client that backs off gets
+		// through. An approved row is only *offered* here ('issue'): consumeApprovedAuthorization
+		// decides which poll gets the tokens.
 		pollDeviceAuthorization: db.prepare<[{ deviceCodeHash: Buffer; clientId: string; now: number }], PolledAuthorizationRow>(
-			`UPDATE device_authorizations AS d SET
-				last_poll_outcome = p.outcome,
-				interval_seconds = d.interval_seconds + iif(p.outcome = 'slow_down', 5, 0),
-				last_polled_at = iif(p.outcome = 'slow_down', d.last_polled_at, :now),
-				status = iif(p.outcome = 'issue', 'consumed', d.status)
-			 FROM (
-				SELECT id, CASE
+			`UPDATE device_authorizations SET
+				last_poll_outcome = CASE
 					WHEN status = 'consumed' THEN 'replayed'
-					WHEN last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000 THEN 'slow_down'
+					WHEN ${TOO_SOON} THEN 'slow_down'
 					WHEN status = 'denied' THEN 'denied'
 					WHEN expires_at <= :now THEN 'expired'
 					WHEN status = 'approved' THEN 'issue'
 					ELSE 'pending'
-				END AS outcome
-				FROM device_authorizations WHERE device_code_hash = :deviceCodeHash AND client_id = :clientId
-			 ) AS p
-			 WHERE d.id = p.id
-			 RETURNING ${DEVICE_COLUMNS}, last_poll_outcome`
+				END,
+				interval_seconds = interval_seconds + iif(status <> 'consumed' AND ${TOO_SOON}, 5, 0),
+				last_polled_at = iif(status <> 'consumed' AND ${TOO_SOON}, last_polled_at, :now)
+			 WHERE device_code_hash = :deviceCodeHash AND client_id = :clientId
+			 RETURNING id, last_poll_outcome, interval_seconds, entered_at, denial_reason, grant_id`
+		),
+		// approved → consumed: of any number of concurrent polls exactly one gets the tokens.
+		consumeApprovedAuthorization: db.prepare<[number], DeviceAuthorizationRow>(
+			`UPDATE device_authorizations SET status = 'consumed' WHERE id = ? AND status = 'approved' RETURNING ${DEVICE_COLUMNS}`
 		),
 		attachGrant: db.prepare<[number, number]>(`UPDATE device_authorizations SET grant_id = ? WHERE id = ?`),
 		insertGrant: db.prepare<[NewGrant], { id: number }>(
@@ -395,6 +404,7 @@ export function openStore(path: string) {
 		deleteExpiredBlocks: (now: number, limit: number) => statements.deleteExpiredBlocks.run(now, limit).changes,
 		pollDeviceAuthorization: (deviceCodeHash: Buffer, clientId: string, now: number) =>
 			statements.pollDeviceAuthorization.get({ deviceCodeHash, clientId, now }),
+		consumeApprovedAuthorization: (authorizationId: number) => statements.consumeApprovedAuthorization.get(authorizationId),
 		attachGrant: (authorizationId: number, grantId: number) => void statements.attachGrant.run(grantId, authorizationId),
 
 		insertGrant: (grant: NewGrant) => (statements.insertGrant.get(grant) as { id: number }).id,

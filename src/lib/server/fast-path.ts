@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OAUTH_RESPONSE_HEADERS, securityHeaders } from './headers';
+import { clientAddress } from './http';
+import { logRequest } from './log';
+import { deviceAuthorizationEndpoint, tokenEndpoint } from './oauth-endpoints';
+import { OAuthError, payloadTooLarge, serverError, type OAuthResult } from './oauth-errors';
+import { MAX_OAUTH_BODY_BYTES, parseParams, type Params } from './request-params';
+import { services, type RequestContext, type Services } from './services';
+
+/**
+ * The hot path: every waiting CLI polls /oauth/token every few seconds, and whole
+ * classes ask /oauth/device_authorization for codes at once. These two POSTs are
+ * served straight from node:http, before SvelteKit builds a Request, runs hooks and
+ * routes — the same endpoint functions, answers and log line as the routes in
+ * src/routes/oauth/, which still serve them under `vite dev`.
+ */
+const FAST_ROUTES: Record<string, (services: Services, params: Params, context: RequestContext) => OAuthResult> = {
+	'/oauth/token': tokenEndpoint,
+	'/oauth/device_authorization': deviceAuthorizationEndpoint
+};
+
+/** Serves the request when it is one of the hot POSTs; false hands it on to SvelteKit. */
+export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
+	if (req.method !== 'POST' || !req.url) return false;
+	const route = req.url.split('?', 1)[0];
+	const endpoint = FAST_ROUTES[route];
+	if (!endpoint) return false;
+	const started = performance.now();
+	const answer = (result: OAuthResult) => send(res, route, result, started);
+	if (Number(req.headers['content-length'] ?? 0) > MAX_OAUTH_BODY_BYTES) {
+		res.shouldKeepAlive = false;
+		answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
+		req.resume();
+		return true;
+	}
+	const chunks: Buffer[] = [];
+	let size = 0;
+	let refused = false;
+	req.on('data', (chunk: Buffer) => {
+		if (refused) return;
+		size += chunk.length;
+		if (size > MAX_OAUTH_BODY_BYTES) {
+			refused = true;
+			res.shouldKeepAlive = false;
+			answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
+			return;
+		}
+		chunks.push(chunk);
+	});
+	req.on('end', () => {
+		if (refused) return;
+		const parsed = parseParams(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req.headers['content-type']);
+		if (!parsed.ok) return answer(parsed.error.toResult());
+		answer(run(endpoint, parsed.params, req));
+	});
+	req.on('error', () => {
+		if (!res.headersSent) answer(new OAuthError(400, 'invalid_request', 'The request body could not be read.').toResult());
+	});
+	return true;
+}
+
+function run(endpoint: (typeof FAST_ROUTES)[string], params: Params, req: IncomingMessage): OAuthResult {
+	try {
+		const current = services();
+		const forwarded = req.headers['x-forwarded-for'];
+		const context: RequestContext = {
+			now: Date.now(),
+			ip: clientAddress(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? null), current.config.trustProxy) || null,
+			userAgent: req.headers['user-agent'] ?? null,
+			authorization: req.headers.authorization ?? null
+		};
+		return endpoint(current, params, context);
+	} catch (error) {
+		console.error(JSON.stringify({ level: 'error', msg: 'oauth endpoint failed', error: (error as Error).message }));
+		return serverError().toResult();
+	}
+}
+
+function send(res: ServerResponse, route: string, result: OAuthResult, started: number): void {
+	const id = randomUUID();
+	const body = JSON.stringify(result.body);
+	res.writeHead(result.status, {
+		...OAUTH_RESPONSE_HEADERS,
+		...securityHeaders(services().config),
+		...result.headers,
+		'Content-Length': Buffer.byteLength(body),
+		'X-Request-Id': id
+	});
+	res.end(body);
+	logRequest(id, 'POST', route, result.status, started);
+}
+
+/** Where server.js finds the fast path once start-up is done. */
+export const FAST_PATH_KEY = Symbol.for('doorcode.fastPath');
+
+export function registerFastPath(): void {
+	(globalThis as Record<symbol, unknown>)[FAST_PATH_KEY] = serveFast;
+}

@@ -1,0 +1,30 @@
+/**
+ * Structured JSON logs, one line per event. Lines are buffered and written once per
+ * turn of the event loop: a write to a pipe is synchronous on Linux, and one write
+ * per request would cost the hot path a system call each. Never log a secret.
+ */
+let pending: string[] = [];
+let scheduled = false;
+
+export function log(entry: Record<string, unknown>): void {
+	pending.push(JSON.stringify(entry));
+	if (!scheduled) {
+		scheduled = true;
+		setImmediate(flush);
+	}
+}
+
+function flush(): void {
+	scheduled = false;
+	if (pending.length === 0) return;
+	const lines = pending.join('\n') + '\n';
+	pending = [];
+	process.stdout.write(lines);
+}
+
+process.on('exit', flush);
+
+/** The one line every request gets: id, route (never the query), status, duration. */
+export function logRequest(id: string, method: string, route: string, status: number, started: number): void {
+	log({ level: 'info', msg: 'request', id, method, route, status, ms: Math.round((performance.now() - started) * 10) / 10 });
+}
