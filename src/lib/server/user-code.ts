@@ -1,13 +1,20 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** Base-20, no vowels and no look-alikes (RFC 8628 §6.1): 20^8 ≈ 2.56e10 codes. */
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 export const USER_CODE_LENGTH = 8;
 
+/** Bytes at or above this are redrawn, so every letter is equally likely (240 = 12 × 20). */
+const UNBIASED_LIMIT = 240;
+
 /** A new user code in its stored form: 8 characters, no dash. */
 export function generateUserCode(): string {
 	let code = '';
-	for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
+	while (code.length < USER_CODE_LENGTH) {
+		for (const byte of randomBytes(12)) {
+			if (byte < UNBIASED_LIMIT && code.length < USER_CODE_LENGTH) code += USER_CODE_ALPHABET[byte % USER_CODE_ALPHABET.length];
+		}
+	}
 	return code;
 }
 
