@@ -8,4 +8,4 @@ if (!server) throw new Error(`unknown test server ${process.argv[2]}`);
 mkdirSync('.e2e', { recursive: true });
 for (const suffix of ['', '-wal', '-shm']) rmSync(server.databasePath + suffix, { force: true });
 Object.assign(process.env, server.env);
-await import('../../server.js');
+await import(new URL('../../server.js', import.meta.url).href);
