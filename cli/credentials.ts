@@ -135,3 +135,12 @@ async function tightenMode(path: string): Promise<void> {
 	const { mode } = await stat(path);
 	if ((mode & 0o777) !== FILE_MODE) await chmod(path, FILE_MODE);
 }
+
+/** Forgets one server's tokens, keeping every other server's. */
+export async function removeServerCredentials(server: string, env: Env = process.env): Promise<boolean> {
+	const file = await loadCredentials(env);
+	if (!(server in file.servers)) return false;
+	delete file.servers[server];
+	await writeCredentials(file, env);
+	return true;
+}

@@ -250,6 +250,17 @@ export async function pollToken(endpoint: string, clientId: string, deviceCode: 
 	});
 }
 
+/** RFC 6749 §6: trade a refresh token for a new access (and, with rotation, refresh) token. */
+export async function requestRefresh(endpoint: string, clientId: string, refreshToken: string): Promise<PollResponse> {
+	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
+}
+
+/** RFC 7009 §2.1: ask the server to revoke a token; 200 means done, even for a token it did not know. */
+export async function revokeToken(endpoint: string, clientId: string, token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+	const response = await postForm(endpoint, { token, token_type_hint: hint, client_id: clientId });
+	return response.status === 200;
+}
+
 /** GET userinfo with the bearer token. 401 comes back as an OAuthError with status 401. */
 export async function fetchUserinfo(endpoint: string, accessToken: string): Promise<Userinfo> {
 	const res = await fetch(endpoint, {

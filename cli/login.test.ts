@@ -165,7 +165,9 @@ describe('parseCommand', () => {
 
 	it('refuses unknown flags, commands and bad servers', () => {
 		expect(() => parseCommand(['--bogus'], {})).toThrow(UsageError);
-		expect(() => parseCommand(['logout'], {})).toThrow(/unknown command/);
+		expect(() => parseCommand(['signout'], {})).toThrow(/unknown command/);
+		expect(parseCommand(['logout'], {})).toEqual({ kind: 'logout' });
+		expect(() => parseCommand(['logout', '--client', 'x'], {})).toThrow(/does not apply to logout/);
 		expect(() => parseCommand(['whoami', 'extra'], {})).toThrow(/unexpected argument/);
 		expect(() => parseCommand(['whoami', '--scope', 'x'], {})).toThrow(/does not apply/);
 		expect(() => parseCommand(['--server', 'localhost:3000'], {})).toThrow(UsageError);
@@ -358,5 +360,50 @@ describe('credentials file', () => {
 		await expect(loadCredentials(env)).rejects.toThrow(/not valid JSON/);
 		await writeFile(credentialsPath(env), '[]');
 		await expect(loadCredentials(env)).rejects.toThrow(/"servers"/);
+	});
+});
+
+describe('keeping a login alive', () => {
+	it('refreshes when the access token has a minute or less left', async () => {
+		const { needsRefresh } = await import('./session.ts');
+		expect(needsRefresh({ expires_at: 1_000_000 }, 1_000_000 - 61_000)).toBe(false);
+		expect(needsRefresh({ expires_at: 1_000_000 }, 1_000_000 - 60_000)).toBe(true);
+		expect(needsRefresh({ expires_at: 1_000_000 }, 2_000_000)).toBe(true);
+	});
+
+	it('the credentials lock serialises refreshes and is taken over when its holder died', async () => {
+		const { mkdtempSync, writeFileSync, existsSync } = await import('node:fs');
+		const { tmpdir } = await import('node:os');
+		const { join } = await import('node:path');
+		const { withCredentialsLock } = await import('./session.ts');
+		const { credentialsPath } = await import('./credentials.ts');
+		const env = { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'doorcode-lock-')) };
+		const order: string[] = [];
+		await Promise.all([
+			withCredentialsLock(env, async () => {
+				order.push('a-in');
+				await new Promise((r) => setTimeout(r, 100));
+				order.push('a-out');
+			}),
+			new Promise((r) => setTimeout(r, 10)).then(() => withCredentialsLock(env, async () => void order.push('b')))
+		]);
+		expect(order).toEqual(['a-in', 'a-out', 'b']);
+		const lock = `${credentialsPath(env)}.lock`;
+		expect(existsSync(lock)).toBe(false);
+		writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 1, at: Date.now() }));
+		expect(await withCredentialsLock(env, async () => 'taken over')).toBe('taken over');
+	});
+
+	it('forgetting one server keeps the others', async () => {
+		const { mkdtempSync } = await import('node:fs');
+		const { tmpdir } = await import('node:os');
+		const { join } = await import('node:path');
+		const { loadCredentials, removeServerCredentials, saveServerCredentials } = await import('./credentials.ts');
+		const env = { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'doorcode-forget-')) };
+		const creds = { client_id: 'c', access_token: 'a', token_type: 'Bearer', expires_at: 1, token_endpoint: 't', userinfo_endpoint: 'u' };
+		await saveServerCredentials('https://one.example', creds, env);
+		await saveServerCredentials('https://two.example', creds, env);
+		expect(await removeServerCredentials('https://one.example', env)).toBe(true);
+		expect(Object.keys((await loadCredentials(env)).servers)).toEqual(['https://two.example']);
 	});
 });

@@ -35,6 +35,7 @@ import {
 	type Userinfo
 } from './device-flow.ts';
 import { createProgress, type Progress } from './progress.ts';
+import { freshCredentials, logout } from './session.ts';
 
 export const DEFAULT_SERVER = 'http://localhost:3000';
 export const DEFAULT_CLIENT = 'demo-cli';
@@ -48,11 +49,13 @@ export const USAGE = `Usage:
   npm run login -- [--server URL] [--client ID] [--scope "SCOPES"] [--no-qr]
       Log in to a doorcode server with a one-time code you enter in a browser.
   npm run login -- whoami [--server URL]
-      Show who the stored tokens belong to.
+      Show who the stored tokens belong to (refreshing them when they expire).
+  npm run login -- logout [--server URL]
+      Revoke the stored tokens on the server, then delete them here.
 
 Options:
   --server URL    doorcode server (default: $DOORCODE_SERVER or ${DEFAULT_SERVER};
-                  for whoami: the server you last logged in to)
+                  for whoami and logout: the server you last logged in to)
   --client ID     OAuth client id (default: ${DEFAULT_CLIENT})
   --scope SCOPES  space-separated scopes to ask for (default: the client's own)
   --no-qr         do not print the QR code
@@ -64,7 +67,8 @@ Tokens are stored in \${XDG_CONFIG_HOME:-~/.config}/doorcode/credentials.json (m
 export type Command =
 	| { kind: 'help' }
 	| { kind: 'login'; server: string; clientId: string; scope?: string; qr: boolean }
-	| { kind: 'whoami'; server?: string };
+	| { kind: 'whoami'; server?: string }
+	| { kind: 'logout'; server?: string };
 
 /** Bad command-line input: main prints it with the usage and exits 2. */
 export class UsageError extends Error {
@@ -109,12 +113,12 @@ export function parseCommand(argv: string[], env: Env = process.env): Command {
 		}
 	};
 
-	if (name === 'whoami') {
+	if (name === 'whoami' || name === 'logout') {
 		for (const flag of ['client', 'scope', 'no-qr'] as const) {
-			if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to whoami`);
+			if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to ${name}`);
 		}
 		const chosen = values.server ?? env.DOORCODE_SERVER;
-		return { kind: 'whoami', ...(chosen ? { server: server(chosen) } : {}) };
+		return { kind: name, ...(chosen ? { server: server(chosen) } : {}) };
 	}
 	if (name !== 'login') throw new UsageError(`unknown command "${name}"`);
 
@@ -360,18 +364,32 @@ async function whoami(cmd: Extract<Command, { kind: 'whoami' }>, io: Io): Promis
 		warn(`Log in with: ${loginHint(cmd.server ?? DEFAULT_SERVER)}`);
 		return 1;
 	}
-	const { server, creds } = found;
+	const { server } = found;
+	let creds = found.creds;
+	const loginEnded = (description?: string) => {
+		warn(`Your login at ${server} has ended (it was revoked or expired)${description ? `: ${description}` : '.'}`);
+		warn(`Log in again: ${loginHint(server, found.creds.client_id)}`);
+		return 1;
+	};
 
 	let info: Userinfo;
 	try {
-		info = await fetchUserinfo(creds.userinfo_endpoint, creds.access_token);
-	} catch (e) {
-		if (e instanceof OAuthError && e.status === 401) {
-			warn(`Your session at ${server} is no longer valid (the token expired or was revoked).`);
-			warn(`Log in again: ${loginHint(server, creds.client_id)}`);
-		} else {
-			warn(`Could not ask ${server} who you are: ${describeFailure(e)}`);
+		// An expired access token is refreshed first; a 401 on a token we thought live gets one retry.
+		let fresh = await freshCredentials(server, io.env);
+		if (!fresh.ok) return loginEnded(fresh.description);
+		creds = fresh.creds;
+		try {
+			info = await fetchUserinfo(creds.userinfo_endpoint, creds.access_token);
+		} catch (e) {
+			if (!(e instanceof OAuthError && e.status === 401)) throw e;
+			fresh = await freshCredentials(server, io.env, { force: true });
+			if (!fresh.ok) return loginEnded(fresh.description);
+			creds = fresh.creds;
+			info = await fetchUserinfo(creds.userinfo_endpoint, creds.access_token);
 		}
+	} catch (e) {
+		if (e instanceof OAuthError && e.status === 401) return loginEnded();
+		warn(`Could not ask ${server} who you are: ${describeFailure(e)}`);
 		return 1;
 	}
 
@@ -393,6 +411,23 @@ export function whoamiDetails(info: Userinfo, creds: Pick<ServerCredentials, 'sc
 	return rows
 		.filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '')
 		.map(([key, value]) => `  ${`${key}:`.padEnd(11)}${value}`);
+}
+
+// --- logout -----------------------------------------------------------------
+
+async function logoutCommand(cmd: Extract<Command, { kind: 'logout' }>, io: Io): Promise<number> {
+	const found = pickServer(await loadCredentials(io.env), cmd.server);
+	if (!found) {
+		io.stdout.write(`Not logged in${cmd.server ? ` to ${cmd.server}` : ''}.\n`);
+		return 0;
+	}
+	const result = await logout(found.server, io.env);
+	io.stdout.write(`Logged out of ${found.server}\n`);
+	if (result === 'unconfirmed') {
+		io.stderr.write(`The local credentials are deleted, but ${found.server} could not confirm it revoked them.\n`);
+		return 1;
+	}
+	return 0;
 }
 
 // --- main -------------------------------------------------------------------
@@ -427,6 +462,8 @@ export async function main(
 				return await login(cmd, io);
 			case 'whoami':
 				return await whoami(cmd, io);
+			case 'logout':
+				return await logoutCommand(cmd, io);
 		}
 	} catch (e) {
 		// Anything unforeseen (a broken credentials file, a full disk): one line, no stack trace.

@@ -10,5 +10,7 @@ echo "== vitest (modules)"
 vitest run
 echo "== build"
 vite build >/dev/null
+echo "== bench smoke (npm run bench -- --quick)"
+node scripts/bench.mjs --quick
 echo "== playwright (API and browser, against the build)"
 playwright test

@@ -1,8 +1,9 @@
 import { expect, test } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { form } from '../support/oauth.ts';
 import { signInAndDecide } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
 
@@ -54,4 +55,44 @@ test('the reference CLI reports a denial clearly and exits non-zero', async ({ p
 	await signInAndDecide(page, code, { decision: 'deny' });
 	expect(await cli.exited).toBe(1);
 	expect(cli.output() + cli.errors()).toMatch(/denied/i);
+});
+
+test('the reference CLI refreshes by itself across an expired access token, even two runs at once, and logout ends the login on the server', async ({ page }) => {
+	const configHome = mkdtempSync(join(tmpdir(), 'doorcode-cli-'));
+	const cli = runCli(['--server', server.origin, '--no-qr'], configHome);
+	const code = await waitForLine(cli.output, /^[A-Z]{4}-[A-Z]{4}$/);
+	await signInAndDecide(page, code);
+	expect(await cli.exited).toBe(0);
+
+	const credentialsFile = join(configHome, 'doorcode', 'credentials.json');
+	const stored = () => JSON.parse(readFileSync(credentialsFile, 'utf8')).servers[server.origin];
+	const first = stored();
+
+	// The access token is expired as far as the CLI knows: two whoami runs at once refresh it once, together.
+	writeFileSync(credentialsFile, JSON.stringify({ servers: { [server.origin]: { ...first, expires_at: Date.now() - 1000 } } }), { mode: 0o600 });
+	const [a, b] = [runCli(['whoami', '--server', server.origin], configHome), runCli(['whoami', '--server', server.origin], configHome)];
+	expect([await a.exited, await b.exited]).toEqual([0, 0]);
+	expect(a.output()).toContain('Logged in as Josiah Carberry');
+	expect(b.output()).toContain('Logged in as Josiah Carberry');
+	const second = stored();
+	expect(second.refresh_token).not.toBe(first.refresh_token);
+	expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);
+
+	// The server ended the access token although the CLI thinks it live: one refresh and a retry.
+	await form(server, '/oauth/revoke', { token: second.access_token, token_type_hint: 'access_token', client_id: 'demo-cli' });
+	const again = runCli(['whoami', '--server', server.origin], configHome);
+	expect(await again.exited).toBe(0);
+	const third = stored();
+	expect(third.access_token).not.toBe(second.access_token);
+
+	const out = runCli(['logout', '--server', server.origin], configHome);
+	expect(await out.exited).toBe(0);
+	expect(out.output()).toBe(`Logged out of ${server.origin}\n`);
+	expect(JSON.parse(readFileSync(credentialsFile, 'utf8')).servers).toEqual({});
+	const refreshAfterLogout = await form(server, '/oauth/token', { grant_type: 'refresh_token', refresh_token: third.refresh_token, client_id: 'demo-cli' });
+	expect(refreshAfterLogout.body.error).toBe('invalid_grant');
+	expect((await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${third.access_token}` } })).status).toBe(401);
+	const whoamiAfter = runCli(['whoami', '--server', server.origin], configHome);
+	expect(await whoamiAfter.exited).toBe(1);
+	expect(whoamiAfter.errors()).toContain('Not logged in');
 });
