@@ -228,7 +228,10 @@ async function measure(kind, n) {
 	return { poll, create, rss, bytesPerCode };
 }
 
-/** doorcode's poll rate while the sweeper deletes n expired rows (SWEEP_INTERVAL=1). */
+/**
+ * doorcode's poll rate over n live and n expired rows, first with the sweeper idle,
+ * then while it deletes the expired ones (SWEEP_INTERVAL=1): the same data both times.
+ */
 async function measureSweep(n) {
 	const dir = mkdtempSync(join(tmpdir(), 'doorcode-bench-sweep-'));
 	const port = await freePort();
@@ -237,6 +240,10 @@ async function measureSweep(n) {
 	await server.stop();
 	fill('doorcode', dir, 0, n, Date.now() + 86_400_000);
 	fill('doorcode', dir, n, n, Date.now() - 1000);
+	server = start('doorcode', dir, port);
+	await server.ready;
+	const idle = await load(`http://127.0.0.1:${port}/oauth/token`, { pollCodes: n });
+	await server.stop();
 	server = start('doorcode', dir, port, { SWEEP_INTERVAL: '1' });
 	await server.ready;
 	const poll = await load(`http://127.0.0.1:${port}/oauth/token`, { pollCodes: n });
@@ -245,7 +252,7 @@ async function measureSweep(n) {
 	const left = db.prepare('SELECT count(*) AS n FROM device_authorizations WHERE expires_at <= ?').get(Date.now()).n;
 	db.close();
 	rmSync(dir, { recursive: true, force: true });
-	return { poll, expiredLeft: left };
+	return { idle, poll, expiredLeft: left };
 }
 
 const rows = [];
@@ -274,7 +281,8 @@ for (const n of sizes) {
 	row('creation p99', n, ours.create.p99, base.create.p99, ' ms', 2);
 	row('peak RSS under poll load', n, ours.rss, base.rss, ' MB', 1);
 	row('database bytes per pending code', n, ours.bytesPerCode, base.bytesPerCode, ' B');
-	row(`poll throughput while sweeping ${fmt(n)} expired rows (${fmt(sweep.expiredLeft)} left after the run)`, n, sweep.poll.rps, null, ' /s');
+	row(`poll throughput over ${fmt(n)} live + ${fmt(n)} expired rows, sweeper idle`, n, sweep.idle.rps, null, ' /s');
+	row(`… the same while the sweeper deletes them (${fmt(sweep.expiredLeft)} left after the run)`, n, sweep.poll.rps, null, ' /s');
 }
 
 const smallest = results.get(sizes[0]);
@@ -287,7 +295,7 @@ const targets = [
 	target('creation p99 ≤ 30 ms', [...results.values()].every((r) => r.ours.create.p99 <= 30), [...results].map(([n, r]) => `${fmt(n)}: ${fmt(r.ours.create.p99, 1)} ms`).join(', ')),
 	target('poll throughput within 15 % from smallest to largest N', Math.abs(largest.ours.poll.rps / smallest.ours.poll.rps - 1) <= 0.15, `${ratio(largest.ours.poll.rps, smallest.ours.poll.rps)}`),
 	target('peak RSS ≤ 150 MB at the largest N', largest.ours.rss <= 150, `${fmt(largest.ours.rss, 1)} MB`),
-	target('sweeping costs the poll rate < 10 %', [...results.values()].every((r) => r.sweep.poll.rps >= 0.9 * r.ours.poll.rps), [...results].map(([n, r]) => `${fmt(n)}: ${ratio(r.sweep.poll.rps, r.ours.poll.rps)}`).join(', '))
+	target('sweeping costs the poll rate < 10 %', [...results.values()].every((r) => r.sweep.poll.rps >= 0.9 * r.sweep.idle.rps), [...results].map(([n, r]) => `${fmt(n)}: ${ratio(r.sweep.poll.rps, r.sweep.idle.rps)}`).join(', '))
 ];
 
 const table = [

@@ -1,7 +1,7 @@
 import type { Services } from './services';
 
 /** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
-export const SWEEP_BATCH = 500;
+export const SWEEP_BATCH = 100;
 
 /**
  * After each batch the sweeper rests this many times as long as the batch took, so it

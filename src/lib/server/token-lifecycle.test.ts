@@ -85,7 +85,7 @@ describe('sweeping under load', () => {
 
 		expect(report.deviceAuthorizations).toBe(100_000);
 		expect(services.store.db.prepare('SELECT count(*) AS n FROM device_authorizations').get()).toEqual({ n: 1 });
-		// The sweep rests between batches of 500, so polls are answered throughout it.
+		// The sweep rests between batches of 100, so polls are answered throughout it.
 		expect(answeredDuringSweep.length).toBeGreaterThanOrEqual(50);
 		expect(new Set(answeredDuringSweep)).toEqual(new Set(['authorization_pending']));
 	}, 30_000);
