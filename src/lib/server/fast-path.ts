@@ -20,6 +20,9 @@ const FAST_ROUTES: Record<string, (services: Services, params: Params, context: 
 	'/oauth/device_authorization': deviceAuthorizationEndpoint
 };
 
+/** Beyond this an oversized body is no longer drained to keep the connection; it is closed. */
+const MAX_DRAINED_BYTES = 1024 * 1024;
+
 /** Serves the request when it is one of the hot POSTs; false hands it on to SvelteKit. */
 export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	if (req.method !== 'POST' || !req.url) return false;
@@ -28,28 +31,29 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	if (!endpoint) return false;
 	const started = performance.now();
 	const answer = (result: OAuthResult) => send(res, route, result, started);
-	if (Number(req.headers['content-length'] ?? 0) > MAX_OAUTH_BODY_BYTES) {
+	const tooLarge = () => answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
+	if (Number(req.headers['content-length'] ?? 0) > MAX_DRAINED_BYTES) {
+		// Too big to be worth reading: answer, then close the connection.
 		res.shouldKeepAlive = false;
-		answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
+		tooLarge();
 		req.resume();
 		return true;
 	}
+	// An oversized body is read to its end and dropped before the 413 goes out: answering
+	// while the client is still sending would reset the connection under it.
 	const chunks: Buffer[] = [];
 	let size = 0;
-	let refused = false;
 	req.on('data', (chunk: Buffer) => {
-		if (refused) return;
 		size += chunk.length;
-		if (size > MAX_OAUTH_BODY_BYTES) {
-			refused = true;
+		if (size <= MAX_OAUTH_BODY_BYTES) chunks.push(chunk);
+		else if (size > MAX_DRAINED_BYTES && !res.headersSent) {
 			res.shouldKeepAlive = false;
-			answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
-			return;
+			tooLarge();
 		}
-		chunks.push(chunk);
 	});
 	req.on('end', () => {
-		if (refused) return;
+		if (res.headersSent) return;
+		if (size > MAX_OAUTH_BODY_BYTES) return tooLarge();
 		const parsed = parseParams(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req.headers['content-type']);
 		if (!parsed.ok) return answer(parsed.error.toResult());
 		answer(run(endpoint, parsed.params, req));

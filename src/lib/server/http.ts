@@ -1,4 +1,4 @@
-import type { RequestEvent } from '@sveltejs/kit';
+import { error, type RequestEvent } from '@sveltejs/kit';
 import { oauthJson, serverError, type OAuthResult } from './oauth-errors';
 import { readParams, type Params } from './request-params';
 import { services, type RequestContext, type Services } from './services';
@@ -50,5 +50,18 @@ export function serveSafely(run: () => OAuthResult): Response {
 	} catch (error) {
 		console.error(JSON.stringify({ level: 'error', msg: 'oauth endpoint failed', error: (error as Error).message }));
 		return oauthJson(serverError());
+	}
+}
+
+/**
+ * The body of a form post. A body no form parser can read (text/plain, broken
+ * multipart) is the sender's mistake: a 400 page that says so, not a 500.
+ */
+export async function readForm(request: Request): Promise<FormData> {
+	try {
+		return await request.formData();
+	} catch (caught) {
+		if ((caught as { status?: unknown }).status === 413) error(413, 'That form is too large to be read.');
+		error(400, 'That form could not be read. Send it from the page itself.');
 	}
 }

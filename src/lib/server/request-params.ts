@@ -18,7 +18,9 @@ export async function readParams(request: Request, limit = MAX_OAUTH_BODY_BYTES)
 		const read = await readLimited(request, limit);
 		if (read === 'too-large') return { ok: false, error: payloadTooLarge(limit) };
 		bytes = read;
-	} catch {
+	} catch (error) {
+		// adapter-node errors the body stream with a 413 once it passes BODY_SIZE_LIMIT.
+		if ((error as { status?: unknown }).status === 413) return { ok: false, error: payloadTooLarge(limit) };
 		return { ok: false, error: invalidRequest('The request body could not be read.') };
 	}
 	return parseParams(bytes, request.headers.get('content-type'));
@@ -82,7 +84,9 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
 		if (done) break;
 		size += value.byteLength;
 		if (size > limit) {
-			await reader.cancel();
+			// Not cancel(): that destroys the socket before the 413 is sent. Letting go of
+			// the stream lets adapter-node discard the rest of the body after the answer.
+			reader.releaseLock();
 			return 'too-large';
 		}
 		chunks.push(value);

@@ -7,7 +7,7 @@ import {
 	personalTokenScopes,
 	revokeOwnGrant
 } from '#lib/server/account.ts';
-import { requestContext } from '#lib/server/http.ts';
+import { readForm, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -30,7 +30,7 @@ export const load: PageServerLoad = ({ locals }) => {
 export const actions: Actions = {
 	revoke: async (event) => {
 		const user = signedInUser(event.locals);
-		const grantId = Number((await event.request.formData()).get('grant'));
+		const grantId = Number((await readForm(event.request)).get('grant'));
 		if (!Number.isSafeInteger(grantId) || !revokeOwnGrant(services(), user, grantId, requestContext(event).ip, Date.now())) {
 			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
 		}
@@ -38,7 +38,7 @@ export const actions: Actions = {
 	},
 	createToken: async ({ locals, request }) => {
 		const user = signedInUser(locals);
-		const form = await request.formData();
+		const form = await readForm(request);
 		const name = form.get('name');
 		const created = createPersonalToken(
 			services(),

@@ -1,7 +1,7 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { activeGrants, approveOnBehalf, denyAsAdmin, pendingAuthorizations, revokeGrantAsAdmin } from '#lib/server/admin.ts';
 import { auditPage } from '#lib/server/audit.ts';
-import { actorOf } from '#lib/server/http.ts';
+import { actorOf, readForm } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
@@ -52,7 +52,7 @@ export const load: PageServerLoad = (event) => {
 };
 
 async function fields(event: RequestEvent) {
-	const form = await event.request.formData();
+	const form = await readForm(event.request);
 	const text = (name: string) => {
 		const value = form.get(name);
 		return typeof value === 'string' ? value : '';

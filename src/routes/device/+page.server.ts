@@ -1,7 +1,7 @@
 import { fail, redirect } from '@sveltejs/kit';
 import { enterUserCode } from '#lib/server/device-authorizations.ts';
 import { browserId, rememberDeviceLogin } from '#lib/server/device-login.ts';
-import { requestContext } from '#lib/server/http.ts';
+import { readForm, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad } from './$types';
@@ -19,7 +19,7 @@ export const load: PageServerLoad = ({ url }) => {
 export const actions: Actions = {
 	default: async (event) => {
 		const { request, cookies } = event;
-		const code = (await request.formData()).get('code');
+		const code = (await readForm(request)).get('code');
 		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
 		const now = Date.now();
 		const { config } = services();
