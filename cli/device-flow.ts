@@ -250,15 +250,27 @@ export async function pollToken(endpoint: string, clientId: string, deviceCode: 
 	});
 }
 
-/** RFC 6749 §6: trade a refresh token for a new access (and, with rotation, refresh) token. */
-export async function requestRefresh(endpoint: string, clientId: string, refreshToken: string): Promise<PollResponse> {
-	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
+/** RFC 6749 §6: trade a refresh token for a new access (and, with rotation, refresh) token. Throws only on network failure. */
+export async function requestRefresh(
+	endpoint: string,
+	clientId: string,
+	refreshToken: string,
+	timeoutMs: number = REQUEST_TIMEOUT_MS
+): Promise<PollResponse> {
+	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, timeoutMs);
 }
 
-/** RFC 7009 §2.1: ask the server to revoke a token; 200 means done, even for a token it did not know. */
-export async function revokeToken(endpoint: string, clientId: string, token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
-	const response = await postForm(endpoint, { token, token_type_hint: hint, client_id: clientId });
-	return response.status === 200;
+/**
+ * RFC 7009 §2.1: ask the server to revoke a token. §2.2: 200 means done, even
+ * for a token it did not know. Throws only on network failure.
+ */
+export async function revokeToken(
+	endpoint: string,
+	clientId: string,
+	token: string,
+	hint: 'refresh_token' | 'access_token'
+): Promise<PollResponse> {
+	return postForm(endpoint, { token, token_type_hint: hint, client_id: clientId });
 }
 
 /** GET userinfo with the bearer token. 401 comes back as an OAuthError with status 401. */
@@ -305,12 +317,16 @@ export function describeNetworkError(e: unknown): string {
 // --- plumbing ---------------------------------------------------------------
 
 /** RFC 8628 §3.1/§3.4: requests are application/x-www-form-urlencoded. */
-async function postForm(endpoint: string, fields: Record<string, string>): Promise<PollResponse> {
+async function postForm(
+	endpoint: string,
+	fields: Record<string, string>,
+	timeoutMs: number = REQUEST_TIMEOUT_MS
+): Promise<PollResponse> {
 	const res = await fetch(endpoint, {
 		method: 'POST',
 		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
 		body: new URLSearchParams(fields),
-		signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+		signal: AbortSignal.timeout(timeoutMs)
 	});
 	const body = await readJson(res);
 	const retryAfter = parseRetryAfter(res.headers.get('retry-after'));

@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile, chmod, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,6 +9,7 @@ import {
 	credentialsPath,
 	loadCredentials,
 	pickServer,
+	removeServerCredentials,
 	saveServerCredentials,
 	type ServerCredentials
 } from './credentials.ts';
@@ -23,6 +26,15 @@ import {
 } from './device-flow.ts';
 import { createProgress, formatTimeLeft, statusLine } from './progress.ts';
 import { loginHint, parseCommand, toCredentials, UsageError, whoamiDetails } from './login.ts';
+import {
+	freshCredentials,
+	lockPath,
+	logout,
+	needsRefresh,
+	refreshedMeanwhile,
+	STALE_LOCK_MS,
+	withCredentialsLock
+} from './session.ts';
 
 describe('decidePoll (RFC 8628 §3.5)', () => {
 	it('returns the tokens on success', () => {
@@ -363,47 +375,211 @@ describe('credentials file', () => {
 	});
 });
 
+// A token endpoint that rotates refresh tokens and, like doorcode (RFC 9700),
+// ends the grant when a retired one comes back; plus RFC 7009 revocation.
+type FakeServer = { url: string; refreshes: number; reuseDetected: boolean; revoked: string[]; close: () => Promise<void> };
+
+async function fakeServer(firstRefreshToken: string): Promise<FakeServer> {
+	let live: string | undefined = firstRefreshToken;
+	const retired = new Set<string>();
+	const state = { refreshes: 0, reuseDetected: false, revoked: [] as string[] };
+	const server = createServer(async (req, res) => {
+		let text = '';
+		for await (const chunk of req) text += chunk;
+		const form = new URLSearchParams(text);
+		const reply = (status: number, body: object) => {
+			res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+		};
+		if (req.url === '/oauth/revoke') {
+			state.revoked.push(`${form.get('token_type_hint')}:${form.get('token')}`);
+			return reply(200, {});
+		}
+		const presented = form.get('refresh_token') ?? '';
+		state.refreshes += 1;
+		if (retired.has(presented)) {
+			state.reuseDetected = true;
+			live = undefined;
+			return reply(400, { error: 'invalid_grant', error_description: 'refresh token reused' });
+		}
+		if (presented !== live) return reply(400, { error: 'invalid_grant' });
+		retired.add(presented);
+		live = `r${state.refreshes + 1}`;
+		reply(200, { access_token: `a${state.refreshes + 1}`, token_type: 'Bearer', expires_in: 3600, refresh_token: live, scope: 'read' });
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	return Object.assign(state, {
+		url,
+		close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+	}) as FakeServer;
+}
+
+function storedLogin(url: string, overrides: Partial<ServerCredentials> = {}): ServerCredentials {
+	return {
+		client_id: 'demo-cli',
+		access_token: 'a1',
+		refresh_token: 'r1',
+		token_type: 'Bearer',
+		scope: 'read',
+		expires_at: Date.now() - 1000,
+		token_endpoint: `${url}/oauth/token`,
+		userinfo_endpoint: `${url}/oauth/userinfo`,
+		revocation_endpoint: `${url}/oauth/revoke`,
+		saved_at: 1,
+		...overrides
+	};
+}
+
 describe('keeping a login alive', () => {
-	it('refreshes when the access token has a minute or less left', async () => {
-		const { needsRefresh } = await import('./session.ts');
+	let env: Record<string, string>;
+	let server: FakeServer;
+
+	beforeEach(async () => {
+		env = { XDG_CONFIG_HOME: await mkdtemp(join(tmpdir(), 'doorcode-session-')) };
+		server = await fakeServer('r1');
+	});
+	afterEach(async () => {
+		await server.close();
+		await rm(env.XDG_CONFIG_HOME, { recursive: true, force: true });
+	});
+
+	it('refreshes when the access token has a minute or less left', () => {
 		expect(needsRefresh({ expires_at: 1_000_000 }, 1_000_000 - 61_000)).toBe(false);
 		expect(needsRefresh({ expires_at: 1_000_000 }, 1_000_000 - 60_000)).toBe(true);
 		expect(needsRefresh({ expires_at: 1_000_000 }, 2_000_000)).toBe(true);
 	});
 
-	it('the credentials lock serialises refreshes and is taken over when its holder died', async () => {
-		const { mkdtempSync, writeFileSync, existsSync } = await import('node:fs');
-		const { tmpdir } = await import('node:os');
-		const { join } = await import('node:path');
-		const { withCredentialsLock } = await import('./session.ts');
-		const { credentialsPath } = await import('./credentials.ts');
-		const env = { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'doorcode-lock-')) };
+	it('after waiting for the lock, uses tokens another process got unless they are the refused ones', () => {
+		const now = 1_000_000;
+		const before = storedLogin('http://s', { expires_at: now - 1000 });
+		const theirs = storedLogin('http://s', { access_token: 'a2', refresh_token: 'r2', expires_at: now + 3_600_000 });
+		expect(refreshedMeanwhile(theirs, before, undefined, now)).toBe(true);
+		expect(refreshedMeanwhile(theirs, before, 'a1', now)).toBe(true);
+		expect(refreshedMeanwhile(theirs, before, 'a2', now)).toBe(false);
+		// A server whose tokens live under a minute: a rotated pair not yet expired is still theirs to share.
+		expect(refreshedMeanwhile({ ...theirs, expires_at: now + 2000 }, before, undefined, now)).toBe(true);
+		expect(refreshedMeanwhile({ ...theirs, expires_at: now - 1 }, before, undefined, now)).toBe(false);
+		// Nobody refreshed: the stored token is as close to expiry as it was.
+		expect(refreshedMeanwhile(before, before, undefined, now)).toBe(false);
+		expect(refreshedMeanwhile({ ...before, expires_at: now + 30_000 }, before, undefined, now)).toBe(false);
+	});
+
+	it('leaves a live access token alone', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url, { expires_at: Date.now() + 3_600_000 }), env);
+		const fresh = await freshCredentials(server.url, env);
+		expect(fresh.ok && fresh.creds.access_token).toBe('a1');
+		expect(server.refreshes).toBe(0);
+	});
+
+	it('refreshes an expired access token and stores the rotated pair, mode 0600, before returning it', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url), env);
+		const fresh = await freshCredentials(server.url, env);
+		expect(fresh.ok && fresh.creds.access_token).toBe('a2');
+		const stored = (await loadCredentials(env)).servers[server.url];
+		expect([stored.access_token, stored.refresh_token]).toEqual(['a2', 'r2']);
+		expect(stored.expires_at).toBeGreaterThan(Date.now() + 3_500_000);
+		expect((await stat(credentialsPath(env))).mode & 0o777).toBe(0o600);
+		await expect(stat(lockPath(env))).rejects.toThrow();
+	});
+
+	it('refreshes a live access token the server refused', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url, { expires_at: Date.now() + 3_600_000 }), env);
+		const fresh = await freshCredentials(server.url, env, { rejected: 'a1' });
+		expect(fresh.ok && fresh.creds.access_token).toBe('a2');
+	});
+
+	it('two processes refreshing at once refresh once, so reuse detection never fires', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url), env);
+		const [one, two] = await Promise.all([freshCredentials(server.url, env), freshCredentials(server.url, env)]);
+		expect(one.ok && two.ok && [one.creds.access_token, two.creds.access_token]).toEqual(['a2', 'a2']);
+		expect(server.refreshes).toBe(1);
+		expect(server.reuseDetected).toBe(false);
+	});
+
+	it('a waiter behind a live holder re-reads the file and uses its tokens instead of refreshing', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url), env);
+		// Another live process (this one's pid is certainly alive) holds a fresh lock...
+		await writeFile(lockPath(env), JSON.stringify({ pid: process.pid, at: Date.now() }));
+		const waiting = freshCredentials(server.url, env);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		// ...refreshes, saves, and lets go.
+		await saveServerCredentials(server.url, storedLogin(server.url, { access_token: 'theirs', refresh_token: 'r-theirs', expires_at: Date.now() + 3_600_000 }), env);
+		await rm(lockPath(env));
+		const fresh = await waiting;
+		expect(fresh.ok && fresh.creds.access_token).toBe('theirs');
+		expect(server.refreshes).toBe(0);
+	});
+
+	it('takes over a lock whose process is gone, or that is too old, or that was never written', async () => {
+		const deadPid = 2 ** 22 + 1; // above Linux's pid_max
+		await mkdir(configDir(env), { recursive: true });
+		await writeFile(lockPath(env), JSON.stringify({ pid: deadPid, at: Date.now() }));
+		expect(await withCredentialsLock(env, async () => 'dead holder')).toBe('dead holder');
+		await writeFile(lockPath(env), JSON.stringify({ pid: process.pid, at: Date.now() - STALE_LOCK_MS - 1 }));
+		expect(await withCredentialsLock(env, async () => 'old lock')).toBe('old lock');
+		await writeFile(lockPath(env), '');
+		const old = new Date(Date.now() - STALE_LOCK_MS - 1000);
+		await utimes(lockPath(env), old, old);
+		expect(await withCredentialsLock(env, async () => 'empty lock')).toBe('empty lock');
+		await expect(stat(lockPath(env))).rejects.toThrow();
+	});
+
+	it('serialises holders and never deletes a lock that is no longer its own', async () => {
 		const order: string[] = [];
 		await Promise.all([
 			withCredentialsLock(env, async () => {
 				order.push('a-in');
-				await new Promise((r) => setTimeout(r, 100));
+				await new Promise((resolve) => setTimeout(resolve, 100));
 				order.push('a-out');
 			}),
-			new Promise((r) => setTimeout(r, 10)).then(() => withCredentialsLock(env, async () => void order.push('b')))
+			new Promise((resolve) => setTimeout(resolve, 10)).then(() => withCredentialsLock(env, async () => void order.push('b')))
 		]);
 		expect(order).toEqual(['a-in', 'a-out', 'b']);
-		const lock = `${credentialsPath(env)}.lock`;
-		expect(existsSync(lock)).toBe(false);
-		writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 1, at: Date.now() }));
-		expect(await withCredentialsLock(env, async () => 'taken over')).toBe('taken over');
+		await withCredentialsLock(env, async () => {
+			// Our lock was judged stale and another process took it over.
+			await writeFile(lockPath(env), 'someone else');
+		});
+		expect(await readFile(lockPath(env), 'utf8')).toBe('someone else');
+	});
+
+	it('on invalid_grant, forgets that server only and says the login ended', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url, { refresh_token: 'revoked' }), env);
+		await saveServerCredentials('https://other.example', storedLogin('https://other.example'), env);
+		expect(await freshCredentials(server.url, env)).toEqual({ ok: false, reason: 'ended' });
+		expect(Object.keys((await loadCredentials(env)).servers)).toEqual(['https://other.example']);
 	});
 
 	it('forgetting one server keeps the others', async () => {
-		const { mkdtempSync } = await import('node:fs');
-		const { tmpdir } = await import('node:os');
-		const { join } = await import('node:path');
-		const { loadCredentials, removeServerCredentials, saveServerCredentials } = await import('./credentials.ts');
-		const env = { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'doorcode-forget-')) };
-		const creds = { client_id: 'c', access_token: 'a', token_type: 'Bearer', expires_at: 1, token_endpoint: 't', userinfo_endpoint: 'u' };
-		await saveServerCredentials('https://one.example', creds, env);
-		await saveServerCredentials('https://two.example', creds, env);
+		await saveServerCredentials('https://one.example', storedLogin('https://one.example'), env);
+		await saveServerCredentials('https://two.example', storedLogin('https://two.example'), env);
 		expect(await removeServerCredentials('https://one.example', env)).toBe(true);
 		expect(Object.keys((await loadCredentials(env)).servers)).toEqual(['https://two.example']);
+		expect(await removeServerCredentials('https://one.example', env)).toBe(false);
+	});
+
+	it('logout revokes the refresh token, then the access token, then forgets that server only', async () => {
+		await saveServerCredentials(server.url, storedLogin(server.url), env);
+		await saveServerCredentials('https://other.example', storedLogin('https://other.example'), env);
+		expect(await logout(server.url, env)).toEqual({ kind: 'revoked' });
+		expect(server.revoked).toEqual(['refresh_token:r1', 'access_token:a1']);
+		expect(Object.keys((await loadCredentials(env)).servers)).toEqual(['https://other.example']);
+	});
+
+	it('logout forgets the tokens even when the server cannot be reached, and says it is unconfirmed', async () => {
+		const gone = await fakeServer('r1');
+		await gone.close();
+		const unreachable = gone.url; // nothing listens there any more
+		await saveServerCredentials(unreachable, storedLogin(unreachable), env);
+		expect(await logout(unreachable, env)).toEqual({ kind: 'unconfirmed', reason: 'connection refused' });
+		expect(await loadCredentials(env)).toEqual({ servers: {} });
+		expect(await logout(unreachable, env)).toEqual({ kind: 'not-logged-in' });
+	});
+
+	it('logout asks the metadata for the revocation endpoint when none was stored', async () => {
+		const { revocation_endpoint: _, ...withoutEndpoint } = storedLogin(server.url);
+		await saveServerCredentials(server.url, withoutEndpoint, env);
+		// The fake server answers every POST and has no metadata, so this is the /oauth/revoke fallback.
+		expect(await logout(server.url, env)).toEqual({ kind: 'revoked' });
+		expect(server.revoked).toEqual(['refresh_token:r1', 'access_token:a1']);
 	});
 });

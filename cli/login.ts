@@ -3,6 +3,7 @@
 //
 //   npm run login -- [--server URL] [--client ID] [--scope "read write"] [--no-qr]
 //   npm run login -- whoami [--server URL]
+//   npm run login -- logout [--server URL]
 //
 // What a person must read (the URL, the code, who they are logged in as)
 // goes to stdout; progress and errors go to stderr. The device code and the
@@ -35,7 +36,7 @@ import {
 	type Userinfo
 } from './device-flow.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { freshCredentials, logout } from './session.ts';
+import { freshCredentials, logout, withCredentialsLock } from './session.ts';
 
 export const DEFAULT_SERVER = 'http://localhost:3000';
 export const DEFAULT_CLIENT = 'demo-cli';
@@ -62,6 +63,9 @@ Options:
   -h, --help      show this help
 
 Tokens are stored in \${XDG_CONFIG_HOME:-~/.config}/doorcode/credentials.json (mode 0600).
+The access token is refreshed when it has a minute or less left; while one process
+refreshes it holds credentials.json.lock, which others wait for (a lock left by a
+process that died, or older than 30 s, is taken over).
 `;
 
 export type Command =
@@ -197,7 +201,9 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 		return 1;
 	}
 
-	const path = await saveServerCredentials(server, toCredentials(outcome.tokens, clientId, cmd.scope, endpoints), io.env);
+	// Under the lock: a whoami refreshing another server's tokens rewrites the same file.
+	const creds = toCredentials(outcome.tokens, clientId, cmd.scope, endpoints);
+	const path = await withCredentialsLock(io.env, () => saveServerCredentials(server, creds, io.env));
 	warn(`Saved credentials to ${path}`);
 
 	try {
@@ -365,37 +371,61 @@ async function whoami(cmd: Extract<Command, { kind: 'whoami' }>, io: Io): Promis
 		return 1;
 	}
 	const { server } = found;
-	let creds = found.creds;
-	const loginEnded = (description?: string) => {
-		warn(`Your login at ${server} has ended (it was revoked or expired)${description ? `: ${description}` : '.'}`);
-		warn(`Log in again: ${loginHint(server, found.creds.client_id)}`);
-		return 1;
-	};
 
-	let info: Userinfo;
+	let answer: Awaited<ReturnType<typeof userinfoKeepingAlive>>;
 	try {
-		// An expired access token is refreshed first; a 401 on a token we thought live gets one retry.
-		let fresh = await freshCredentials(server, io.env);
-		if (!fresh.ok) return loginEnded(fresh.description);
-		creds = fresh.creds;
-		try {
-			info = await fetchUserinfo(creds.userinfo_endpoint, creds.access_token);
-		} catch (e) {
-			if (!(e instanceof OAuthError && e.status === 401)) throw e;
-			fresh = await freshCredentials(server, io.env, { force: true });
-			if (!fresh.ok) return loginEnded(fresh.description);
-			creds = fresh.creds;
-			info = await fetchUserinfo(creds.userinfo_endpoint, creds.access_token);
-		}
+		answer = await userinfoKeepingAlive(server, io.env);
 	} catch (e) {
-		if (e instanceof OAuthError && e.status === 401) return loginEnded();
 		warn(`Could not ask ${server} who you are: ${describeFailure(e)}`);
 		return 1;
 	}
+	if (!answer.ok) {
+		warn(`Your login at ${server} has ended (it was revoked or expired)${answer.description ? `: ${answer.description}` : '.'}`);
+		warn(`Log in again: ${loginHint(server, found.creds.client_id)}`);
+		return 1;
+	}
+	const { info, creds } = answer;
 
 	say(`Logged in as ${displayName(info)}`);
 	for (const line of whoamiDetails(info, creds, server)) say(line);
 	return 0;
+}
+
+/**
+ * Userinfo with the stored tokens, refreshing them first when the access token
+ * is (nearly) expired, and once more if the server refuses an access token we
+ * thought live (revoked server-side, clocks apart). `ok: false` means the login
+ * is over and the person must log in again.
+ */
+async function userinfoKeepingAlive(
+	server: string,
+	env: Env
+): Promise<{ ok: true; info: Userinfo; creds: ServerCredentials } | { ok: false; description?: string }> {
+	const ask = async (creds: ServerCredentials) => ({
+		ok: true as const,
+		info: await fetchUserinfo(creds.userinfo_endpoint, creds.access_token),
+		creds
+	});
+	const first = await freshCredentials(server, env);
+	if (!first.ok) return first;
+	try {
+		return await ask(first.creds);
+	} catch (e) {
+		if (!isUnauthorized(e)) throw e;
+	}
+	const second = await freshCredentials(server, env, { rejected: first.creds.access_token });
+	if (!second.ok) return second;
+	try {
+		return await ask(second.creds);
+	} catch (e) {
+		// Refused even just after a refresh: nothing more this CLI can do.
+		if (isUnauthorized(e)) return { ok: false };
+		throw e;
+	}
+}
+
+function isUnauthorized(e: unknown): boolean {
+	return e instanceof OAuthError && e.status === 401;
 }
 
 /** The detail lines under "Logged in as ...", aligned; email only when known. */
@@ -416,18 +446,28 @@ export function whoamiDetails(info: Userinfo, creds: Pick<ServerCredentials, 'sc
 // --- logout -----------------------------------------------------------------
 
 async function logoutCommand(cmd: Extract<Command, { kind: 'logout' }>, io: Io): Promise<number> {
-	const found = pickServer(await loadCredentials(io.env), cmd.server);
-	if (!found) {
+	const notLoggedIn = () => {
 		io.stdout.write(`Not logged in${cmd.server ? ` to ${cmd.server}` : ''}.\n`);
 		return 0;
+	};
+	const found = pickServer(await loadCredentials(io.env), cmd.server);
+	if (!found) return notLoggedIn();
+	const { server } = found;
+	const result = await logout(server, io.env);
+	switch (result.kind) {
+		case 'not-logged-in': // another process logged out first
+			return notLoggedIn();
+		case 'revoked':
+			io.stdout.write(`Logged out of ${server}\n`);
+			return 0;
+		case 'unconfirmed':
+			// Gone from this machine, but maybe still usable on the server until they expire.
+			io.stderr.write(
+				`Deleted the stored tokens for ${server}, but could not confirm that the server revoked them (${result.reason}).\n` +
+					`They may stay valid on the server until they expire; to end the login now, revoke this device at ${server}/account\n`
+			);
+			return 1;
 	}
-	const result = await logout(found.server, io.env);
-	io.stdout.write(`Logged out of ${found.server}\n`);
-	if (result === 'unconfirmed') {
-		io.stderr.write(`The local credentials are deleted, but ${found.server} could not confirm it revoked them.\n`);
-		return 1;
-	}
-	return 0;
 }
 
 // --- main -------------------------------------------------------------------
