@@ -29,12 +29,13 @@ export function createDeviceAuthorization(
 		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`).toResult();
 	}
 	const deviceCode = generateSecret();
+	const deviceCodeHash = hashSecret(deviceCode);
 	// A collision with a live user code is rare (20^8 codes); a few fresh draws settle it.
 	for (let attempt = 0; attempt < 5; attempt++) {
 		const userCode = generateUserCode();
 		try {
 			store.insertDeviceAuthorization({
-				deviceCodeHash: hashSecret(deviceCode),
+				deviceCodeHash,
 				userCode,
 				clientId: client.id,
 				scope: scopes.join(' '),

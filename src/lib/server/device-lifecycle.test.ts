@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT } from './clients';
 import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, enterUserCode } from './device-authorizations';
@@ -97,6 +97,13 @@ describe('device authorization lifecycle', () => {
 		const file = readFileSync(services.databasePath).toString('latin1');
 		for (const secret of [deviceCode, tokens.access_token, tokens.refresh_token]) expect(file).not.toContain(secret);
 	});
+
+	it('the write-ahead log stays small under polls alone (each poll lets SQLite checkpoint)', () => {
+		const { deviceCode } = newCode();
+		// Each poll rewrites a page; without checkpoints 5,000 polls would leave a WAL of about 20 MB.
+		for (let i = 0; i < 5_000; i++) pollAt(deviceCode, T0 + i * 10_000);
+		expect(statSync(`${services.databasePath}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+	});
 });
 
 describe('sweeping', () => {
@@ -109,7 +116,7 @@ describe('sweeping', () => {
 		services.store.transaction(() => {
 			for (let i = 0; i < 2_500; i++) insert.run(`X${String(i).padStart(7, '0')}`, ['pending', 'denied', 'consumed'][i % 3], T0 - 1);
 		});
-		const report = await sweep(services, T0 + 1_000);
+		const report = await sweep(services, T0 + 1_000, { restFactor: 1, minRestMs: 0 });
 		expect(report.deviceAuthorizations).toBe(2_500);
 		const left = services.store.db.prepare('SELECT user_code FROM device_authorizations').all();
 		expect(left).toEqual([{ user_code: live.userCode }]);

@@ -169,6 +169,16 @@ const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, exp
 
 export type Store = ReturnType<typeof openStore>;
 
+/**
+ * The row of a write with RETURNING. Such writes are read with .all(), never .get():
+ * .get() resets the statement after its first row, before SQLite steps it to the end,
+ * and only a statement stepped to its end runs the WAL auto-checkpoint, so a poll-only
+ * load would grow the WAL without bound.
+ */
+function written<T>(rows: T[]): T | undefined {
+	return rows[0];
+}
+
 export function openStore(path: string) {
 	if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
 	const db = new Database(path);
@@ -362,6 +372,9 @@ export function openStore(path: string) {
 		)
 	};
 
+	/** When the last address block still in the table ends (this process is the only writer). */
+	let lastBlockEnds = db.prepare<[], { until: number | null }>(`SELECT max(until) AS until FROM blocked_addresses`).get()?.until ?? 0;
+
 	return {
 		db,
 		close: () => db.close(),
@@ -369,7 +382,7 @@ export function openStore(path: string) {
 		transaction: <T>(fn: () => T): T => db.transaction(fn)(),
 
 		upsertUser: (user: { sub: string; provider: string; name: string | null; email: string | null }, now: number) =>
-			statements.upsertUser.get({ ...user, now }) as UserRow,
+			written(statements.upsertUser.all({ ...user, now })) as UserRow,
 
 		insertSession: (tokenHash: Buffer, userId: number, now: number, expiresAt: number) =>
 			void statements.insertSession.run(tokenHash, userId, now, expiresAt),
@@ -385,7 +398,7 @@ export function openStore(path: string) {
 		insertDeviceAuthorization: (row: NewDeviceAuthorization) => void statements.insertDeviceAuthorization.run(row),
 		findLiveDeviceAuthorization: (userCode: string, now: number) => statements.findLiveDeviceAuthorization.get(userCode, now),
 		markDeviceAuthorizationEntered: (userCode: string, now: number) =>
-			statements.markDeviceAuthorizationEntered.get(now, userCode, now),
+			written(statements.markDeviceAuthorizationEntered.all(now, userCode, now)),
 		approveDeviceAuthorization: (approval: {
 			userCode: string;
 			ownerId: number;
@@ -394,25 +407,29 @@ export function openStore(path: string) {
 			label: string | null;
 			claimant: number | null;
 			now: number;
-		}) => statements.approveDeviceAuthorization.get(approval),
+		}) => written(statements.approveDeviceAuthorization.all(approval)),
 		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }) =>
-			statements.denyDeviceAuthorization.get(denial),
+			written(statements.denyDeviceAuthorization.all(denial)),
 		claimDeviceAuthorization: (userCode: string, userId: number, now: number) =>
-			statements.claimDeviceAuthorization.get({ userCode, userId, now }),
-		blockAddress: (ip: string, until: number, reason: string) => void statements.blockAddress.run(ip, until, reason),
-		findAddressBlock: (ip: string, now: number) => statements.findAddressBlock.get(ip, now),
+			written(statements.claimDeviceAuthorization.all({ userCode, userId, now })),
+		blockAddress: (ip: string, until: number, reason: string) => {
+			statements.blockAddress.run(ip, until, reason);
+			lastBlockEnds = Math.max(lastBlockEnds, until);
+		},
+		// Every new code asks; with no block in force (nearly always) no query is needed.
+		findAddressBlock: (ip: string, now: number) => (now < lastBlockEnds ? statements.findAddressBlock.get(ip, now) : undefined),
 		deleteExpiredBlocks: (now: number, limit: number) => statements.deleteExpiredBlocks.run(now, limit).changes,
 		pollDeviceAuthorization: (deviceCodeHash: Buffer, clientId: string, now: number) =>
-			statements.pollDeviceAuthorization.get({ deviceCodeHash, clientId, now }),
-		consumeApprovedAuthorization: (authorizationId: number) => statements.consumeApprovedAuthorization.get(authorizationId),
+			written(statements.pollDeviceAuthorization.all({ deviceCodeHash, clientId, now })),
+		consumeApprovedAuthorization: (authorizationId: number) => written(statements.consumeApprovedAuthorization.all(authorizationId)),
 		attachGrant: (authorizationId: number, grantId: number) => void statements.attachGrant.run(grantId, authorizationId),
 
-		insertGrant: (grant: NewGrant) => (statements.insertGrant.get(grant) as { id: number }).id,
+		insertGrant: (grant: NewGrant) => (written(statements.insertGrant.all(grant)) as { id: number }).id,
 		revokeGrant: (grantId: number, now: number) => void statements.revokeGrant.run(now, grantId),
-		revokeOwnGrant: (grantId: number, ownerId: number, now: number) => statements.revokeOwnGrant.get(now, grantId, ownerId) !== undefined,
+		revokeOwnGrant: (grantId: number, ownerId: number, now: number) => written(statements.revokeOwnGrant.all(now, grantId, ownerId)) !== undefined,
 		listActiveGrants: (ownerId: number, kind: 'device' | 'personal', now: number) => statements.listActiveGrants.all(ownerId, kind, now),
 		retireRefreshToken: (tokenHash: Buffer, clientId: string, now: number) =>
-			statements.retireRefreshToken.get({ tokenHash, clientId, now }),
+			written(statements.retireRefreshToken.all({ tokenHash, clientId, now })),
 		findTokenState: (tokenHash: Buffer) => statements.findTokenState.get(tokenHash),
 		findGrantScope: (grantId: number) => statements.findGrantScope.get(grantId)?.scope,
 		retireAccessToken: (tokenHash: Buffer, now: number) => void statements.retireAccessToken.run(now, tokenHash),
@@ -426,7 +443,7 @@ export function openStore(path: string) {
 		findUserById: (id: number) => statements.findUserById.get(id),
 		listPendingAuthorizations: (now: number, limit: number) => statements.listPendingAuthorizations.all(now, limit),
 		listAllActiveGrants: (now: number, filter: string, limit: number) => statements.listAllActiveGrants.all({ now, filter, limit }),
-		revokeAnyGrant: (grantId: number, now: number) => statements.revokeAnyGrant.get(now, grantId),
+		revokeAnyGrant: (grantId: number, now: number) => written(statements.revokeAnyGrant.all(now, grantId)),
 		insertAudit: (entry: AuditEntry, at: number) =>
 			void statements.insertAudit.run({
 				at,

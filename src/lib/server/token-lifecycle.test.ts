@@ -79,7 +79,7 @@ describe('sweeping under load', () => {
 				await new Promise((resolve) => setImmediate(resolve));
 			}
 		})();
-		const report = await sweep(services, T0 + 10_000_000, 1);
+		const report = await sweep(services, T0 + 10_000_000, { restFactor: 1, minRestMs: 0 });
 		sweeping = false;
 		await poller;
 
