@@ -76,11 +76,7 @@ export async function loadCredentials(env: Env = process.env): Promise<Credentia
  * leaves a half-written file and the tokens are never world-readable, not
  * even for a moment.
  */
-export async function saveServerCredentials(
-	server: string,
-	creds: ServerCredentials,
-	env: Env = process.env
-): Promise<string> {
+export async function saveServerCredentials(server: string, creds: ServerCredentials, env: Env = process.env): Promise<string> {
 	const file = await loadCredentials(env);
 	file.servers[server] = { ...creds, saved_at: creds.saved_at ?? Date.now() };
 	return writeCredentials(file, env);
@@ -115,10 +111,7 @@ export async function writeCredentials(file: CredentialsFile, env: Env = process
  * Picks the stored server: the one asked for, else the most recently saved.
  * Returns undefined when nothing matches.
  */
-export function pickServer(
-	file: CredentialsFile,
-	server?: string
-): { server: string; creds: ServerCredentials } | undefined {
+export function pickServer(file: CredentialsFile, server?: string): { server: string; creds: ServerCredentials } | undefined {
 	if (server !== undefined) {
 		const creds = file.servers[server];
 		return creds ? { server, creds } : undefined;

@@ -114,9 +114,7 @@ export function resolveEndpoints(server: string, metadata: unknown): Endpoints {
 		device_authorization_endpoint: pick('device_authorization_endpoint', '/oauth/device_authorization'),
 		token_endpoint: pick('token_endpoint', '/oauth/token'),
 		userinfo_endpoint: pick('userinfo_endpoint', '/oauth/userinfo'),
-		...(typeof revocation === 'string' && /^https?:\/\//.test(revocation)
-			? { revocation_endpoint: revocation }
-			: {})
+		...(typeof revocation === 'string' && /^https?:\/\//.test(revocation) ? { revocation_endpoint: revocation } : {})
 	};
 }
 
@@ -124,9 +122,7 @@ export function resolveEndpoints(server: string, metadata: unknown): Endpoints {
  * GET the metadata. A server that cannot be reached is an error; one that
  * answers without usable metadata (404, HTML) gets the fallback endpoints.
  */
-export async function fetchEndpoints(
-	server: string
-): Promise<{ endpoints: Endpoints; fromMetadata: boolean }> {
+export async function fetchEndpoints(server: string): Promise<{ endpoints: Endpoints; fromMetadata: boolean }> {
 	const res = await fetch(`${server}/.well-known/oauth-authorization-server`, {
 		headers: { accept: 'application/json' },
 		signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
@@ -140,11 +136,7 @@ export async function fetchEndpoints(
 }
 
 /** RFC 8628 §3.1: ask for a device code and a user code. */
-export async function requestDeviceCode(
-	endpoint: string,
-	clientId: string,
-	scope?: string
-): Promise<DeviceAuthorization> {
+export async function requestDeviceCode(endpoint: string, clientId: string, scope?: string): Promise<DeviceAuthorization> {
 	const { status, body } = await postForm(endpoint, {
 		client_id: clientId,
 		...(scope !== undefined ? { scope } : {})
@@ -166,9 +158,7 @@ export function parseDeviceAuthorization(body: unknown): DeviceAuthorization {
 		device_code: b.device_code as string,
 		user_code: b.user_code as string,
 		verification_uri: b.verification_uri as string,
-		...(typeof b.verification_uri_complete === 'string'
-			? { verification_uri_complete: b.verification_uri_complete }
-			: {}),
+		...(typeof b.verification_uri_complete === 'string' ? { verification_uri_complete: b.verification_uri_complete } : {}),
 		expires_in: positiveNumber(b.expires_in) ?? DEFAULT_EXPIRES_IN,
 		interval: positiveNumber(b.interval) ?? DEFAULT_INTERVAL
 	};
@@ -251,12 +241,7 @@ export async function pollToken(endpoint: string, clientId: string, deviceCode: 
 }
 
 /** RFC 6749 §6: trade a refresh token for a new access (and, with rotation, refresh) token. Throws only on network failure. */
-export async function requestRefresh(
-	endpoint: string,
-	clientId: string,
-	refreshToken: string,
-	timeoutMs: number = REQUEST_TIMEOUT_MS
-): Promise<PollResponse> {
+export async function requestRefresh(endpoint: string, clientId: string, refreshToken: string, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<PollResponse> {
 	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, timeoutMs);
 }
 
@@ -264,12 +249,7 @@ export async function requestRefresh(
  * RFC 7009 §2.1: ask the server to revoke a token. §2.2: 200 means done, even
  * for a token it did not know. Throws only on network failure.
  */
-export async function revokeToken(
-	endpoint: string,
-	clientId: string,
-	token: string,
-	hint: 'refresh_token' | 'access_token'
-): Promise<PollResponse> {
+export async function revokeToken(endpoint: string, clientId: string, token: string, hint: 'refresh_token' | 'access_token'): Promise<PollResponse> {
 	return postForm(endpoint, { token, token_type_hint: hint, client_id: clientId });
 }
 
@@ -317,11 +297,7 @@ export function describeNetworkError(e: unknown): string {
 // --- plumbing ---------------------------------------------------------------
 
 /** RFC 8628 §3.1/§3.4: requests are application/x-www-form-urlencoded. */
-async function postForm(
-	endpoint: string,
-	fields: Record<string, string>,
-	timeoutMs: number = REQUEST_TIMEOUT_MS
-): Promise<PollResponse> {
+async function postForm(endpoint: string, fields: Record<string, string>, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<PollResponse> {
 	const res = await fetch(endpoint, {
 		method: 'POST',
 		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },

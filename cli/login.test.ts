@@ -26,15 +26,7 @@ import {
 } from './device-flow.ts';
 import { createProgress, formatTimeLeft, statusLine } from './progress.ts';
 import { loginHint, parseCommand, toCredentials, UsageError, whoamiDetails } from './login.ts';
-import {
-	freshCredentials,
-	lockPath,
-	logout,
-	needsRefresh,
-	refreshedMeanwhile,
-	STALE_LOCK_MS,
-	withCredentialsLock
-} from './session.ts';
+import { freshCredentials, lockPath, logout, needsRefresh, refreshedMeanwhile, STALE_LOCK_MS, withCredentialsLock } from './session.ts';
 
 describe('decidePoll (RFC 8628 §3.5)', () => {
 	it('returns the tokens on success', () => {
@@ -271,13 +263,7 @@ describe('toCredentials', () => {
 		revocation_endpoint: 'http://s/oauth/revoke'
 	};
 	it('stores what is needed to call and refresh, with an absolute expiry', () => {
-		const c = toCredentials(
-			{ access_token: 'a', token_type: 'Bearer', expires_in: 60, refresh_token: 'r' },
-			'demo-cli',
-			'read',
-			endpoints,
-			1000
-		);
+		const c = toCredentials({ access_token: 'a', token_type: 'Bearer', expires_in: 60, refresh_token: 'r' }, 'demo-cli', 'read', endpoints, 1000);
 		expect(c).toEqual({
 			client_id: 'demo-cli',
 			access_token: 'a',
@@ -503,7 +489,11 @@ describe('keeping a login alive', () => {
 		const waiting = freshCredentials(server.url, env);
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		// ...refreshes, saves, and lets go.
-		await saveServerCredentials(server.url, storedLogin(server.url, { access_token: 'theirs', refresh_token: 'r-theirs', expires_at: Date.now() + 3_600_000 }), env);
+		await saveServerCredentials(
+			server.url,
+			storedLogin(server.url, { access_token: 'theirs', refresh_token: 'r-theirs', expires_at: Date.now() + 3_600_000 }),
+			env
+		);
 		await rm(lockPath(env));
 		const fresh = await waiting;
 		expect(fresh.ok && fresh.creds.access_token).toBe('theirs');
@@ -576,7 +566,8 @@ describe('keeping a login alive', () => {
 	});
 
 	it('logout asks the metadata for the revocation endpoint when none was stored', async () => {
-		const { revocation_endpoint: _, ...withoutEndpoint } = storedLogin(server.url);
+		// Saved as JSON, an undefined field is no field at all.
+		const withoutEndpoint = { ...storedLogin(server.url), revocation_endpoint: undefined };
 		await saveServerCredentials(server.url, withoutEndpoint, env);
 		// The fake server answers every POST and has no metadata, so this is the /oauth/revoke fallback.
 		expect(await logout(server.url, env)).toEqual({ kind: 'revoked' });

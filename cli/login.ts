@@ -11,12 +11,7 @@
 
 import { parseArgs } from 'node:util';
 import qrcode from 'qrcode-terminal';
-import {
-	loadCredentials,
-	pickServer,
-	saveServerCredentials,
-	type ServerCredentials
-} from './credentials.ts';
+import { loadCredentials, pickServer, saveServerCredentials, type ServerCredentials } from './credentials.ts';
 import {
 	BadResponseError,
 	decidePoll,
@@ -251,22 +246,14 @@ function showInstructions(device: DeviceAuthorization, qr: boolean, say: (line: 
 	say('');
 }
 
-type PollOutcome =
-	| { kind: 'success'; tokens: TokenResponse }
-	| { kind: 'fail'; error: string; description?: string };
+type PollOutcome = { kind: 'success'; tokens: TokenResponse } | { kind: 'fail'; error: string; description?: string };
 
 /**
  * Polls the token endpoint until the person approves or denies, or the code
  * expires (RFC 8628 §3.4, §3.5). Network trouble is retried with back-off
  * until the code's expiry: a laptop changing networks must not lose the login.
  */
-async function pollUntilDone(
-	tokenEndpoint: string,
-	clientId: string,
-	device: DeviceAuthorization,
-	deadline: number,
-	progress: Progress
-): Promise<PollOutcome> {
+async function pollUntilDone(tokenEndpoint: string, clientId: string, device: DeviceAuthorization, deadline: number, progress: Progress): Promise<PollOutcome> {
 	let interval = device.interval;
 	let delay = interval;
 	let failures = 0;
@@ -438,9 +425,7 @@ export function whoamiDetails(info: Userinfo, creds: Pick<ServerCredentials, 'sc
 		['client_id', info.client_id ?? creds.client_id],
 		['server', server]
 	];
-	return rows
-		.filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '')
-		.map(([key, value]) => `  ${`${key}:`.padEnd(11)}${value}`);
+	return rows.filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '').map(([key, value]) => `  ${`${key}:`.padEnd(11)}${value}`);
 }
 
 // --- logout -----------------------------------------------------------------

@@ -31,11 +31,7 @@ export function statusLine(stage: string, msLeft: number, columns?: number): str
 
 const CLEAR_LINE = '\r\x1b[2K';
 
-export function createProgress(
-	stream: Stream,
-	deadline: number,
-	now: () => number = Date.now
-): Progress {
+export function createProgress(stream: Stream, deadline: number, now: () => number = Date.now): Progress {
 	let stage = '';
 	if (!stream.isTTY) {
 		return {

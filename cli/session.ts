@@ -3,14 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import {
-	configDir,
-	credentialsPath,
-	loadCredentials,
-	removeServerCredentials,
-	saveServerCredentials,
-	type ServerCredentials
-} from './credentials.ts';
+import { configDir, credentialsPath, loadCredentials, removeServerCredentials, saveServerCredentials, type ServerCredentials } from './credentials.ts';
 import { describeNetworkError, fetchEndpoints, requestRefresh, revokeToken, type PollResponse } from './device-flow.ts';
 
 type Env = Record<string, string | undefined>;
@@ -41,20 +34,13 @@ export function needsRefresh(creds: Pick<ServerCredentials, 'expires_at'>, now: 
  * server lifetime under REFRESH_MARGIN_MS every waiter would otherwise
  * refresh again, one after another.
  */
-export function refreshedMeanwhile(
-	current: ServerCredentials,
-	before: ServerCredentials,
-	rejected: string | undefined,
-	now: number = Date.now()
-): boolean {
+export function refreshedMeanwhile(current: ServerCredentials, before: ServerCredentials, rejected: string | undefined, now: number = Date.now()): boolean {
 	if (current.access_token === rejected) return false;
 	if (!needsRefresh(current, now)) return true;
 	return current.refresh_token !== before.refresh_token && current.expires_at > now;
 }
 
-export type FreshCredentials =
-	| { ok: true; creds: ServerCredentials }
-	| { ok: false; reason: 'ended' | 'no-refresh-token'; description?: string };
+export type FreshCredentials = { ok: true; creds: ServerCredentials } | { ok: false; reason: 'ended' | 'no-refresh-token'; description?: string };
 
 /**
  * The server's credentials, refreshed first when the access token is (nearly)
@@ -64,11 +50,7 @@ export type FreshCredentials =
  * lock serialises them, and whoever waited re-reads the file and uses the
  * tokens the other one got.
  */
-export async function freshCredentials(
-	server: string,
-	env: Env,
-	{ rejected }: { rejected?: string } = {}
-): Promise<FreshCredentials> {
+export async function freshCredentials(server: string, env: Env, { rejected }: { rejected?: string } = {}): Promise<FreshCredentials> {
 	const stored = (await loadCredentials(env)).servers[server];
 	if (!stored) return { ok: false, reason: 'ended' };
 	if (rejected === undefined && !needsRefresh(stored)) return { ok: true, creds: stored };
@@ -214,10 +196,7 @@ async function releaseLock(path: string, mine: string): Promise<void> {
 
 // --- logout -------------------------------------------------------------------
 
-export type LogoutResult =
-	| { kind: 'not-logged-in' }
-	| { kind: 'revoked' }
-	| { kind: 'unconfirmed'; reason: string };
+export type LogoutResult = { kind: 'not-logged-in' } | { kind: 'revoked' } | { kind: 'unconfirmed'; reason: string };
 
 /**
  * RFC 7009 logout: revoke the refresh token (which ends the whole grant) and

@@ -66,8 +66,16 @@ const connections = Number(values.connections);
 const repeat = Number(values.repeat ?? (values.quick ? 1 : 3));
 const devIdp = !values['no-dev-idp'];
 const generator = values.load;
-if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(duration >= 1) || !(connections >= 1) || !(repeat >= 1) || !['wrk', 'autocannon'].includes(generator)) {
-	console.error('usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--no-build] [--no-dev-idp] [--load wrk|autocannon]');
+if (
+	sizes.some((n) => !Number.isInteger(n) || n < 1) ||
+	!(duration >= 1) ||
+	!(connections >= 1) ||
+	!(repeat >= 1) ||
+	!['wrk', 'autocannon'].includes(generator)
+) {
+	console.error(
+		'usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--no-build] [--no-dev-idp] [--load wrk|autocannon]'
+	);
 	process.exit(2);
 }
 if (generator === 'wrk' && !hasWrk) {
@@ -147,16 +155,21 @@ async function measurePair(n) {
 	}
 	await Promise.all(Object.values(servers).map((s) => s.server.ready));
 	const url = (kind, path) => `http://127.0.0.1:${servers[kind].options.port}${kind === 'doorcode' ? '/oauth' : ''}${path}`;
-	const orders = [['doorcode', 'baseline'], ['baseline', 'doorcode']];
+	const orders = [
+		['doorcode', 'baseline'],
+		['baseline', 'doorcode']
+	];
 
 	say(`poll load, N = ${fmt(n)}: ${repeat} × ${duration} s each, alternating`);
 	for (const kind of orders[0]) await warm(url(kind, '/token'), { mode: 'poll', codes: n });
-	for (let r = 0; r < repeat; r++) for (const kind of orders[r % 2]) servers[kind].poll.push(await run(url(kind, '/token'), { mode: 'poll', codes: n }, kind, servers[kind].dir));
+	for (let r = 0; r < repeat; r++)
+		for (const kind of orders[r % 2]) servers[kind].poll.push(await run(url(kind, '/token'), { mode: 'poll', codes: n }, kind, servers[kind].dir));
 	for (const s of Object.values(servers)) s.pollRss = s.server.peakRssMb();
 
 	say(`creation load: ${repeat} × ${duration} s each, alternating`);
 	for (const kind of orders[0]) await warm(url(kind, '/device_authorization'), { mode: 'create' });
-	for (let r = 0; r < repeat; r++) for (const kind of orders[r % 2]) servers[kind].create.push(await run(url(kind, '/device_authorization'), { mode: 'create' }, kind, servers[kind].dir));
+	for (let r = 0; r < repeat; r++)
+		for (const kind of orders[r % 2]) servers[kind].create.push(await run(url(kind, '/device_authorization'), { mode: 'create' }, kind, servers[kind].dir));
 	for (const s of Object.values(servers)) s.createRss = s.server.peakRssMb();
 
 	const result = {};
@@ -249,7 +262,14 @@ for (const [n, { ours, base, sweep }] of results) {
 		0,
 		`${ratio(sweep.sweeping.poll.rps, sweep.idle.poll.rps)} of idle`
 	);
-	for (const [what, r] of [['doorcode poll', ours.poll], ['doorcode creation', ours.create], ['baseline poll', base.poll], ['baseline creation', base.create], ['sweep idle', sweep.idle.poll], ['sweeping', sweep.sweeping.poll]]) {
+	for (const [what, r] of [
+		['doorcode poll', ours.poll],
+		['doorcode creation', ours.create],
+		['baseline poll', base.poll],
+		['baseline creation', base.create],
+		['sweep idle', sweep.idle.poll],
+		['sweeping', sweep.sweeping.poll]
+	]) {
 		if (r.errors) transportErrors.push(`${what} at N = ${fmt(n)}: ${fmt(r.errors)} connection errors or timeouts`);
 	}
 }
@@ -260,17 +280,41 @@ const largest = results.get(sizes.at(-1));
 const each = (f) => all.map(([n, r]) => `${fmt(n)}: ${f(r)}`).join(', ');
 const target = (name, met, detail) => `| ${name} | ${met ? 'PASS' : 'MISS'} | ${detail} |`;
 const targets = [
-	target('poll throughput ≥ 0.8× baseline', all.every(([, r]) => r.ours.poll.rps >= 0.8 * r.base.poll.rps), each((r) => ratio(r.ours.poll.rps, r.base.poll.rps))),
-	target('poll p99 ≤ 1.5× baseline', all.every(([, r]) => r.ours.poll.p99 <= 1.5 * r.base.poll.p99), each((r) => ratio(r.ours.poll.p99, r.base.poll.p99))),
-	target('creation throughput ≥ 0.8× baseline', all.every(([, r]) => r.ours.create.rps >= 0.8 * r.base.create.rps), each((r) => ratio(r.ours.create.rps, r.base.create.rps))),
-	target('creation p99 ≤ 30 ms', all.every(([, r]) => r.ours.create.p99 <= 30), each((r) => `${fmt(r.ours.create.p99, 1)} ms`)),
+	target(
+		'poll throughput ≥ 0.8× baseline',
+		all.every(([, r]) => r.ours.poll.rps >= 0.8 * r.base.poll.rps),
+		each((r) => ratio(r.ours.poll.rps, r.base.poll.rps))
+	),
+	target(
+		'poll p99 ≤ 1.5× baseline',
+		all.every(([, r]) => r.ours.poll.p99 <= 1.5 * r.base.poll.p99),
+		each((r) => ratio(r.ours.poll.p99, r.base.poll.p99))
+	),
+	target(
+		'creation throughput ≥ 0.8× baseline',
+		all.every(([, r]) => r.ours.create.rps >= 0.8 * r.base.create.rps),
+		each((r) => ratio(r.ours.create.rps, r.base.create.rps))
+	),
+	target(
+		'creation p99 ≤ 30 ms',
+		all.every(([, r]) => r.ours.create.p99 <= 30),
+		each((r) => `${fmt(r.ours.create.p99, 1)} ms`)
+	),
 	target(
 		`poll throughput within 15 % from smallest to largest N${sizes.length < 2 ? ' (one size: trivially)' : ''}`,
 		Math.abs(largest.ours.poll.rps / smallest.ours.poll.rps - 1) <= 0.15,
 		`N = ${fmt(sizes.at(-1))} vs ${fmt(sizes[0])}: ${ratio(largest.ours.poll.rps, smallest.ours.poll.rps)}`
 	),
-	target('peak RSS ≤ 150 MB at the largest N', Math.max(largest.ours.pollRss, largest.ours.createRss) <= 150, `${fmt(Math.max(largest.ours.pollRss, largest.ours.createRss), 1)} MB`),
-	target('sweeping costs the poll rate < 10 %', all.every(([, r]) => r.sweep.sweeping.poll.rps > 0.9 * r.sweep.idle.poll.rps), each((r) => `${ratio(r.sweep.sweeping.poll.rps, r.sweep.idle.poll.rps)} of idle`))
+	target(
+		'peak RSS ≤ 150 MB at the largest N',
+		Math.max(largest.ours.pollRss, largest.ours.createRss) <= 150,
+		`${fmt(Math.max(largest.ours.pollRss, largest.ours.createRss), 1)} MB`
+	),
+	target(
+		'sweeping costs the poll rate < 10 %',
+		all.every(([, r]) => r.sweep.sweeping.poll.rps > 0.9 * r.sweep.idle.poll.rps),
+		each((r) => `${ratio(r.sweep.sweeping.poll.rps, r.sweep.idle.poll.rps)} of idle`)
+	)
 ];
 
 const cpu = cpus()[0]?.model?.trim() ?? 'unknown CPU';
@@ -278,9 +322,9 @@ const busyAtEnd = await busyCpus();
 const table = [
 	`Measured ${new Date().toISOString().slice(0, 10)} with Node ${process.versions.node} on ${cpu} (${cpus().length} CPUs): ${setup}. ` +
 		'Polls cycle round-robin through the N pending codes; "poll answers" says which answer dominated (the baseline has no slow_down). ' +
-		'Throughput cells give the median and, in brackets, the range of the runs; latencies are medians of the runs\' percentiles. ' +
+		"Throughput cells give the median and, in brackets, the range of the runs; latencies are medians of the runs' percentiles. " +
 		'Bytes per code are the database growth after a checkpoint divided by N. ' +
-		'The WAL is checkpointed and truncated from outside before every run. The baseline reads its poll\'s `UPDATE … RETURNING` with better-sqlite3\'s .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode steps such writes to the end (.all()) and its WAL stays near SQLite\'s 1,000-page checkpoint size (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. ' +
+		"The WAL is checkpointed and truncated from outside before every run. The baseline reads its poll's `UPDATE … RETURNING` with better-sqlite3's .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode steps such writes to the end (.all()) and its WAL stays near SQLite's 1,000-page checkpoint size (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. " +
 		`Other processes kept ${busyAtStart} CPUs busy before the first run and ${busyAtEnd} after the last${Math.max(busyAtStart, busyAtEnd) > 0.2 ? ': the machine was not quiet, treat the numbers with care' : ''}.`,
 	'',
 	'| metric | N | doorcode | baseline | ratio |',

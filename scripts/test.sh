@@ -1,11 +1,14 @@
 #!/bin/sh
-# Every test: types, unit tests, the build, then API and browser tests against the build.
+# Every test: types, lint and format, unit tests, the build, then API and browser tests against the build.
 # Run through scripts/node24.sh (npm test does that).
 set -eu
 cd "$(dirname "$0")/.."
 echo "== svelte-check (types)"
 svelte-kit sync
 svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human
+echo "== eslint and prettier (lint)"
+eslint .
+prettier --check .
 echo "== vitest (modules)"
 vitest run
 echo "== build"

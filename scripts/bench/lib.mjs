@@ -53,7 +53,9 @@ function cleanUp() {
 	for (const child of children) {
 		try {
 			child.kill('SIGKILL');
-		} catch {}
+		} catch {
+			// Already gone.
+		}
 	}
 	children.clear();
 	for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -204,7 +206,9 @@ export function fill(kind, dir, from, count, expiresAt) {
 					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
 					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL)`
 				)
-			: db.prepare(`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`);
+			: db.prepare(
+					`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`
+				);
 	db.transaction(() => {
 		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt);
 	})();
@@ -314,7 +318,10 @@ end
 
 function loadWithAutocannon(url, options) {
 	return new Promise((resolveLoad, reject) => {
-		const [command, args] = pinned(1, process.execPath, [join(import.meta.dirname, 'autocannon-load.mjs'), JSON.stringify({ url, ...options, client: CLIENT, grant: GRANT })]);
+		const [command, args] = pinned(1, process.execPath, [
+			join(import.meta.dirname, 'autocannon-load.mjs'),
+			JSON.stringify({ url, ...options, client: CLIENT, grant: GRANT })
+		]);
 		const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 		children.add(child);
 		const killer = setTimeout(() => child.kill('SIGKILL'), (options.duration + 30) * 1000);

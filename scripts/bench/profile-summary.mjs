@@ -62,7 +62,14 @@ export function summarise(profile, { top = 15 } = {}) {
 
 export function formatSummary(summary, { top = 15 } = {}) {
 	const table = (title, rows) =>
-		[`${title}`, '', '| # | function (script:line) | ms | % of busy |', '| --- | --- | --- | --- |', ...rows.map((r, i) => `| ${i + 1} | \`${r.name}\` | ${r.ms.toFixed(0)} | ${r.pctOfBusy.toFixed(1)} |`), ''].join('\n');
+		[
+			`${title}`,
+			'',
+			'| # | function (script:line) | ms | % of busy |',
+			'| --- | --- | --- | --- |',
+			...rows.map((r, i) => `| ${i + 1} | \`${r.name}\` | ${r.ms.toFixed(0)} | ${r.pctOfBusy.toFixed(1)} |`),
+			''
+		].join('\n');
 	return [
 		`Profile: ${summary.totalMs.toFixed(0)} ms sampled, ${summary.idleMs.toFixed(0)} ms idle, ${summary.busyMs.toFixed(0)} ms busy.`,
 		'',
@@ -73,7 +80,10 @@ export function formatSummary(summary, { top = 15 } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-	const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } } });
+	const { values, positionals } = parseArgs({
+		allowPositionals: true,
+		options: { top: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } }
+	});
 	if (positionals.length !== 1) {
 		console.error('usage: node scripts/bench/profile-summary.mjs FILE.cpuprofile [--top 15] [--json]');
 		process.exit(2);

@@ -57,10 +57,7 @@ const exit = await server.stop('SIGINT');
 removeDir(dir);
 const written = readdirSync(values.out).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
 if (written.length === 0) throw new Error(`no .cpuprofile was written to ${values.out} (server exit: ${JSON.stringify(exit)})`);
-const file = join(
-	values.out,
-	written.sort((a, b) => statSync(join(values.out, b)).mtimeMs - statSync(join(values.out, a)).mtimeMs)[0]
-);
+const file = join(values.out, written.sort((a, b) => statSync(join(values.out, b)).mtimeMs - statSync(join(values.out, a)).mtimeMs)[0]);
 console.log(
 	`${kind} ${values.mode} load, N = ${n.toLocaleString('en-US')}, ${duration} s, ${values.connections} connections: ` +
 		`${Math.round(result.rps).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms; answers: ${describeAnswers(result.answers)}`

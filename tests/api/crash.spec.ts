@@ -162,14 +162,24 @@ test('approvals survive a SIGKILL and restart: none lost, none issued twice, no 
 		if (code.index === 0) {
 			// The first code signs the person in on the way (ORCID, Josiah Carberry).
 			await signInAndDecide(page, code.user_code, { decision });
-			reached.set(code.index, await page.waitForURL(/\/device\/success/, { timeout: 10_000 }).then(() => true, () => false));
+			reached.set(
+				code.index,
+				await page.waitForURL(/\/device\/success/, { timeout: 10_000 }).then(
+					() => true,
+					() => false
+				)
+			);
 		} else if (decision === 'approve' && approvals === KILL_AFTER_APPROVALS - 1) {
 			const location = await approveThenCrash(page, code);
 			killed = true;
 			killIndex = code.index;
 			// What is on disk at the crash.
 			atCrash = readDatabase(
-				(db) => db.prepare("SELECT user_code, status FROM device_authorizations WHERE status IN ('approved', 'consumed', 'denied')").all() as { user_code: string; status: string }[]
+				(db) =>
+					db.prepare("SELECT user_code, status FROM device_authorizations WHERE status IN ('approved', 'consumed', 'denied')").all() as {
+						user_code: string;
+						status: string;
+					}[]
 			);
 			// Down long enough that every waiting CLI meets a refused connection at least once.
 			await sleep(DOWNTIME_MS);
@@ -249,7 +259,11 @@ test('approvals survive a SIGKILL and restart: none lost, none issued twice, no 
 				.prepare('SELECT grant_id, count(*) AS n FROM device_authorizations WHERE grant_id IS NOT NULL GROUP BY grant_id HAVING count(*) > 1')
 				.all(),
 			orphanGrants: (
-				db.prepare("SELECT count(*) AS n FROM grants WHERE kind = 'device' AND id NOT IN (SELECT grant_id FROM device_authorizations WHERE grant_id IS NOT NULL)").get() as {
+				db
+					.prepare(
+						"SELECT count(*) AS n FROM grants WHERE kind = 'device' AND id NOT IN (SELECT grant_id FROM device_authorizations WHERE grant_id IS NOT NULL)"
+					)
+					.get() as {
 					n: number;
 				}
 			).n,

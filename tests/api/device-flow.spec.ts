@@ -155,7 +155,9 @@ test.describe('token polling', () => {
 			expect(['slow_down', 'invalid_grant']).toContain(refused.body.error);
 		}
 		const grants = readDatabase(server, (db) =>
-			db.prepare('SELECT count(*) AS n FROM grants WHERE id = (SELECT grant_id FROM device_authorizations WHERE user_code = ?)').get(code.user_code.replace('-', ''))
+			db
+				.prepare('SELECT count(*) AS n FROM grants WHERE id = (SELECT grant_id FROM device_authorizations WHERE user_code = ?)')
+				.get(code.user_code.replace('-', ''))
 		);
 		expect(grants).toEqual({ n: 1 });
 	});

@@ -83,11 +83,15 @@ function victimRows(): string {
 			user,
 			grants: withoutUse(db.prepare('SELECT * FROM grants WHERE owner_id = ? ORDER BY id').all(user.id)),
 			tokens: db
-				.prepare('SELECT hex(token_hash) AS hash, grant_id, kind, created_at, expires_at, retired_at FROM tokens WHERE grant_id IN (SELECT id FROM grants WHERE owner_id = ?) ORDER BY hash')
+				.prepare(
+					'SELECT hex(token_hash) AS hash, grant_id, kind, created_at, expires_at, retired_at FROM tokens WHERE grant_id IN (SELECT id FROM grants WHERE owner_id = ?) ORDER BY hash'
+				)
 				.all(user.id),
 			sessions: (db.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(user.id) as { n: number }).n,
 			deviceAuthorizations: db
-				.prepare('SELECT id, status, owner_id, approved_by, granted_scope, grant_id, decided_at FROM device_authorizations WHERE owner_id = ? OR approved_by = ? ORDER BY id')
+				.prepare(
+					'SELECT id, status, owner_id, approved_by, granted_scope, grant_id, decided_at FROM device_authorizations WHERE owner_id = ? OR approved_by = ? ORDER BY id'
+				)
 				.all(user.id, user.id)
 		});
 	} finally {
@@ -223,7 +227,7 @@ async function answerOf(route: string, request: HostileRequest): Promise<Answer>
 		return answer;
 	} catch (error) {
 		const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-		throw new Error(`no answer at all (${(error as Error).message}${cause ? `: ${cause.code ?? ''} ${cause.message ?? ''}` : ''})`);
+		throw new Error(`no answer at all (${(error as Error).message}${cause ? `: ${cause.code ?? ''} ${cause.message ?? ''}` : ''})`, { cause: error });
 	}
 }
 
@@ -325,9 +329,16 @@ test('/.well-known/oauth-authorization-server answers any method, query and head
 	const route = '/.well-known/oauth-authorization-server';
 	const request = fc
 		.record({
-			method: fc.oneof({ arbitrary: fc.constant('GET'), weight: 6 }, { arbitrary: fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), weight: 4 }),
+			method: fc.oneof(
+				{ arbitrary: fc.constant('GET'), weight: 6 },
+				{ arbitrary: fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), weight: 4 }
+			),
 			query: hostileQuery,
-			headers: fc.dictionary(fc.constantFrom('Authorization', 'Accept', 'X-Forwarded-For', 'Host-Override', 'If-None-Match', 'Accept-Encoding', 'Cookie'), headerValue, { maxKeys: 3 }),
+			headers: fc.dictionary(
+				fc.constantFrom('Authorization', 'Accept', 'X-Forwarded-For', 'Host-Override', 'If-None-Match', 'Accept-Encoding', 'Cookie'),
+				headerValue,
+				{ maxKeys: 3 }
+			),
 			body: hostileBody({ maxSize: 20_000, multipart: true, unreadableForms: true })
 		})
 		.map(({ method, query, headers, body }): HostileRequest => {
@@ -454,7 +465,10 @@ for (const action of FORM_ACTIONS) {
 
 test('a form post whose body is no readable form (text/plain, broken multipart) answers 4xx, not a 500 page', async () => {
 	test.setTimeout(90_000);
-	const request = fc.tuple(fc.constantFrom('/device', '/device/confirm?/approve', '/device/confirm?/deny', '/admin?/find', '/account?/createToken', '/account?/revoke'), formRequest(unreadableFormBody));
+	const request = fc.tuple(
+		fc.constantFrom('/device', '/device/confirm?/approve', '/device/confirm?/deny', '/admin?/find', '/account?/createToken', '/account?/revoke'),
+		formRequest(unreadableFormBody)
+	);
 	await runProperty({
 		name: 'unreadable form bodies',
 		arbitrary: request,

@@ -55,7 +55,8 @@ class Witness {
 		page.on('response', async (response: PageResponse) => {
 			const headers = await response.allHeaders().catch(() => ({}) as Record<string, string>);
 			const url = new URL(response.url());
-			if (url.origin === server.origin) this.answered(`browser ${response.request().method()} ${url.pathname}`, response.status(), headers['x-request-id'] ?? null);
+			if (url.origin === server.origin)
+				this.answered(`browser ${response.request().method()} ${url.pathname}`, response.status(), headers['x-request-id'] ?? null);
 			for (const line of (headers['set-cookie'] ?? '').split('\n')) {
 				const [pair] = line.split(';');
 				const value = pair?.slice(pair.indexOf('=') + 1);
@@ -94,7 +95,11 @@ test('a whole day of device logins leaves one JSON log line per request, and no 
 		const code = await witness.form('device authorization', '/oauth/device_authorization', { client_id: 'demo-cli', scope: 'read write' });
 		expect(code.status).toBe(200);
 		witness.secret('device code', code.body.device_code);
-		const pending = await witness.form('poll (pending)', '/oauth/token', { grant_type: DEVICE_GRANT, device_code: code.body.device_code, client_id: 'demo-cli' });
+		const pending = await witness.form('poll (pending)', '/oauth/token', {
+			grant_type: DEVICE_GRANT,
+			device_code: code.body.device_code,
+			client_id: 'demo-cli'
+		});
 		expect(pending.body.error).toBe('authorization_pending');
 
 		await signInAndDecide(page, code.body.user_code, { user: 'Josiah Carberry' });
@@ -106,10 +111,18 @@ test('a whole day of device logins leaves one JSON log line per request, and no 
 		witness.secret('refresh token', tokens.body.refresh_token);
 
 		// A device code that was never issued: invalid_grant.
-		const replay = await witness.form('poll (replay)', '/oauth/token', { grant_type: DEVICE_GRANT, device_code: `${code.body.device_code}x`, client_id: 'demo-cli' });
+		const replay = await witness.form('poll (replay)', '/oauth/token', {
+			grant_type: DEVICE_GRANT,
+			device_code: `${code.body.device_code}x`,
+			client_id: 'demo-cli'
+		});
 		expect(replay.body.error).toBe('invalid_grant');
 
-		const refreshed = await witness.form('refresh', '/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: 'demo-cli' });
+		const refreshed = await witness.form('refresh', '/oauth/token', {
+			grant_type: 'refresh_token',
+			refresh_token: tokens.body.refresh_token,
+			client_id: 'demo-cli'
+		});
 		expect(refreshed.status).toBe(200);
 		witness.secret('refreshed access token', refreshed.body.access_token);
 		witness.secret('refreshed refresh token', refreshed.body.refresh_token);
@@ -118,13 +131,26 @@ test('a whole day of device logins leaves one JSON log line per request, and no 
 		expect(me.status).toBe(200);
 		expect(me.body.sub).toBe('orcid:0000-0002-1825-0097');
 
-		const introspected = await witness.form('introspection by acme-api', '/oauth/introspect', { token: refreshed.body.access_token }, { Authorization: ACME_BASIC });
+		const introspected = await witness.form(
+			'introspection by acme-api',
+			'/oauth/introspect',
+			{ token: refreshed.body.access_token },
+			{ Authorization: ACME_BASIC }
+		);
 		expect(introspected.body).toMatchObject({ active: true, client_id: 'demo-cli' });
-		const wrongSecret = await witness.form('introspection with a wrong secret', '/oauth/introspect', { token: refreshed.body.access_token, client_id: 'acme-api', client_secret: 'not-the-acme-secret' });
+		const wrongSecret = await witness.form('introspection with a wrong secret', '/oauth/introspect', {
+			token: refreshed.body.access_token,
+			client_id: 'acme-api',
+			client_secret: 'not-the-acme-secret'
+		});
 		expect(wrongSecret.status).toBe(401);
 		witness.secret('a wrong client secret', 'not-the-acme-secret');
 
-		const revoked = await witness.form('revoke (logout)', '/oauth/revoke', { token: refreshed.body.refresh_token, token_type_hint: 'refresh_token', client_id: 'demo-cli' });
+		const revoked = await witness.form('revoke (logout)', '/oauth/revoke', {
+			token: refreshed.body.refresh_token,
+			token_type_hint: 'refresh_token',
+			client_id: 'demo-cli'
+		});
 		expect(revoked.status).toBe(200);
 		const after = await witness.fetch('userinfo after revoke', '/oauth/userinfo', { headers: { Authorization: `Bearer ${refreshed.body.access_token}` } });
 		expect(after.status).toBe(401);
@@ -193,7 +219,13 @@ test('a whole day of device logins leaves one JSON log line per request, and no 
 		});
 		const requests = entries.filter((entry) => entry.msg === 'request');
 		for (const entry of requests) {
-			expect(entry).toMatchObject({ id: expect.any(String), method: expect.any(String), route: expect.any(String), status: expect.any(Number), ms: expect.any(Number) });
+			expect(entry).toMatchObject({
+				id: expect.any(String),
+				method: expect.any(String),
+				route: expect.any(String),
+				status: expect.any(Number),
+				ms: expect.any(Number)
+			});
 			expect(entry.route, 'a route, never a query').not.toContain('?');
 		}
 		expect(witness.requestIds.size).toBeGreaterThan(25);

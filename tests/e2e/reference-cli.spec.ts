@@ -24,8 +24,18 @@ function runCli(args: string[], configHome: string) {
 }
 
 async function waitForLine(read: () => string, pattern: RegExp): Promise<string> {
-	await expect.poll(() => read().split('\n').find((line) => pattern.test(line)), { timeout: 15_000 }).toBeTruthy();
-	return read().split('\n').find((line) => pattern.test(line)) as string;
+	await expect
+		.poll(
+			() =>
+				read()
+					.split('\n')
+					.find((line) => pattern.test(line)),
+			{ timeout: 15_000 }
+		)
+		.toBeTruthy();
+	return read()
+		.split('\n')
+		.find((line) => pattern.test(line)) as string;
 }
 
 test('the reference CLI prints the URL and code on lines of their own, and says who logged in', async ({ page }) => {
@@ -57,7 +67,9 @@ test('the reference CLI reports a denial clearly and exits non-zero', async ({ p
 	expect(cli.output() + cli.errors()).toMatch(/denied/i);
 });
 
-test('the reference CLI refreshes by itself across an expired access token, even two runs at once, and logout ends the login on the server', async ({ page }) => {
+test('the reference CLI refreshes by itself across an expired access token, even two runs at once, and logout ends the login on the server', async ({
+	page
+}) => {
 	const configHome = mkdtempSync(join(tmpdir(), 'doorcode-cli-'));
 	const cli = runCli(['--server', server.origin, '--no-qr'], configHome);
 	const code = await waitForLine(cli.output, /^[A-Z]{4}-[A-Z]{4}$/);

@@ -51,7 +51,20 @@ export const HTML_FRAGMENTS = [
 	'${doorcodeFuzz()}'
 ];
 
-export const CONTROL_STRINGS = ['\u0000', 'a\u0000b', '\u0000'.repeat(64), '\r\n', '\r\nSet-Cookie: x=1', '\u001b[31m', '\u202e', '\ufeff', '\u2028\u2029', '\ud800', '\udfff\ud800', '\t\v\f\b'];
+export const CONTROL_STRINGS = [
+	'\u0000',
+	'a\u0000b',
+	'\u0000'.repeat(64),
+	'\r\n',
+	'\r\nSet-Cookie: x=1',
+	'\u001b[31m',
+	'\u202e',
+	'\ufeff',
+	'\u2028\u2029',
+	'\ud800',
+	'\udfff\ud800',
+	'\t\v\f\b'
+];
 
 export const BROKEN_PERCENT = ['%', '%Z', '%ZZ', '%00', '%E0%A4%A', '%C3%28', '%ff%fe', '%%%', '%u0041', '+%2B+', '%ED%A0%80', '%F4%90%80%80', '%C0%AF'];
 
@@ -249,11 +262,12 @@ export function hostileBody({ maxSize, multipart, unreadableForms, preferForm = 
 			'"string"',
 			'12345',
 			'{'.repeat(500) + '}'.repeat(500),
-			'[' .repeat(2000)
+			'['.repeat(2000)
 		)
 		.map((text) => ({ kind: 'json-raw', text }));
 	// The parameters doorcode reads, each missing, well-formed or hostile: gets past the first checks to the deeper ones.
-	const optionalValue = (...good: string[]) => fc.option(fc.oneof({ arbitrary: fc.constantFrom(...good), weight: 2 }, { arbitrary: hostileString, weight: 1 }), { freq: 3 });
+	const optionalValue = (...good: string[]) =>
+		fc.option(fc.oneof({ arbitrary: fc.constantFrom(...good), weight: 2 }, { arbitrary: hostileString, weight: 1 }), { freq: 3 });
 	const structured = fc
 		.record({
 			grant_type: optionalValue('urn:ietf:params:oauth:grant-type:device_code', 'refresh_token', 'authorization_code'),
@@ -284,19 +298,21 @@ export function hostileBody({ maxSize, multipart, unreadableForms, preferForm = 
 		{ arbitrary: jsonAny, weight: 1 },
 		{ arbitrary: jsonRaw, weight: 1 }
 	);
-	const withType = fc.tuple(textual, fc.oneof({ arbitrary: fc.constant('matching' as const), weight: 5 }, { arbitrary: contentTypes, weight: 1 })).map(
-		([{ kind, text }, type]) => ({
+	const withType = fc
+		.tuple(textual, fc.oneof({ arbitrary: fc.constant('matching' as const), weight: 5 }, { arbitrary: contentTypes, weight: 1 }))
+		.map(([{ kind, text }, type]) => ({
 			kind,
 			contentType: type === 'matching' ? (preferForm || kind.startsWith('form') ? FORM : JSON_TYPE) : type,
 			bytes: utf8(text)
-		})
-	);
+		}));
 	const invalidUtf8 = fc
 		.tuple(
 			fc.constantFrom('', 'client_id=', 'code=', '{"client_id":"', 'token='),
 			fc.oneof(
 				fc.uint8Array({ minLength: 1, maxLength: 64 }),
-				fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf], [0xe0, 0x80], [0xfe, 0xff], [0x00]).map((b) => new Uint8Array(b))
+				fc
+					.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf], [0xe0, 0x80], [0xfe, 0xff], [0x00])
+					.map((b) => new Uint8Array(b))
 			),
 			contentTypes
 		)
@@ -347,10 +363,20 @@ export const unreadableFormBody: fc.Arbitrary<Body> = fc.oneof(
 	})),
 	fc
 		.tuple(
-			fc.constantFrom('multipart/form-data', 'multipart/form-data; boundary=doorcodefuzz', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="unterminated'),
+			fc.constantFrom(
+				'multipart/form-data',
+				'multipart/form-data; boundary=doorcodefuzz',
+				'multipart/form-data; boundary=',
+				'multipart/form-data; boundary="unterminated'
+			),
 			fc.oneof(
 				hostileString,
-				fc.constantFrom('--doorcodefuzz\r\ngarbage', '--doorcodefuzz\r\nContent-Disposition: form-data; name="code"\r\n\r\nBCDF', '--doorcodefuzz--', '--\r\n\r\n')
+				fc.constantFrom(
+					'--doorcodefuzz\r\ngarbage',
+					'--doorcodefuzz\r\nContent-Disposition: form-data; name="code"\r\n\r\nBCDF',
+					'--doorcodefuzz--',
+					'--\r\n\r\n'
+				)
 			)
 		)
 		.map(([contentType, text]) => ({ kind: 'multipart-garbage', contentType, bytes: utf8(text) }))
@@ -358,7 +384,12 @@ export const unreadableFormBody: fc.Arbitrary<Body> = fc.oneof(
 
 /** Header values fetch accepts: no control characters but tab, nothing above U+00FF, no surrounding whitespace. */
 export function headerSafe(value: string): string {
-	return value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '').replace(/[^\u0000-\u00ff]/g, '?').trim();
+	/* eslint-disable no-control-regex -- control characters are what this removes */
+	return value
+		.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '')
+		.replace(/[^\u0000-\u00ff]/g, '?')
+		.trim();
+	/* eslint-enable no-control-regex */
 }
 
 /** A random header value (fetch refuses control characters and characters above U+00FF, so those are dropped or replaced). */
@@ -366,7 +397,20 @@ export const headerValue: fc.Arbitrary<string> = fc
 	.oneof(
 		fc.string({ unit: 'binary', maxLength: 60 }),
 		hostileString,
-		fc.constantFrom('Bearer', 'Bearer ', 'Bearer  x', 'bearer dca_x', 'Basic', 'Basic !!!', 'Basic Og==', 'Basic YWNtZS1hcGk6', 'Basic ' + 'A'.repeat(6000), 'Digest x', 'Bearer a b c', 'Bearer,Bearer')
+		fc.constantFrom(
+			'Bearer',
+			'Bearer ',
+			'Bearer  x',
+			'bearer dca_x',
+			'Basic',
+			'Basic !!!',
+			'Basic Og==',
+			'Basic YWNtZS1hcGk6',
+			'Basic ' + 'A'.repeat(6000),
+			'Digest x',
+			'Bearer a b c',
+			'Bearer,Bearer'
+		)
 	)
 	.map(headerSafe);
 
@@ -386,11 +430,19 @@ export const authorizationHeader: fc.Arbitrary<string | null> = fc.oneof(
 /** Query strings, with broken encodings. */
 export const hostileQuery: fc.Arbitrary<string> = fc.oneof(
 	{ arbitrary: fc.constant(''), weight: 4 },
-	{ arbitrary: pairs(fieldName, rawFormText).map((list) => list.map(([n, v]) => `${encodeURI(toWellFormed(n))}=${toWellFormed(v).replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(toWellFormed(c)))}`).join('&')), weight: 2 },
+	{
+		arbitrary: pairs(fieldName, rawFormText).map((list) =>
+			list.map(([n, v]) => `${encodeURI(toWellFormed(n))}=${toWellFormed(v).replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(toWellFormed(c)))}`).join('&')
+		),
+		weight: 2
+	},
 	{ arbitrary: fc.constantFrom(...BROKEN_PERCENT).map((s) => `x=${s}`), weight: 1 }
 );
 
-export const POST_ONLY_METHOD: fc.Arbitrary<string> = fc.oneof({ arbitrary: fc.constant('POST'), weight: 12 }, { arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), weight: 1 });
+export const POST_ONLY_METHOD: fc.Arbitrary<string> = fc.oneof(
+	{ arbitrary: fc.constant('POST'), weight: 12 },
+	{ arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), weight: 1 }
+);
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 	const joined = new Uint8Array(a.length + b.length);

@@ -76,9 +76,7 @@ export interface ClientCredentials {
 	authorization?: string | null;
 }
 
-export type ClientAuthentication =
-	| { ok: true; client: Client; method: 'none' | 'client_secret_basic' | 'client_secret_post' }
-	| { ok: false; reason: string };
+export type ClientAuthentication = { ok: true; client: Client; method: 'none' | 'client_secret_basic' | 'client_secret_post' } | { ok: false; reason: string };
 
 /**
  * RFC 6749 §2.3: a public client names itself; a confidential one proves it with

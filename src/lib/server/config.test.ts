@@ -70,11 +70,10 @@ describe('configuration', () => {
 		const file = (text: string) => () => text;
 		const good = loadConfig({ ...orcid, CLIENTS_FILE: 'c.json' }, file('{"clients":[{"id":"acme-cli","name":"Acme CLI","type":"public","scopes":["read"]}]}'));
 		expect(good.ok && good.config.clients).toEqual([{ id: 'acme-cli', name: 'Acme CLI', type: 'public', scopes: ['read'] }]);
-		const bad = loadConfig(
-			{ ...orcid, CLIENTS_FILE: 'c.json' },
-			file('{"clients":[{"id":"acme-api","name":"Acme API","type":"confidential","scopes":[]}]}')
-		);
-		expect(bad.ok ? [] : bad.errors).toEqual(['CLIENTS_FILE: c.json: client "acme-api": a confidential client needs secret_sha256: the hex SHA-256 of its secret']);
+		const bad = loadConfig({ ...orcid, CLIENTS_FILE: 'c.json' }, file('{"clients":[{"id":"acme-api","name":"Acme API","type":"confidential","scopes":[]}]}'));
+		expect(bad.ok ? [] : bad.errors).toEqual([
+			'CLIENTS_FILE: c.json: client "acme-api": a confidential client needs secret_sha256: the hex SHA-256 of its secret'
+		]);
 		const missing = loadConfig({ ...orcid, CLIENTS_FILE: 'nope.json' }, noFile);
 		expect(missing.ok ? [] : missing.errors).toEqual(['CLIENTS_FILE: cannot read nope.json (ENOENT)']);
 	});

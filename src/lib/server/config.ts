@@ -58,8 +58,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 	const production = env.NODE_ENV === 'production';
 
 	const origin = readOrigin(env, production, errors);
-	const seconds = (name: string, fallback: number, min: number, max: number) =>
-		readInteger(env, name, fallback, min, max, errors);
+	const seconds = (name: string, fallback: number, min: number, max: number) => readInteger(env, name, fallback, min, max, errors);
 
 	const devIdp = readFlag(env, 'DEV_IDP', false, errors);
 	if (devIdp && production) errors.push('DEV_IDP: the local identity provider is for development and is refused when NODE_ENV=production');
@@ -71,7 +70,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		const clerk = readProvider(env, 'CLERK', undefined, errors);
 		if (clerk) providers.clerk = { id: 'clerk', name: 'Clerk', ...clerk, scopes: ['openid', 'profile', 'email'] };
 		if (!orcid && !clerk && errors.length === 0) {
-			errors.push('ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)');
+			errors.push(
+				'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)'
+			);
 		}
 	}
 
@@ -139,7 +140,10 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 }
 
 function readAdminSubjects(env: Env, errors: string[]): string[] {
-	const subjects = (env.ADMIN_SUBJECTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+	const subjects = (env.ADMIN_SUBJECTS ?? '')
+		.split(',')
+		.map((s) => s.trim())
+		.filter(Boolean);
 	const normalised: string[] = [];
 	for (const subject of subjects) {
 		const match = /^(orcid|clerk|email):(.+)$/.exec(subject);

@@ -18,16 +18,7 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-	Account,
-	Adapter,
-	AdapterPayload,
-	Configuration,
-	Grant,
-	Interaction,
-	KoaContextWithOIDC,
-	Provider
-} from 'oidc-provider';
+import type { Account, Adapter, AdapterPayload, Configuration, Grant, Interaction, KoaContextWithOIDC, Provider } from 'oidc-provider';
 
 export interface DevProvider {
 	baseUrl: string;
@@ -90,10 +81,7 @@ const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/;
 const MAX_FORM_BYTES = 8 * 1024;
 
 /** Starts two oidc-provider instances on 127.0.0.1 (ports from `ports` or random free ports), one per provider. */
-export async function startDevIdentityProvider(options: {
-	origin: string;
-	ports?: { orcid?: number; clerk?: number };
-}): Promise<DevIdentityProvider> {
+export async function startDevIdentityProvider(options: { origin: string; ports?: { orcid?: number; clerk?: number } }): Promise<DevIdentityProvider> {
 	const origin = new URL(options.origin).origin;
 	const { default: ProviderClass } = await import('oidc-provider');
 	const started: RunningProvider[] = [];

@@ -18,12 +18,7 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 };
 
 /** RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client. */
-export function createDeviceAuthorization(
-	{ config, store }: Services,
-	client: Client,
-	scopeParam: string | undefined,
-	context: RequestContext
-): OAuthResult {
+export function createDeviceAuthorization({ config, store }: Services, client: Client, scopeParam: string | undefined, context: RequestContext): OAuthResult {
 	const scopes = resolveRequestedScopes(client, scopeParam);
 	if ('unknown' in scopes) {
 		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`).toResult();
@@ -62,9 +57,7 @@ export function createDeviceAuthorization(
 }
 
 export type CodeEntry =
-	| { ok: true; authorization: DeviceAuthorizationRow }
-	| { ok: false; reason: 'invalid' }
-	| { ok: false; reason: 'limited'; retryAfter: number };
+	{ ok: true; authorization: DeviceAuthorizationRow } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };
 
 /** Where a typed code comes from: wrong codes are counted per address and per browser. */
 export interface CodeEntrySource {

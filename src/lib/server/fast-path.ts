@@ -70,7 +70,8 @@ function run(endpoint: (typeof FAST_ROUTES)[string], params: Params, req: Incomi
 		const forwarded = req.headers['x-forwarded-for'];
 		const context: RequestContext = {
 			now: Date.now(),
-			ip: clientAddress(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? null), current.config.trustProxy) || null,
+			ip:
+				clientAddress(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? null), current.config.trustProxy) || null,
 			userAgent: req.headers['user-agent'] ?? null,
 			authorization: req.headers.authorization ?? null
 		};

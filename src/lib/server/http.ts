@@ -10,13 +10,16 @@ import { services, type RequestContext, type Services } from './services';
  */
 export function clientAddress(connectionAddress: string, forwardedFor: string | null, trustProxy: number): string {
 	if (trustProxy === 0 || !forwardedFor) return connectionAddress;
-	const hops = forwardedFor.split(',').map((hop) => hop.trim()).filter(Boolean);
+	const hops = forwardedFor
+		.split(',')
+		.map((hop) => hop.trim())
+		.filter(Boolean);
 	if (hops.length === 0) return connectionAddress;
 	return hops[Math.max(0, hops.length - trustProxy)];
 }
 
 export function requestContext(event: RequestEvent, { config }: Services = services()): RequestContext {
-	let connection = '';
+	let connection: string;
 	try {
 		connection = event.getClientAddress();
 	} catch {

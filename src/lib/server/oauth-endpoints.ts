@@ -62,7 +62,10 @@ export function deviceAuthorizationEndpoint(services: Services, params: Params, 
 	const block = store.findAddressBlock(ip, context.now);
 	if (block) {
 		const retryAfter = Math.ceil((block.until - context.now) / 1000);
-		return tooManyRequests(retryAfter, 'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.').toResult();
+		return tooManyRequests(
+			retryAfter,
+			'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
+		).toResult();
 	}
 	const perIp = limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
 	if (perIp) return perIp;

@@ -37,15 +37,12 @@ export const invalidToken = (description: string) =>
 	new OAuthError(401, 'invalid_token', description, {
 		'WWW-Authenticate': `Bearer realm="doorcode", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`
 	});
-export const payloadTooLarge = (limit: number) =>
-	new OAuthError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
-export const methodNotAllowed = (allowed: string) =>
-	new OAuthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { Allow: allowed });
+export const payloadTooLarge = (limit: number) => new OAuthError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
+export const methodNotAllowed = (allowed: string) => new OAuthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { Allow: allowed });
 /** A rate limit: 429 with Retry-After (RFC 6585 §4) and an RFC 6749 error object. */
 export const tooManyRequests = (retryAfter: number, description: string) =>
 	new OAuthError(429, 'temporarily_unavailable', `${description} Retry after ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
-export const serverError = () =>
-	new OAuthError(500, 'server_error', 'The server could not complete the request. Try again later.');
+export const serverError = () => new OAuthError(500, 'server_error', 'The server could not complete the request. Try again later.');
 
 export function ok(body: unknown, headers?: Record<string, string>): OAuthResult {
 	return { status: 200, body, headers };

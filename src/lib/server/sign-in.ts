@@ -29,8 +29,7 @@ export interface CallbackInput {
 }
 
 export type CallbackOutcome =
-	| { ok: true; session: { token: string; expiresAt: number } }
-	| { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired'>; detail: string };
+	{ ok: true; session: { token: string; expiresAt: number } } | { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired'>; detail: string };
 
 /**
  * The provider's redirect back, as guard clauses: provider error → state → code →

@@ -199,9 +199,7 @@ export function openStore(path: string) {
 				updated_at = excluded.updated_at
 			 RETURNING id, sub, provider, name, email`
 		),
-		insertSession: db.prepare<[Buffer, number, number, number]>(
-			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`
-		),
+		insertSession: db.prepare<[Buffer, number, number, number]>(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`),
 		findSession: db.prepare<[Buffer], SessionRow>(
 			`SELECT s.user_id, s.expires_at, u.sub, u.provider, u.name, u.email
 			 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
@@ -209,9 +207,7 @@ export function openStore(path: string) {
 		extendSession: db.prepare<[number, Buffer]>(`UPDATE sessions SET expires_at = ? WHERE token_hash = ?`),
 		deleteSession: db.prepare<[Buffer]>(`DELETE FROM sessions WHERE token_hash = ?`),
 		deleteClients: db.prepare(`DELETE FROM clients`),
-		insertClient: db.prepare<[string, string, string, string]>(
-			`INSERT INTO clients (id, name, type, scopes) VALUES (?, ?, ?, ?)`
-		),
+		insertClient: db.prepare<[string, string, string, string]>(`INSERT INTO clients (id, name, type, scopes) VALUES (?, ?, ?, ?)`),
 		insertDeviceAuthorization: db.prepare<[NewDeviceAuthorization]>(
 			`INSERT INTO device_authorizations
 				(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
@@ -260,9 +256,7 @@ export function openStore(path: string) {
 			 ON CONFLICT (ip) DO UPDATE SET until = max(until, excluded.until), reason = excluded.reason`
 		),
 		findAddressBlock: db.prepare<[string, number], { until: number }>(`SELECT until FROM blocked_addresses WHERE ip = ? AND until > ?`),
-		deleteExpiredBlocks: db.prepare<[number, number]>(
-			`DELETE FROM blocked_addresses WHERE ip IN (SELECT ip FROM blocked_addresses WHERE until <= ? LIMIT ?)`
-		),
+		deleteExpiredBlocks: db.prepare<[number, number]>(`DELETE FROM blocked_addresses WHERE ip IN (SELECT ip FROM blocked_addresses WHERE until <= ? LIMIT ?)`),
 		// RFC 8628 §3.5: the whole poll is one statement. Every SET expression reads the row
 		// as it was, so the outcome, the interval and the clock are decided together; a poll
 		// refused with slow_down leaves last_polled_at alone, so a client that backs off gets
@@ -316,9 +310,7 @@ export function openStore(path: string) {
 			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub
 			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = ?`
 		),
-		retireAccessToken: db.prepare<[number, Buffer]>(
-			`UPDATE tokens SET retired_at = coalesce(retired_at, ?) WHERE token_hash = ? AND kind = 'access'`
-		),
+		retireAccessToken: db.prepare<[number, Buffer]>(`UPDATE tokens SET retired_at = coalesce(retired_at, ?) WHERE token_hash = ? AND kind = 'access'`),
 		findPickup: db.prepare<[string, number], PickupRow>(
 			`SELECT d.status, d.requester_ip, d.client_id, g.created_at AS picked_up_at, g.pickup_ip
 			 FROM device_authorizations d LEFT JOIN grants g ON g.id = d.grant_id
@@ -355,7 +347,20 @@ export function openStore(path: string) {
 		revokeAnyGrant: db.prepare<[number, number], { id: number; client_id: string; owner_id: number }>(
 			`UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id, client_id, owner_id`
 		),
-		insertAudit: db.prepare<[{ at: number; actor: string | null; action: string; userCode: string | null; clientId: string | null; subject: string | null; ip: string | null; detail: string | null }]>(
+		insertAudit: db.prepare<
+			[
+				{
+					at: number;
+					actor: string | null;
+					action: string;
+					userCode: string | null;
+					clientId: string | null;
+					subject: string | null;
+					ip: string | null;
+					detail: string | null;
+				}
+			]
+		>(
 			`INSERT INTO audit_log (at, actor, action, user_code, client_id, subject, ip, detail)
 			 VALUES (:at, :actor, :action, :userCode, :clientId, :subject, :ip, :detail)`
 		),
@@ -364,9 +369,7 @@ export function openStore(path: string) {
 			`DELETE FROM device_authorizations WHERE id IN
 				(SELECT id FROM device_authorizations WHERE expires_at <= ? LIMIT ?)`
 		),
-		deleteExpiredTokens: db.prepare<[number, number]>(
-			`DELETE FROM tokens WHERE token_hash IN (SELECT token_hash FROM tokens WHERE expires_at <= ? LIMIT ?)`
-		),
+		deleteExpiredTokens: db.prepare<[number, number]>(`DELETE FROM tokens WHERE token_hash IN (SELECT token_hash FROM tokens WHERE expires_at <= ? LIMIT ?)`),
 		deleteExpiredSessions: db.prepare<[number, number]>(
 			`DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`
 		)
@@ -384,8 +387,7 @@ export function openStore(path: string) {
 		upsertUser: (user: { sub: string; provider: string; name: string | null; email: string | null }, now: number) =>
 			written(statements.upsertUser.all({ ...user, now })) as UserRow,
 
-		insertSession: (tokenHash: Buffer, userId: number, now: number, expiresAt: number) =>
-			void statements.insertSession.run(tokenHash, userId, now, expiresAt),
+		insertSession: (tokenHash: Buffer, userId: number, now: number, expiresAt: number) => void statements.insertSession.run(tokenHash, userId, now, expiresAt),
 		findSession: (tokenHash: Buffer) => statements.findSession.get(tokenHash),
 		extendSession: (tokenHash: Buffer, expiresAt: number) => void statements.extendSession.run(expiresAt, tokenHash),
 		deleteSession: (tokenHash: Buffer) => void statements.deleteSession.run(tokenHash),
@@ -397,8 +399,7 @@ export function openStore(path: string) {
 
 		insertDeviceAuthorization: (row: NewDeviceAuthorization) => void statements.insertDeviceAuthorization.run(row),
 		findLiveDeviceAuthorization: (userCode: string, now: number) => statements.findLiveDeviceAuthorization.get(userCode, now),
-		markDeviceAuthorizationEntered: (userCode: string, now: number) =>
-			written(statements.markDeviceAuthorizationEntered.all(now, userCode, now)),
+		markDeviceAuthorizationEntered: (userCode: string, now: number) => written(statements.markDeviceAuthorizationEntered.all(now, userCode, now)),
 		approveDeviceAuthorization: (approval: {
 			userCode: string;
 			ownerId: number;
@@ -410,8 +411,7 @@ export function openStore(path: string) {
 		}) => written(statements.approveDeviceAuthorization.all(approval)),
 		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }) =>
 			written(statements.denyDeviceAuthorization.all(denial)),
-		claimDeviceAuthorization: (userCode: string, userId: number, now: number) =>
-			written(statements.claimDeviceAuthorization.all({ userCode, userId, now })),
+		claimDeviceAuthorization: (userCode: string, userId: number, now: number) => written(statements.claimDeviceAuthorization.all({ userCode, userId, now })),
 		blockAddress: (ip: string, until: number, reason: string) => {
 			statements.blockAddress.run(ip, until, reason);
 			lastBlockEnds = Math.max(lastBlockEnds, until);
@@ -428,8 +428,7 @@ export function openStore(path: string) {
 		revokeGrant: (grantId: number, now: number) => void statements.revokeGrant.run(now, grantId),
 		revokeOwnGrant: (grantId: number, ownerId: number, now: number) => written(statements.revokeOwnGrant.all(now, grantId, ownerId)) !== undefined,
 		listActiveGrants: (ownerId: number, kind: 'device' | 'personal', now: number) => statements.listActiveGrants.all(ownerId, kind, now),
-		retireRefreshToken: (tokenHash: Buffer, clientId: string, now: number) =>
-			written(statements.retireRefreshToken.all({ tokenHash, clientId, now })),
+		retireRefreshToken: (tokenHash: Buffer, clientId: string, now: number) => written(statements.retireRefreshToken.all({ tokenHash, clientId, now })),
 		findTokenState: (tokenHash: Buffer) => statements.findTokenState.get(tokenHash),
 		findGrantScope: (grantId: number) => statements.findGrantScope.get(grantId)?.scope,
 		retireAccessToken: (tokenHash: Buffer, now: number) => void statements.retireAccessToken.run(now, tokenHash),
@@ -456,8 +455,7 @@ export function openStore(path: string) {
 				detail: entry.detail ?? null
 			}),
 		listAudit: (limit: number, offset: number) => statements.listAudit.all(limit, offset),
-		deleteExpiredDeviceAuthorizations: (now: number, limit: number) =>
-			statements.deleteExpiredDeviceAuthorizations.run(now, limit).changes,
+		deleteExpiredDeviceAuthorizations: (now: number, limit: number) => statements.deleteExpiredDeviceAuthorizations.run(now, limit).changes,
 		deleteExpiredTokens: (now: number, limit: number) => statements.deleteExpiredTokens.run(now, limit).changes,
 		deleteExpiredSessions: (now: number, limit: number) => statements.deleteExpiredSessions.run(now, limit).changes
 	};
@@ -466,7 +464,12 @@ export function openStore(path: string) {
 /** Applies the numbered migrations not yet recorded, each in its own transaction. */
 function migrate(db: Database.Database) {
 	db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`);
-	const applied = new Set(db.prepare<[], { name: string }>(`SELECT name FROM schema_migrations`).all().map((r) => r.name));
+	const applied = new Set(
+		db
+			.prepare<[], { name: string }>(`SELECT name FROM schema_migrations`)
+			.all()
+			.map((r) => r.name)
+	);
 	const record = db.prepare<[string, number]>(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`);
 	for (const [file, sql] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
 		const name = file.slice(file.lastIndexOf('/') + 1);

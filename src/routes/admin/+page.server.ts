@@ -83,7 +83,11 @@ export const actions: Actions = {
 			Date.now()
 		);
 		if (!decision.ok) {
-			return fail(400, { decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.', owner: text('owner').slice(0, 254), label: text('label').slice(0, 80) });
+			return fail(400, {
+				decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.',
+				owner: text('owner').slice(0, 254),
+				label: text('label').slice(0, 80)
+			});
 		}
 		return { decided: `Approved ${formatUserCode(decision.authorization.user_code)}: the device will receive its tokens at its next poll.` };
 	},
