@@ -16,6 +16,7 @@ import {
 	toWellFormed,
 	unreadableFormBody,
 	type Answer,
+	type Body,
 	type HostileRequest
 } from '../support/hostile-input.ts';
 import { DevIdentityProviderPage, LoginPage, signInAndDecide } from '../support/pages.ts';
@@ -290,6 +291,12 @@ test('a hostile User-Agent stored with a new code is shown escaped on the admin 
 	for (const marker of SCRIPT_MARKERS) expect(html).not.toContain(marker);
 });
 
+/** A request of any method with a hostile body, except that GET and HEAD carry none. */
+function withBodyUnlessGet(method: string, query: string, body: Body, headers: Record<string, string>): HostileRequest {
+	const withBody = method !== 'GET' && method !== 'HEAD';
+	return { method, query, contentType: withBody ? body.contentType : null, body: withBody ? body.bytes : null, chunked: false, headers };
+}
+
 test('/oauth/userinfo answers random Authorization headers with a JSON 401 (never 200, 5xx or a stack trace)', async () => {
 	test.setTimeout(90_000);
 	const route = '/oauth/userinfo';
@@ -305,8 +312,7 @@ test('/oauth/userinfo answers random Authorization headers with a JSON 401 (neve
 			const headers: Record<string, string> = {};
 			if (extra) headers[extra[0]] = extra[1];
 			if (authorization !== null) headers.Authorization = authorization;
-			const withBody = method !== 'GET' && method !== 'HEAD';
-			return { method, query, contentType: withBody ? body.contentType : null, body: withBody ? body.bytes : null, chunked: false, headers };
+			return withBodyUnlessGet(method, query, body, headers);
 		});
 	await runProperty({
 		name: route,
@@ -342,8 +348,7 @@ test('/.well-known/oauth-authorization-server answers any method, query and head
 			body: hostileBody({ maxSize: 20_000, multipart: true, unreadableForms: true })
 		})
 		.map(({ method, query, headers, body }): HostileRequest => {
-			const withBody = method !== 'GET' && method !== 'HEAD';
-			return { method, query, contentType: withBody ? body.contentType : null, body: withBody ? body.bytes : null, chunked: false, headers };
+			return withBodyUnlessGet(method, query, body, headers);
 		});
 	await runProperty({
 		name: route,

@@ -38,4 +38,11 @@ export class AdminPage {
 	auditLog() {
 		return this.page.getByRole('table', { name: 'Audit log' });
 	}
+
+	/** The audit log's rows about one user code (the log shows it without its dash). */
+	auditEntriesFor(userCode: string) {
+		return this.auditLog()
+			.getByRole('row')
+			.filter({ hasText: userCode.replace('-', '') });
+	}
 }

@@ -8,25 +8,31 @@ export interface TestServer {
 	env: Record<string, string>;
 }
 
+/** What every test server has: loopback, its own SQLite file, the local identity provider, the test clients, 1-second polls. */
+export function testServerEnv(name: string, port: number): Record<string, string> {
+	return {
+		PORT: String(port),
+		HOST: '127.0.0.1',
+		ORIGIN: `http://localhost:${port}`,
+		DATABASE_PATH: `.e2e/${name}.db`,
+		DEV_IDP: '1',
+		CLIENTS_FILE: 'tests/fixtures/clients.json',
+		POLL_INTERVAL: '1'
+	};
+}
+
 function server(name: string, port: number, env: Record<string, string>): TestServer {
-	const origin = `http://localhost:${port}`;
+	const base = testServerEnv(name, port);
 	// Most tests make many codes from one address; the limits have their own server below.
 	const generousLimits = { RATE_LIMIT_DEVICE_AUTHORIZATION: '100000/60', RATE_LIMIT_CODE_ENTRY: '1000/60' };
-	const databasePath = `.e2e/${name}.db`;
 	return {
 		name,
 		port,
-		origin,
-		databasePath,
+		origin: base.ORIGIN,
+		databasePath: base.DATABASE_PATH,
 		env: {
-			PORT: String(port),
-			HOST: '127.0.0.1',
-			ORIGIN: origin,
-			DATABASE_PATH: databasePath,
-			DEV_IDP: '1',
-			CLIENTS_FILE: 'tests/fixtures/clients.json',
+			...base,
 			...generousLimits,
-			POLL_INTERVAL: '1',
 			// Tests name the client's address with X-Forwarded-For, as one proxy hop would.
 			TRUST_PROXY: '1',
 			// Laure Haak, the local identity provider's second ORCID user, is the admin.

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { testServerEnv } from './servers.ts';
 
 /**
  * A private doorcode for one test file: `node server.js` from the build, in its own
@@ -49,20 +50,15 @@ export async function freePort(): Promise<number> {
 export async function startServer(name: string, overrides: Record<string, string> = {}): Promise<SpawnedServer> {
 	if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`server name must be a simple word: ${name}`);
 	const port = await freePort();
-	const origin = `http://localhost:${port}`;
-	const databasePath = `.e2e/${name}.db`;
+	const base = testServerEnv(name, port);
+	const origin = base.ORIGIN;
+	const databasePath = base.DATABASE_PATH;
 	mkdirSync(`${ROOT}.e2e`, { recursive: true });
 	for (const suffix of ['', '-wal', '-shm']) rmSync(`${ROOT}${databasePath}${suffix}`, { force: true });
 	const env: Record<string, string> = {
 		PATH: process.env.PATH ?? '/usr/bin:/bin',
 		HOME: process.env.HOME ?? '/tmp',
-		PORT: String(port),
-		HOST: '127.0.0.1',
-		ORIGIN: origin,
-		DATABASE_PATH: databasePath,
-		DEV_IDP: '1',
-		CLIENTS_FILE: 'tests/fixtures/clients.json',
-		POLL_INTERVAL: '1',
+		...base,
 		RATE_LIMITS: 'off',
 		...overrides
 	};

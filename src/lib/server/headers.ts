@@ -1,9 +1,18 @@
 import type { Config } from './config';
 
-/** Headers every response carries, pages and JSON alike. */
-export function securityHeaders(config: Config): Record<string, string> {
-	const headers: Record<string, string> = { 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' };
-	if (config.secure) headers['Strict-Transport-Security'] = 'max-age=31536000; includeSubDomains';
+const securityHeadersByConfig = new WeakMap<Config, Readonly<Record<string, string>>>();
+
+/** Headers every response carries, pages and JSON alike; built once per configuration, as every request asks. */
+export function securityHeaders(config: Config): Readonly<Record<string, string>> {
+	let headers = securityHeadersByConfig.get(config);
+	if (!headers) {
+		headers = Object.freeze({
+			'Referrer-Policy': 'no-referrer',
+			'X-Content-Type-Options': 'nosniff',
+			...(config.secure ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {})
+		});
+		securityHeadersByConfig.set(config, headers);
+	}
 	return headers;
 }
 
