@@ -77,6 +77,8 @@ test('a provider callback with no state during a device login lands on /device/e
 	const device = new DevicePage(page);
 	await device.open();
 	await device.enterCode(code.user_code);
+	// The code must be accepted (its cookie set) before the forged callback arrives.
+	await expect(page).toHaveURL(/\/login\?return_to=%2Fdevice%2Fconfirm$/);
 	await page.goto('/login/orcid/callback?code=forged');
 
 	await expect(page).toHaveURL(/\/device\/error\?reason=state$/);

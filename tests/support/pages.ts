@@ -18,7 +18,10 @@ export class DevicePage {
 	async enterCode(code: string) {
 		await this.page.waitForLoadState('networkidle');
 		await this.codeField.fill(code);
+		// Wait for the server's answer: the next step may depend on the cookie it sets.
+		const answered = this.page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/device');
 		await this.page.getByRole('button', { name: 'Continue' }).click();
+		await answered;
 	}
 }
 
