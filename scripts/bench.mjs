@@ -193,8 +193,9 @@ async function measureSweep(n) {
 	const port = await freePort();
 	await migrate('doorcode', { appDir, dir: idleDir, port, devIdp });
 	say(`doorcode: inserting ${fmt(n)} live and ${fmt(n)} expired codes`);
-	fill('doorcode', idleDir, 0, n, Date.now() + 86_400_000);
+	// Expired codes first, as in life: a code expires DEVICE_CODE_TTL after it was made, so the oldest go first.
 	fill('doorcode', idleDir, n, n, Date.now() - 60_000);
+	fill('doorcode', idleDir, 0, n, Date.now() + 86_400_000);
 	copyFileSync(databaseFile('doorcode', idleDir), databaseFile('doorcode', sweepDir));
 
 	const url = `http://127.0.0.1:${port}/oauth/token`;

@@ -121,4 +121,24 @@ describe('sweeping', () => {
 		const left = services.store.db.prepare('SELECT user_code FROM device_authorizations').all();
 		expect(left).toEqual([{ user_code: live.userCode }]);
 	});
+
+	it('never deletes a live code when older codes outlive newer ones (DEVICE_CODE_TTL lowered), and catches up once they expire', async () => {
+		const insert = services.store.db.prepare(
+			`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds)
+			 VALUES (randomblob(32), ?, 'demo-cli', 'read', 0, ?, 5)`
+		);
+		services.store.transaction(() => {
+			for (let i = 0; i < 150; i++) insert.run(`L${String(i).padStart(7, '0')}`, T0 + 86_400_000);
+			for (let i = 0; i < 300; i++) insert.run(`E${String(i).padStart(7, '0')}`, T0 - 1);
+		});
+		const codes = () => services.store.db.prepare<[], { user_code: string }>('SELECT user_code FROM device_authorizations').all();
+		const pace = { restFactor: 1, minRestMs: 0 };
+
+		const early = await sweep(services, T0, pace);
+		expect(codes().filter((row) => row.user_code.startsWith('L'))).toHaveLength(150);
+
+		const late = await sweep(services, T0 + 86_400_000, pace);
+		expect(early.deviceAuthorizations + late.deviceAuthorizations).toBe(450);
+		expect(codes()).toEqual([]);
+	});
 });

@@ -331,7 +331,7 @@ export function openStore(path: string) {
 		findUserById: db.prepare<[number], UserRow>(`SELECT id, sub, provider, name, email FROM users WHERE id = ?`),
 		listPendingAuthorizations: db.prepare<[number, number], DeviceAuthorizationRow>(
 			`SELECT ${DEVICE_COLUMNS} FROM device_authorizations
-			 WHERE status = 'pending' AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?`
+			 WHERE status = 'pending' AND expires_at > ? ORDER BY id DESC LIMIT ?`
 		),
 		listAllActiveGrants: db.prepare<[{ now: number; filter: string; limit: number }], AdminGrantRow>(
 			`SELECT g.id, g.kind, g.client_id, c.name AS client_name, g.scope, g.label, g.created_at, g.expires_at,
@@ -365,9 +365,11 @@ export function openStore(path: string) {
 			 VALUES (:at, :actor, :action, :userCode, :clientId, :subject, :ip, :detail)`
 		),
 		listAudit: db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`),
+		// The expired among the oldest :limit rows. Codes are created in id order with one TTL, so
+		// the expired ones are at the start of the table; no index on expires_at is needed.
 		deleteExpiredDeviceAuthorizations: db.prepare<[number, number]>(
 			`DELETE FROM device_authorizations WHERE id IN
-				(SELECT id FROM device_authorizations WHERE expires_at <= ? LIMIT ?)`
+				(SELECT id FROM (SELECT id, expires_at FROM device_authorizations ORDER BY id LIMIT ?) WHERE expires_at <= ?)`
 		),
 		deleteExpiredTokens: db.prepare<[number, number]>(`DELETE FROM tokens WHERE token_hash IN (SELECT token_hash FROM tokens WHERE expires_at <= ? LIMIT ?)`),
 		deleteExpiredSessions: db.prepare<[number, number]>(
@@ -455,7 +457,7 @@ export function openStore(path: string) {
 				detail: entry.detail ?? null
 			}),
 		listAudit: (limit: number, offset: number) => statements.listAudit.all(limit, offset),
-		deleteExpiredDeviceAuthorizations: (now: number, limit: number) => statements.deleteExpiredDeviceAuthorizations.run(now, limit).changes,
+		deleteExpiredDeviceAuthorizations: (now: number, limit: number) => statements.deleteExpiredDeviceAuthorizations.run(limit, now).changes,
 		deleteExpiredTokens: (now: number, limit: number) => statements.deleteExpiredTokens.run(now, limit).changes,
 		deleteExpiredSessions: (now: number, limit: number) => statements.deleteExpiredSessions.run(now, limit).changes
 	};

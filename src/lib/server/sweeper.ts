@@ -29,6 +29,9 @@ export interface SweepReport {
  * Deletes expired device authorizations (whatever their status: denied and consumed
  * rows are kept until expiry so a late poll still gets access_denied or invalid_grant),
  * expired tokens and sessions, in batches, yielding to the event loop between batches.
+ * Device authorizations go oldest first: if the oldest SWEEP_BATCH rows are all still live
+ * (possible only after DEVICE_CODE_TTL was lowered), expired rows behind them wait until
+ * those expire, a day at most; an expired code is refused all the same meanwhile.
  */
 export async function sweep({ store, limiter }: Services, now = Date.now(), pace: SweepPace = SWEEP_PACE): Promise<SweepReport> {
 	limiter.prune(now);
@@ -44,7 +47,10 @@ export async function sweep({ store, limiter }: Services, now = Date.now(), pace
 			const started = performance.now();
 			const deleted = deleteBatch(now, SWEEP_BATCH);
 			report[name] += deleted;
-			if (deleted < SWEEP_BATCH) break;
+			// Not `< SWEEP_BATCH`: device authorizations are swept from the oldest rows, and a
+			// batch there can be short because a live code sits among them (after DEVICE_CODE_TTL
+			// was lowered), with expired rows behind it. A batch that deletes nothing ends the step.
+			if (deleted === 0) break;
 			const rest = Math.max(pace.minRestMs, (performance.now() - started) * pace.restFactor);
 			await new Promise((resolve) => (rest >= 1 ? setTimeout(resolve, rest) : setImmediate(resolve)));
 		}
