@@ -48,6 +48,34 @@ interface PollerReport {
 	answers: string[];
 }
 
+/**
+ * Polls in flight, and the gate they pass before starting. Tokens in an answer that a dying
+ * server never finished sending are lost for good (the retry is a replay, RFC 8628 gives no
+ * second chance), so the kill waits until no poll is in flight: the test is about what the
+ * database keeps, not about a connection cut mid-answer.
+ */
+let pollsInFlight = 0;
+let pollGate: Promise<void> = Promise.resolve();
+
+/** One token poll: its status and JSON body, or null when the connection failed. */
+async function pollOnce(code: Code): Promise<{ status: number; body: Record<string, string> } | null> {
+	await pollGate;
+	pollsInFlight++;
+	try {
+		const response = await fetch(`${server.origin}/oauth/token`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: code.device_code, client_id: 'demo-cli' }),
+			signal: AbortSignal.timeout(5000)
+		});
+		return { status: response.status, body: await response.json() };
+	} catch {
+		return null;
+	} finally {
+		pollsInFlight--;
+	}
+}
+
 /** An RFC 8628 client: polls every interval (+5 s after slow_down), retries through connection errors, stops on a final answer. */
 async function poller(code: Code): Promise<PollerReport> {
 	const report: PollerReport = { outcome: 'timeout', successes: [], connectionErrors: 0, polls: 0, answers: [] };
@@ -56,32 +84,19 @@ async function poller(code: Code): Promise<PollerReport> {
 	while (Date.now() < deadline) {
 		await sleep(wait);
 		report.polls++;
-		let response: Response;
-		try {
-			response = await fetch(`${server.origin}/oauth/token`, {
-				method: 'POST',
-				headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-				body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: code.device_code, client_id: 'demo-cli' }),
-				signal: AbortSignal.timeout(5000)
-			});
-		} catch {
+		const answer = await pollOnce(code);
+		if (!answer) {
 			report.connectionErrors++;
 			continue;
 		}
-		let body: Record<string, string>;
-		try {
-			body = await response.json();
-		} catch {
-			report.connectionErrors++;
-			continue;
-		}
-		if (response.status === 200) {
+		const { status, body } = answer;
+		if (status === 200) {
 			report.successes.push({ access_token: body.access_token, refresh_token: body.refresh_token });
 			report.answers.push('200');
 			report.outcome = 'tokens';
 			return report;
 		}
-		report.answers.push(`${response.status} ${body.error}`);
+		report.answers.push(`${status} ${body.error}`);
 		if (body.error === 'slow_down') wait += 5000;
 		if (FINAL_ERRORS.has(body.error)) {
 			report.outcome = body.error;
@@ -114,8 +129,8 @@ async function decide(page: Page, code: Code, decision: 'approve' | 'deny'): Pro
 }
 
 /**
- * Approve, and SIGKILL the server the moment its answer (303 to /device/success) is in:
- * milliseconds after the approval was committed, long before the CLI's next poll.
+ * Approve, and SIGKILL the server as soon as its answer (303 to /device/success) is in and no
+ * poll is in flight: milliseconds after the approval was committed, before its CLI collects it.
  * Returns where the server sent the browser.
  */
 async function approveThenCrash(page: Page, code: Code): Promise<string | null> {
@@ -123,7 +138,12 @@ async function approveThenCrash(page: Page, code: Code): Promise<string | null> 
 	const answered = page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/device/confirm');
 	await confirm.approve();
 	const response = await answered;
+	let openGate = () => {};
+	pollGate = new Promise((resolve) => (openGate = resolve));
+	while (pollsInFlight > 0) await sleep(1);
 	await server.kill('SIGKILL');
+	// The pollers go on at once, and meet a closed port until the restart.
+	openGate();
 	return response.status() === 303 ? (response.headers()['location'] ?? null) : null;
 }
 

@@ -113,7 +113,8 @@ async function expectVictimUntouched() {
 
 test.beforeAll(async ({ browser }) => {
 	test.setTimeout(90_000);
-	server = await startServer('fuzz', { ADMIN_SUBJECTS: JOSIAH });
+	// Laure's code must outlive the whole file, however slow the run: her rows are checked at the end.
+	server = await startServer('fuzz', { ADMIN_SUBJECTS: JOSIAH, DEVICE_CODE_TTL: '86400' });
 
 	// Laure approves a device login in her own browser; the CLI collects its tokens.
 	const code = (await postForm('/oauth/device_authorization', { client_id: 'narrow-cli', scope: 'read' })).body;
