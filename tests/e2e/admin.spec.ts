@@ -28,7 +28,7 @@ test('an admin approves a code for an email owner with a label and one of two sc
 		approved_by: 'orcid:0000-0001-5109-3700'
 	});
 
-	await page.reload();
+	await admin.open();
 	const grants = page.getByRole('table', { name: 'Active grants' });
 	await expect(grants.getByRole('row').filter({ hasText: 'Lab bench 3' }).first()).toContainText('email:tech@lab.example');
 	await expect(admin.auditEntriesFor(code.user_code).filter({ hasText: 'device.approved_on_behalf' })).toContainText('orcid:0000-0001-5109-3700');
