@@ -233,6 +233,24 @@ async function answerOf(route: string, request: HostileRequest): Promise<Answer>
 	}
 }
 
+/** Fuzzes one JSON route: every answer must pass expectJsonAnswer, then `alsoExpect`. Returns how many runs were made. */
+async function fuzzJsonRoute(route: string, arbitrary: fc.Arbitrary<HostileRequest>, alsoExpect: (request: HostileRequest, answer: Answer) => void) {
+	const { runs } = await runProperty({
+		name: route,
+		arbitrary,
+		numRuns: RUNS,
+		seed: SEED,
+		timeLimitMs: 60_000,
+		describeValue: (request) => describeRequest(route, request),
+		check: async (request) => {
+			const answer = await answerOf(route, request);
+			expectJsonAnswer(route, request, answer);
+			alsoExpect(request, answer);
+		}
+	});
+	return runs;
+}
+
 const oauthRequest = () =>
 	fc
 		.record({
@@ -257,18 +275,8 @@ const oauthRequest = () =>
 for (const route of OAUTH_POST_ROUTES) {
 	test(`${route} answers hostile requests with an RFC 6749 JSON error (or a valid answer), no-store, never 5xx or a stack trace, 413 over 16 KiB`, async () => {
 		test.setTimeout(90_000);
-		const { runs } = await runProperty({
-			name: route,
-			arbitrary: oauthRequest(),
-			numRuns: RUNS,
-			seed: SEED,
-			timeLimitMs: 60_000,
-			describeValue: (request) => describeRequest(route, request),
-			check: async (request) => {
-				const answer = await answerOf(route, request);
-				expectJsonAnswer(route, request, answer);
-				if (request.method === 'POST' && (request.body?.length ?? 0) > MAX_OAUTH_BODY) expect(answer.status, 'a body over 16 KiB').toBe(413);
-			}
+		const runs = await fuzzJsonRoute(route, oauthRequest(), (request, answer) => {
+			if (request.method === 'POST' && (request.body?.length ?? 0) > MAX_OAUTH_BODY) expect(answer.status, 'a body over 16 KiB').toBe(413);
 		});
 		expect(runs).toBeGreaterThanOrEqual(RUNS);
 		await expectVictimUntouched();
@@ -315,18 +323,8 @@ test('/oauth/userinfo answers random Authorization headers with a JSON 401 (neve
 			if (authorization !== null) headers.Authorization = authorization;
 			return withBodyUnlessGet(method, query, body, headers);
 		});
-	await runProperty({
-		name: route,
-		arbitrary: request,
-		numRuns: RUNS,
-		seed: SEED,
-		timeLimitMs: 60_000,
-		describeValue: (value) => describeRequest(route, value),
-		check: async (value) => {
-			const answer = await answerOf(route, value);
-			expectJsonAnswer(route, value, answer);
-			if (['GET', 'POST'].includes(value.method)) expect(answer.status).toBe(401);
-		}
+	await fuzzJsonRoute(route, request, (value, answer) => {
+		if (['GET', 'POST'].includes(value.method)) expect(answer.status).toBe(401);
 	});
 	await expectVictimUntouched();
 });
@@ -348,21 +346,9 @@ test('/.well-known/oauth-authorization-server answers any method, query and head
 			),
 			body: hostileBody({ maxSize: 20_000, multipart: true, unreadableForms: true })
 		})
-		.map(({ method, query, headers, body }): HostileRequest => {
-			return withBodyUnlessGet(method, query, body, headers);
-		});
-	await runProperty({
-		name: route,
-		arbitrary: request,
-		numRuns: RUNS,
-		seed: SEED,
-		timeLimitMs: 60_000,
-		describeValue: (value) => describeRequest(route, value),
-		check: async (value) => {
-			const answer = await answerOf(route, value);
-			expectJsonAnswer(route, value, answer);
-			if (value.method === 'GET') expect(answer.status).toBe(200);
-		}
+		.map(({ method, query, headers, body }): HostileRequest => withBodyUnlessGet(method, query, body, headers));
+	await fuzzJsonRoute(route, request, (value, answer) => {
+		if (value.method === 'GET') expect(answer.status).toBe(200);
 	});
 });
 

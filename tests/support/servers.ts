@@ -45,8 +45,7 @@ function server(name: string, port: number, env: Record<string, string>): TestSe
 export const SERVERS = {
 	/** Codes live 10 minutes; clients poll every second. */
 	main: server('main', 4173, {}),
-	/** Codes expire after 2 seconds, for the expiry rules. */
-	// Codes expire in 2 s but are not swept, so a test that waits out a code can still poll it.
+	/** Codes expire after 2 seconds, for the expiry rules; never swept, so a test that waits out a code can still poll it. */
 	shortLived: server('short-lived', 4174, { DEVICE_CODE_TTL: '2', SWEEP_INTERVAL: '86400' }),
 	/** Small limits, to show each one refusing with 429 and Retry-After. */
 	limited: server('limited', 4175, {
