@@ -4,20 +4,30 @@
 // through two private headers (the client's own copies are dropped), so request URLs,
 // redirects and cookies agree with ORIGIN. Run `npm run build` first; `npm start` does both.
 import { createServer } from 'node:http';
+import { isIP } from 'node:net';
 import process from 'node:process';
 
 const PROTOCOL_HEADER = 'x-doorcode-origin-protocol';
 const HOST_HEADER = 'x-doorcode-origin-host';
 
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? '0.0.0.0';
+/** A bad variable stops start-up with one line naming it, never a stack trace. */
+function refuse(line) {
+	console.error(`doorcode: ${line}`);
+	process.exit(1);
+}
+
+const portText = process.env.PORT?.trim() || '3000';
+if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) refuse(`PORT: must be a port number from 1 to 65535 (got "${portText}")`);
+const port = Number(portText);
+const host = process.env.HOST?.trim() || '0.0.0.0';
+// A host name is looked up when listening; an address must be one.
+if (/^[\d.]+$/.test(host) ? !isIP(host) : !/^[A-Za-z0-9.:-]+$/.test(host)) refuse(`HOST: must be an IP address or a host name to listen on (got "${host}")`);
 if (!process.env.ORIGIN && process.env.NODE_ENV !== 'production') process.env.ORIGIN = `http://localhost:${port}`;
 let origin;
 try {
 	origin = new URL(process.env.ORIGIN ?? '');
 } catch {
-	console.error(`doorcode: ORIGIN: must be the public base URL, e.g. https://login.example.org (got "${process.env.ORIGIN ?? ''}")`);
-	process.exit(1);
+	refuse(`ORIGIN: must be the public base URL, e.g. https://login.example.org (got "${process.env.ORIGIN ?? ''}")`);
 }
 // Form posts are small; anything larger is refused before it is parsed (OAuth bodies have their own 16 KiB limit).
 process.env.BODY_SIZE_LIMIT ??= '64K';
@@ -35,6 +45,26 @@ const server = createServer((req, res) => {
 		res.statusCode = 404;
 		res.end();
 	});
+});
+
+// A request Node cannot parse as HTTP gets an RFC 6749 body like every other error, then the connection closes.
+server.on('clientError', (error, socket) => {
+	if (!socket.writable) return socket.destroy();
+	const [status, text] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+	const body = JSON.stringify({ error: 'invalid_request', error_description: 'The request is not valid HTTP.' });
+	socket.end(
+		`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+	);
+});
+
+server.on('error', (error) => {
+	const reasons = {
+		EADDRINUSE: `PORT: ${port} is already in use on ${host}; stop what listens there or choose another PORT`,
+		EACCES: `PORT: listening on ${port} needs privileges this process lacks; choose a PORT above 1023`,
+		EADDRNOTAVAIL: `HOST: ${host} is not an address of this machine`,
+		ENOTFOUND: `HOST: ${host} is not a known host name`
+	};
+	refuse(reasons[error.code] ?? `cannot listen on ${host}:${port} (${error.code ?? error.message})`);
 });
 
 server.listen(port, host, () => {

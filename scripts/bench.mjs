@@ -1,5 +1,5 @@
 // npm run bench: doorcode's two hot paths measured side by side with the bare
-// node:http + better-sqlite3 baseline (../shared/bench/baseline.mjs), on loopback.
+// node:http + better-sqlite3 baseline (scripts/bench/baseline.mjs, the repository's own), on loopback.
 // Servers run pinned to CPU 0 and the load generator to CPU 1 when taskset exists.
 // Load comes from wrk when installed (apt-get install wrk), else autocannon. Every run
 // has a fixed duration and connection count; every child process is killed at the end.
@@ -338,6 +338,21 @@ const table = [
 	...(transportErrors.length ? ['', ...transportErrors.map((line) => `- ${line}`)] : [])
 ].join('\n');
 console.log(table);
+// The smoke run in npm test fails when a connection dropped or doorcode answered anything a
+// waiting CLI or a new code should not get: the numbers themselves are never judged there.
+const POLL_ANSWERS = ['authorization_pending', 'slow_down'];
+const wrongAnswers = all.flatMap(([n, r]) => [
+	...Object.keys(r.ours.poll.answers)
+		.filter((key) => !POLL_ANSWERS.includes(key))
+		.map((key) => `doorcode answered a pending poll with ${key} at N = ${fmt(n)}`),
+	...Object.keys(r.ours.create.answers)
+		.filter((key) => key !== 'ok')
+		.map((key) => `doorcode answered a new code request with ${key} at N = ${fmt(n)}`)
+]);
+for (const problem of [...transportErrors, ...wrongAnswers]) {
+	console.error(`bench: ${problem}`);
+	process.exitCode = 1;
+}
 if (values.write) {
 	writeFileSync(join(root, 'docs', 'bench.md'), `# Benchmark\n\nProduced by \`npm run bench -- --write\` (scripts/bench.mjs).\n\n${table}\n`);
 	say('wrote docs/bench.md');

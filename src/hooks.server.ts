@@ -18,9 +18,11 @@ export const init: ServerInit = async () => {
 		process.exit(1);
 	}
 	const config = loaded.config;
+	for (const line of loaded.warnings) console.warn(`doorcode: ${line}`);
+	const store = openDatabase(config.databasePath);
 	if (config.devIdp) await startDevIdentityProvider(config);
 	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');
-	const built = createServices(config, openStore(config.databasePath));
+	const built = createServices(config, store);
 	setServices(built);
 	startSweeper(built);
 	registerFastPath();
@@ -35,6 +37,16 @@ export const init: ServerInit = async () => {
 		})
 	);
 };
+
+/** The store, or one line naming DATABASE_PATH and the exit: a path that is no database is the operator's to fix. */
+function openDatabase(path: string) {
+	try {
+		return openStore(path);
+	} catch (caught) {
+		console.error(`doorcode: DATABASE_PATH: cannot open ${path} as a SQLite database: ${(caught as Error).message}`);
+		process.exit(1);
+	}
+}
 
 /** DEV_IDP=1: a local OpenID provider stands in for ORCID and Clerk (loaded only then). */
 async function startDevIdentityProvider(config: Config) {
@@ -109,6 +121,8 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	try {
 		for (const [name, value] of Object.entries(securityHeaders(services().config))) response.headers.set(name, value);
 		response.headers.set('X-Request-Id', requestId);
+		// Pages show who is signed in, their devices, a new token once: no cache keeps them, nor their redirects.
+		if (!isApiPath(event.url.pathname) && !response.headers.has('cache-control')) response.headers.set('Cache-Control', 'no-store');
 	} catch {
 		// Some responses (e.g. from fetch) have immutable headers; they are not pages.
 	}

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 export const root = resolve(import.meta.dirname, '..', '..');
 export const require = createRequire(join(root, 'package.json'));
 export const Database = require('better-sqlite3');
-export const BASELINE = join(root, '..', 'shared', 'bench', 'baseline.mjs');
+export const BASELINE = join(root, 'scripts', 'bench', 'baseline.mjs');
 export const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const CLIENT = 'demo-cli';
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;

@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { AdminPage } from '../support/admin.ts';
 import { poll, requestCode, sleep, userinfo } from '../support/oauth.ts';
 import { DevicePage, DevIdentityProviderPage, LoginPage, signInAndDecide } from '../support/pages.ts';
+import { screenshotPath } from '../support/screenshots.ts';
 import { SERVERS } from '../support/servers.ts';
 
 const server = SERVERS.main;
@@ -12,7 +13,7 @@ test('an admin approves a code for an email owner with a label and one of two sc
 	await admin.open();
 	await expect(page.getByRole('link', { name: `Review ${code.user_code}` })).toBeVisible();
 	await admin.lookUp(code.user_code.toLowerCase().replace('-', ' '));
-	await page.screenshot({ path: 'docs/screenshots/admin-approve.png', fullPage: true });
+	await page.screenshot({ path: screenshotPath('admin-approve'), fullPage: true });
 	await admin.approve({ owner: '  Tech@Lab.Example ', label: 'Lab bench 3', scopes: { read: true, write: false } });
 
 	const answer = await poll(server, code.device_code);
@@ -32,7 +33,7 @@ test('an admin approves a code for an email owner with a label and one of two sc
 	const grants = page.getByRole('table', { name: 'Active grants' });
 	await expect(grants.getByRole('row').filter({ hasText: 'Lab bench 3' }).first()).toContainText('email:tech@lab.example');
 	await expect(admin.auditEntriesFor(code.user_code).filter({ hasText: 'device.approved_on_behalf' })).toContainText('orcid:0000-0001-5109-3700');
-	await page.screenshot({ path: 'docs/screenshots/admin.png', fullPage: true });
+	await page.screenshot({ path: screenshotPath('admin'), fullPage: true });
 
 	// The owner signs in for the first time, with the Clerk account whose verified email is tech@lab.example.
 	const owner = await (await browser.newContext()).newPage();

@@ -64,15 +64,14 @@ test('Cancel at the provider lands on /device/error and the CLI next hears acces
 	await expect(page).toHaveURL(/\/device\/error\?reason=provider_denied$/);
 	await expect(page.getByRole('heading', { name: 'Sign-in cancelled at the provider' })).toBeVisible();
 	const answer = await poll(server, code.device_code);
-	expect(answer.body.error).toBe('access_denied');
-	expect(answer.body.error_description).toMatch(/cancelled or refused at the identity provider/);
+	expect(answer.body).toEqual({ error: 'access_denied', error_description: 'The sign-in was cancelled or refused at the identity provider.' });
 	const stored = readDatabase(server, (db) =>
 		db.prepare('SELECT status, denial_reason FROM device_authorizations WHERE user_code = ?').get(code.user_code.replace('-', ''))
 	);
 	expect(stored).toEqual({ status: 'denied', denial_reason: 'provider_denied' });
 });
 
-test('a provider callback with no state during a device login lands on /device/error, not a generic error', async ({ page }) => {
+test('a provider callback with no state during a device login lands on /device/error, not a generic error, and decides nothing', async ({ page }) => {
 	const code = await requestCode(server);
 	const device = new DevicePage(page);
 	await device.open();
@@ -83,7 +82,8 @@ test('a provider callback with no state during a device login lands on /device/e
 
 	await expect(page).toHaveURL(/\/device\/error\?reason=state$/);
 	await expect(page.getByRole('heading', { name: 'The sign-in could not be completed' })).toBeVisible();
-	expect((await poll(server, code.device_code)).body.error).toBe('access_denied');
+	// Only the provider's answer to this browser's own sign-in (its state) may deny the code.
+	expect((await poll(server, code.device_code)).body).toEqual({ error: 'authorization_pending', error_description: 'Waiting for approval in the browser.' });
 });
 
 test('an unknown code and an expired code get the same message, so the page is no guessing oracle', async ({ page }) => {

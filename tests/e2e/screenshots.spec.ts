@@ -1,10 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
 import { ConfirmPage, DevicePage, DevIdentityProviderPage, LoginPage } from '../support/pages.ts';
 import { requestCode } from '../support/oauth.ts';
+import { screenshotPath } from '../support/screenshots.ts';
 import { SERVERS } from '../support/servers.ts';
 
 /** The README's pictures of each page, taken from the built app in light and dark. */
-const shoot = (page: Page, name: string) => page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+const shoot = (page: Page, name: string) => page.screenshot({ path: screenshotPath(name), fullPage: true });
 
 test.use({ viewport: { width: 720, height: 760 } });
 

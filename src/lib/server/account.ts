@@ -1,8 +1,9 @@
 import { recordAudit } from './audit';
+import { revokeUncollectedApproval } from './device-authorizations';
 import { SCOPE_TOKEN } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import type { Services } from './services';
-import type { GrantRow } from './store';
+import type { GrantRow, UncollectedApprovalRow } from './store';
 import { PERSONAL_CLIENT_ID, PERSONAL_TOKEN_PREFIX } from './tokens';
 
 /** What a person sees and manages at /account: approved devices and personal access tokens. */
@@ -36,6 +37,19 @@ export function listDevices(services: Services, holder: AccountHolder, now: numb
 		.sort((a, b) => b.created_at - a.created_at);
 }
 
+/** Codes this person (or an admin for them) approved whose CLI has not collected its tokens yet. */
+export function listUncollectedApprovals(services: Services, holder: AccountHolder, now: number): UncollectedApprovalRow[] {
+	return ownerIds(services, holder)
+		.flatMap((id) => services.store.listUncollectedApprovals(id, now))
+		.sort((a, b) => b.decided_at - a.decided_at);
+}
+
+/** Takes back an approval of the person's own before its CLI collected the tokens; the CLI hears access_denied. */
+export function revokeOwnApproval(services: Services, holder: AccountHolder, approvalId: number, ip: string | null, now: number): boolean {
+	const actor = { userId: holder.user_id, sub: holder.sub, ip };
+	return ownerIds(services, holder).some((id) => revokeUncollectedApproval(services, actor, approvalId, id, now));
+}
+
 export function listPersonalTokens(services: Services, holder: AccountHolder, now: number): GrantRow[] {
 	return services.store.listActiveGrants(holder.user_id, 'personal', now);
 }
@@ -56,14 +70,21 @@ export interface PersonalTokenRequest {
 export type PersonalTokenCreation = { ok: true; token: string; name: string; expiresAt: number } | { ok: false; message: string };
 
 /** A named token for CI and other places with no person at a browser; shown once, stored hashed. */
-export function createPersonalToken(services: Services, ownerId: number, request: PersonalTokenRequest, now: number): PersonalTokenCreation {
+export function createPersonalToken(
+	services: Services,
+	holder: AccountHolder,
+	request: PersonalTokenRequest,
+	ip: string | null,
+	now: number
+): PersonalTokenCreation {
+	const ownerId = holder.user_id;
 	const name = request.name.trim();
 	if (name.length === 0 || name.length > 60 || /[\p{Cc}]/u.test(name)) {
 		return { ok: false, message: 'Give the token a name of 1 to 60 characters, e.g. "CI deploy".' };
 	}
 	const allowed = personalTokenScopes(services);
 	const scopes = [...new Set(request.scopes)];
-	if (!scopes.every((scope) => SCOPE_TOKEN.test(scope) && allowed.includes(scope))) {
+	if (scopes.length === 0 || !scopes.every((scope) => SCOPE_TOKEN.test(scope) && allowed.includes(scope))) {
 		return { ok: false, message: `Choose scopes from: ${allowed.join(', ')}.` };
 	}
 	if (!(PERSONAL_TOKEN_LIFETIMES_DAYS as readonly number[]).includes(request.days)) {
@@ -87,6 +108,11 @@ export function createPersonalToken(services: Services, ownerId: number, request
 		});
 		store.insertToken(hashSecret(token), grantId, 'access', now, expiresAt);
 	});
+	recordAudit(
+		services,
+		{ actor: holder.sub, action: 'token.personal_created', subject: holder.sub, ip, detail: `"${name}", scope "${scopes.join(' ')}", ${request.days} days` },
+		now
+	);
 	return { ok: true, token, name, expiresAt };
 }
 

@@ -1,5 +1,5 @@
 import { recordAudit } from './audit';
-import { approveDeviceAuthorization, denyDeviceAuthorization, type Actor, type Decision } from './device-authorizations';
+import { approveDeviceAuthorization, denyDeviceAuthorization, revokeUncollectedApproval, type Actor, type Decision } from './device-authorizations';
 import type { Services } from './services';
 import { normalizeUserCode } from './user-code';
 
@@ -81,6 +81,15 @@ export function revokeGrantAsAdmin(services: Services, admin: Actor, grantId: nu
 	if (!revoked) return false;
 	recordAudit(services, { actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip }, now);
 	return true;
+}
+
+/** Takes back anyone's approval before its CLI collected the tokens. */
+export function revokeApprovalAsAdmin(services: Services, admin: Actor, approvalId: number, now: number): boolean {
+	return revokeUncollectedApproval(services, admin, approvalId, null, now);
+}
+
+export function uncollectedApprovals({ store }: Services, now: number) {
+	return store.listUncollectedApprovals(null, now);
 }
 
 export function pendingAuthorizations({ store }: Services, now: number) {

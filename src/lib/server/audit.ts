@@ -13,8 +13,12 @@ export function recordAudit({ store }: Services, entry: AuditEntry, now: number)
 
 export const AUDIT_PAGE_SIZE = 50;
 
-export function auditPage({ store }: Services, page: number): { entries: AuditRow[]; page: number; hasMore: boolean } {
-	const current = Math.max(1, Math.floor(page) || 1);
+/** Pages past the last are simply empty; this bound keeps the offset a number SQLite takes. */
+const MAX_AUDIT_PAGE = 1_000_000;
+
+export function auditPage({ store }: Services, pageParam: string | null): { entries: AuditRow[]; page: number; hasMore: boolean } {
+	const asked = /^\d{1,7}$/.test(pageParam ?? '') ? Number(pageParam) : 1;
+	const current = Math.min(MAX_AUDIT_PAGE, Math.max(1, asked));
 	const rows = store.listAudit(AUDIT_PAGE_SIZE + 1, (current - 1) * AUDIT_PAGE_SIZE);
 	return { entries: rows.slice(0, AUDIT_PAGE_SIZE), page: current, hasMore: rows.length > AUDIT_PAGE_SIZE };
 }

@@ -29,7 +29,7 @@ describe('clients', () => {
 
 	it('parsing refuses duplicates, bad ids and public clients with secrets', () => {
 		const entry = (extra: object) => JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], ...extra }] });
-		expect(parseClients(entry({}))).toEqual({ ok: true, clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }] });
+		expect(parseClients(entry({}))).toEqual({ ok: true, clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }], warnings: [] });
 		expect(parseClients(entry({ id: 'has space' }))).toMatchObject({ ok: false });
 		expect(parseClients(entry({ secret_sha256: 'ab' }))).toMatchObject({ ok: false });
 		expect(parseClients('{"clients":[{"id":"a","name":"A","type":"public","scopes":[]},{"id":"a","name":"B","type":"public","scopes":[]}]}')).toEqual({
@@ -37,5 +37,17 @@ describe('clients', () => {
 			error: 'client "a": the id is declared twice'
 		});
 		expect(parseClients('not json')).toMatchObject({ ok: false });
+	});
+
+	it('the id personal access tokens report is reserved, so no CLI can pass for one', () => {
+		expect(parseClients(JSON.stringify({ clients: [{ id: 'personal-access-token', name: 'P', type: 'public', scopes: [] }] }))).toEqual({
+			ok: false,
+			error: 'client "personal-access-token": the id "personal-access-token" is reserved: personal access tokens report it as their client_id'
+		});
+	});
+
+	it('unknown keys are named in a warning instead of being ignored silently', () => {
+		const text = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], scope: ['read'], secret: 'x' }] });
+		expect(parseClients(text)).toMatchObject({ ok: true, warnings: ['client "a": ignoring unknown keys "scope", "secret"'] });
 	});
 });

@@ -1,4 +1,5 @@
 import { hexDigestsEqual, sha256Hex } from './crypto';
+import { PERSONAL_CLIENT_ID } from './tokens';
 
 /** A CLI allowed to ask for codes, as declared in CLIENTS_FILE. */
 export interface Client {
@@ -10,7 +11,10 @@ export interface Client {
 	secretSha256?: string;
 }
 
-export type ClientsResult = { ok: true; clients: Client[] } | { ok: false; error: string };
+/** `warnings` name keys doorcode does not know (a typo would otherwise change nothing, silently). */
+export type ClientsResult = { ok: true; clients: Client[]; warnings: string[] } | { ok: false; error: string };
+
+const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256'];
 
 /** The development client that exists when no CLIENTS_FILE is given (SPEC). */
 export const DEMO_CLIENT: Client = {
@@ -37,6 +41,7 @@ export function parseClients(text: string): ClientsResult {
 		return { ok: false, error: 'must be {"clients": [...]} with at least one client' };
 	}
 	const clients: Client[] = [];
+	const warnings: string[] = [];
 	for (const [index, entry] of entries.entries()) {
 		const parsed = parseClient(entry);
 		const name = typeof entry?.id === 'string' ? `client "${entry.id}"` : `clients[${index}]`;
@@ -44,9 +49,12 @@ export function parseClients(text: string): ClientsResult {
 		if (clients.some((client) => client.id === parsed.id)) {
 			return { ok: false, error: `${name}: the id is declared twice` };
 		}
+		const unknown = Object.keys(entry as object).filter((key) => !CLIENT_KEYS.includes(key));
+		if (unknown.length)
+			warnings.push(`${name}: ignoring unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
 		clients.push(parsed);
 	}
-	return { ok: true, clients };
+	return { ok: true, clients, warnings };
 }
 
 function parseClient(entry: unknown): Client | string {
@@ -55,6 +63,7 @@ function parseClient(entry: unknown): Client | string {
 	if (typeof id !== 'string' || !CLIENT_ID.test(id)) {
 		return 'id must be 1-64 characters of letters, digits, ".", "_", "~" or "-"';
 	}
+	if (id === PERSONAL_CLIENT_ID) return `the id "${PERSONAL_CLIENT_ID}" is reserved: personal access tokens report it as their client_id`;
 	if (typeof name !== 'string' || name.trim() === '') return 'name must be a non-empty string';
 	if (type !== 'public' && type !== 'confidential') return 'type must be "public" or "confidential"';
 	if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {

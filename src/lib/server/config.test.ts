@@ -77,4 +77,25 @@ describe('configuration', () => {
 		const missing = loadConfig({ ...orcid, CLIENTS_FILE: 'nope.json' }, noFile);
 		expect(missing.ok ? [] : missing.errors).toEqual(['CLIENTS_FILE: cannot read nope.json (ENOENT)']);
 	});
+
+	it('production refuses a plain-http ORIGIN except on loopback, where no one else can listen', () => {
+		const production = { ...orcid, NODE_ENV: 'production', CLIENTS_FILE: 'clients.json' };
+		const clients = () => JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }] });
+		expect(loadConfig({ ...production, ORIGIN: 'http://login.example.org' }, clients)).toEqual({
+			ok: false,
+			errors: [
+				'ORIGIN: must be https when NODE_ENV=production (plain http only on a loopback address; got "http://login.example.org"); put doorcode behind a TLS-terminating proxy'
+			]
+		});
+		expect(loadConfig({ ...production, ORIGIN: 'http://127.0.0.1:3000' }, clients).ok).toBe(true);
+		expect(loadConfig({ ...production, ORIGIN: 'https://login.example.org' }, clients).ok).toBe(true);
+	});
+
+	it('a CLIENTS_FILE entry with unknown keys starts, with a warning naming file, client and keys', () => {
+		const text = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], audiences: [] }] });
+		expect(loadConfig({ ...orcid, CLIENTS_FILE: 'clients.json' }, () => text)).toMatchObject({
+			ok: true,
+			warnings: ['CLIENTS_FILE: clients.json: client "a": ignoring unknown key "audiences"']
+		});
+	});
 });

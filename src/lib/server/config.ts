@@ -46,7 +46,8 @@ export interface Config {
 	devIdp: boolean;
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+/** Errors stop start-up; warnings are printed and the server runs. One line each, naming the variable. */
+export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; errors: string[] };
 
 type Env = Record<string, string | undefined>;
 
@@ -55,6 +56,7 @@ const DAY = 24 * 60 * 60;
 /** Reads and checks the environment once; every bad variable gives one line naming it. */
 export function loadConfig(env: Env, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ConfigResult {
 	const errors: string[] = [];
+	const warnings: string[] = [];
 	const production = env.NODE_ENV === 'production';
 
 	const origin = readOrigin(env, production, errors);
@@ -83,7 +85,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		databasePath: env.DATABASE_PATH?.trim() || './data/doorcode.db',
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
-		clients: readClientsFile(env, production, readFile, errors),
+		clients: readClientsFile(env, production, readFile, errors, warnings),
 		deviceCodeTtl: seconds('DEVICE_CODE_TTL', 600, 1, DAY),
 		pollInterval: seconds('POLL_INTERVAL', 5, 1, 300),
 		sweepInterval: seconds('SWEEP_INTERVAL', 60, 1, DAY),
@@ -101,7 +103,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
-	return errors.length ? { ok: false, errors } : { ok: true, config };
+	return errors.length ? { ok: false, errors } : { ok: true, config, warnings };
 }
 
 function readOrigin(env: Env, production: boolean, errors: string[]): string | undefined {
@@ -113,6 +115,13 @@ function readOrigin(env: Env, production: boolean, errors: string[]): string | u
 	const url = parseUrl(value);
 	if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash) {
 		errors.push(`ORIGIN: must be a base URL such as https://login.example.org, with no path (got "${value}")`);
+		return undefined;
+	}
+	// Over plain http no cookie can be Secure and no HSTS is sent: not for real users.
+	if (production && url.protocol === 'http:' && !isLoopback(url)) {
+		errors.push(
+			`ORIGIN: must be https when NODE_ENV=production (plain http only on a loopback address; got "${value}"); put doorcode behind a TLS-terminating proxy`
+		);
 		return undefined;
 	}
 	return url.origin;
@@ -130,8 +139,7 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 		return undefined;
 	}
 	const url = parseUrl(baseUrl);
-	const loopback = url && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-	if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.search || url.hash) {
+	if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash) {
 		errors.push(`${prefix}_BASE_URL: must be an https URL (plain http only on a loopback address) (got "${baseUrl}")`);
 		return undefined;
 	}
@@ -156,7 +164,7 @@ function readAdminSubjects(env: Env, errors: string[]): string[] {
 	return normalised;
 }
 
-function readClientsFile(env: Env, production: boolean, readFile: (path: string) => string, errors: string[]): Client[] {
+function readClientsFile(env: Env, production: boolean, readFile: (path: string) => string, errors: string[], warnings: string[]): Client[] {
 	const path = env.CLIENTS_FILE?.trim();
 	if (!path) {
 		if (production) errors.push('CLIENTS_FILE: required when NODE_ENV=production (the demo client exists only in development)');
@@ -174,6 +182,7 @@ function readClientsFile(env: Env, production: boolean, readFile: (path: string)
 		errors.push(`CLIENTS_FILE: ${path}: ${result.error}`);
 		return [];
 	}
+	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
 	return result.clients;
 }
 
@@ -204,6 +213,10 @@ function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): 
 	if (['0', 'off', 'false', 'no'].includes(value)) return false;
 	errors.push(`${name}: must be on or off (got "${env[name]}")`);
 	return fallback;
+}
+
+function isLoopback(url: URL): boolean {
+	return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
 
 function parseUrl(value: string): URL | null {

@@ -7,14 +7,15 @@ import type { DeviceAuthorizationRow } from './store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
 
 /** Why a device authorization was denied; the CLI is told in plain words. */
-export type DenialReason = 'user' | 'admin' | 'provider_denied' | 'provider_failed' | 'reported';
+export type DenialReason = 'user' | 'admin' | 'provider_denied' | 'provider_failed' | 'reported' | 'revoked';
 
 export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 	user: 'The request was denied in the browser.',
 	admin: 'An administrator denied the request.',
 	provider_denied: 'The sign-in was cancelled or refused at the identity provider.',
 	provider_failed: 'The sign-in at the identity provider failed.',
-	reported: 'The person at the browser reported that they did not start this login.'
+	reported: 'The person at the browser reported that they did not start this login.',
+	revoked: 'The approval was revoked before the device collected its tokens.'
 };
 
 /** RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client. */
@@ -56,33 +57,68 @@ export function createDeviceAuthorization({ config, store }: Services, client: C
 	return serverError().toResult();
 }
 
-export type CodeEntry =
-	{ ok: true; authorization: DeviceAuthorizationRow } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };
+export type CodeLookupRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };
 
-/** Where a typed code comes from: wrong codes are counted per address and per browser. */
+/** A code that passed the limits, and the handle the browser's device-login cookie keeps for it. */
+export type CodeEntry = { ok: true; authorization: DeviceAuthorizationRow; handle: string } | CodeLookupRefusal;
+
+/** Who names a code: wrong codes are counted per address and per browser, and audited. */
 export interface CodeEntrySource {
 	ip: string | null;
 	browser: string;
+	/** The signed-in person, when there is one, for the audit log. */
+	actor: string | null;
 }
 
 /**
  * A person typed a code. Unknown, expired and used codes all answer the same
  * `invalid`, so the page is no oracle for guessing (RFC 8628 §5.1); wrong codes
  * from one address or one browser earn a growing wait, whatever code they aim at.
+ * The code itself never goes into a cookie: a random handle does, bound to this entry.
  */
 export function enterUserCode(services: Services, input: string, source: CodeEntrySource, now: number): CodeEntry {
-	const { store, limiter, config } = services;
-	const keys = [`code-ip:${source.ip ?? 'unknown'}`, `code-browser:${source.browser}`];
-	for (const key of keys) {
+	const waiting = waitingOutGuesses(services, source, now);
+	if (waiting) return waiting;
+	const userCode = normalizeUserCode(input);
+	const authorization = userCode ? services.store.markDeviceAuthorizationEntered(userCode, now) : undefined;
+	if (!authorization) return refuseCodeLookup(services, source, userCode, 'no pending code was found for the code entered', now);
+	const handle = generateSecret();
+	services.store.insertDeviceEntry(hashSecret(handle), authorization.id, now);
+	return { ok: true, authorization, handle };
+}
+
+export type DeviceLogin = { ok: true; userCode: string } | CodeLookupRefusal;
+
+/**
+ * The code behind a device-login cookie's handle. A handle that names no entry was
+ * forged (or outlived its code): it is refused, audited and counted like a wrong code,
+ * so a cookie is no way around the guessing limits.
+ */
+export function resolveDeviceLogin(services: Services, handle: string, source: CodeEntrySource, now: number): DeviceLogin {
+	const waiting = waitingOutGuesses(services, source, now);
+	if (waiting) return waiting;
+	const userCode = services.store.findEnteredUserCode(hashSecret(handle));
+	if (userCode) return { ok: true, userCode };
+	return refuseCodeLookup(services, source, null, 'a device-login cookie named no entered code', now);
+}
+
+function guessingKeys(source: CodeEntrySource): string[] {
+	return [`code-ip:${source.ip ?? 'unknown'}`, `code-browser:${source.browser}`];
+}
+
+function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: number): CodeLookupRefusal | null {
+	for (const key of guessingKeys(source)) {
 		const verdict = limiter.blocked(key, now);
 		if (!verdict.ok) return { ok: false, reason: 'limited', retryAfter: verdict.retryAfter };
 	}
-	const userCode = normalizeUserCode(input);
-	const authorization = userCode ? store.markDeviceAuthorizationEntered(userCode, now) : undefined;
-	if (authorization) return { ok: true, authorization };
+	return null;
+}
+
+function refuseCodeLookup(services: Services, source: CodeEntrySource, userCode: string | null, detail: string, now: number): CodeLookupRefusal {
+	recordAudit(services, { actor: source.actor, action: 'device.code_refused', userCode, ip: source.ip, detail }, now);
 	let retryAfter = 0;
-	for (const key of keys) {
-		const verdict = limiter.fail(key, config.limits.codeEntry, now);
+	for (const key of guessingKeys(source)) {
+		const verdict = services.limiter.fail(key, services.config.limits.codeEntry, now);
 		if (!verdict.ok) {
 			retryAfter = Math.max(retryAfter, verdict.retryAfter);
 			recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);
@@ -103,7 +139,8 @@ const AUDIT_ACTIONS: Record<DenialReason, string> = {
 	admin: 'device.denied_by_admin',
 	provider_denied: 'device.provider_refused',
 	provider_failed: 'device.provider_refused',
-	reported: 'device.reported'
+	reported: 'device.reported',
+	revoked: 'device.approval_revoked'
 };
 
 /**
@@ -174,30 +211,79 @@ export function approveDeviceAuthorization(services: Services, actor: Actor, app
 	return { ok: true, authorization };
 }
 
-/** pending → denied; the CLI's next poll answers access_denied with the reason. */
-export function denyDeviceAuthorization(
+/** pending → denied by a person; the CLI's next poll answers access_denied with the reason. */
+export function denyDeviceAuthorization(services: Services, actor: Actor, userCode: string, reason: 'user' | 'admin' | 'reported', now: number): Decision {
+	// The person at /device/confirm decides only a code they claimed; admins may always.
+	const claimant = reason === 'admin' ? null : actor.userId;
+	return deny(services, { userCode, reason, deniedBy: actor.userId, claimant, actorSub: actor.sub, ip: actor.ip }, now);
+}
+
+/** No user has id 0: as a claimant it matches only a code no one has claimed. */
+const NO_ONE = 0;
+
+/**
+ * The provider refused or failed the sign-in this browser started for a device login.
+ * It decides the code only while no one else has claimed it: a browser that merely
+ * entered a code cannot deny the login of the person confirming it.
+ */
+export function denyAfterProviderRefusal(
 	services: Services,
-	actor: Actor | null,
 	userCode: string,
-	reason: DenialReason,
-	now: number,
-	ip: string | null = actor?.ip ?? null
+	reason: 'provider_denied' | 'provider_failed',
+	signedInUserId: number | null,
+	ip: string | null,
+	now: number
 ): Decision {
-	// The person at /device/confirm decides only a code they claimed; admins and providers may always.
-	const claimant = reason === 'user' || reason === 'reported' ? (actor?.userId ?? null) : null;
-	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy: actor?.userId ?? null, claimant, now });
+	return deny(services, { userCode, reason, deniedBy: null, claimant: signedInUserId ?? NO_ONE, actorSub: null, ip }, now);
+}
+
+interface Denial {
+	userCode: string;
+	reason: DenialReason;
+	deniedBy: number | null;
+	/** Only a code unclaimed or claimed by this user is denied; null: any (admins). */
+	claimant: number | null;
+	actorSub: string | null;
+	ip: string | null;
+}
+
+function deny(services: Services, denial: Denial, now: number): Decision {
+	const { userCode, reason, deniedBy, claimant } = denial;
+	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy, claimant, now });
 	if (!authorization) return { ok: false };
 	recordAudit(
 		services,
 		{
-			actor: actor?.sub ?? null,
+			actor: denial.actorSub,
 			action: AUDIT_ACTIONS[reason],
 			userCode,
 			clientId: authorization.client_id,
-			ip,
+			ip: denial.ip,
 			detail: DENIAL_DESCRIPTIONS[reason]
 		},
 		now
 	);
 	return { ok: true, authorization };
+}
+
+/**
+ * approved → denied before the CLI collected its tokens (its next poll answers
+ * access_denied). `ownerId` null lets an admin revoke anyone's.
+ */
+export function revokeUncollectedApproval(services: Services, actor: Actor, approvalId: number, ownerId: number | null, now: number): boolean {
+	const revoked = services.store.revokeUncollectedApproval(approvalId, ownerId, now);
+	if (!revoked) return false;
+	recordAudit(
+		services,
+		{
+			actor: actor.sub,
+			action: AUDIT_ACTIONS.revoked,
+			userCode: revoked.user_code,
+			clientId: revoked.client_id,
+			ip: actor.ip,
+			detail: DENIAL_DESCRIPTIONS.revoked
+		},
+		now
+	);
+	return true;
 }

@@ -1,7 +1,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT } from './clients';
-import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, enterUserCode } from './device-authorizations';
+import {
+	approveDeviceAuthorization,
+	claimForConfirmation,
+	createDeviceAuthorization,
+	denyAfterProviderRefusal,
+	denyDeviceAuthorization,
+	enterUserCode,
+	resolveDeviceLogin,
+	revokeUncollectedApproval
+} from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
 import { actor, context, testServices } from './test-services';
@@ -9,7 +18,7 @@ import { normalizeUserCode } from './user-code';
 
 let services: ReturnType<typeof testServices>;
 const T0 = 1_800_000_000_000;
-const SOURCE = { ip: '192.0.2.7', browser: 'test-browser' };
+const SOURCE = { ip: '192.0.2.7', browser: 'test-browser', actor: null };
 
 beforeEach(() => {
 	services = testServices();
@@ -23,8 +32,11 @@ function newCode(now = T0) {
 	return { deviceCode: body.device_code, userCode: normalizeUserCode(body.user_code) as string };
 }
 
+const josiah = (now = T0) => services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, now);
+const laure = (now = T0) => services.store.upsertUser({ sub: 'orcid:0000-0001-5109-3700', provider: 'orcid', name: 'Laure Haak', email: null }, now);
+
 function approve(userCode: string, now: number) {
-	const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, now);
+	const owner = josiah(now);
 	return approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read write', label: null }, now);
 }
 
@@ -51,17 +63,17 @@ describe('device authorization lifecycle', () => {
 
 	it('pending → denied: the next poll answers access_denied, not a wait until expiry', () => {
 		const { deviceCode, userCode } = newCode();
-		expect(denyDeviceAuthorization(services, null, userCode, 'user', T0 + 1_000).ok).toBe(true);
+		expect(denyDeviceAuthorization(services, actor(laure()), userCode, 'user', T0 + 1_000).ok).toBe(true);
 		expect(pollAt(deviceCode, T0 + 5_000).body).toEqual({ error: 'access_denied', error_description: 'The request was denied in the browser.' });
 	});
 
 	it('only one decision wins: a denied code cannot be approved, an approved one cannot be denied', () => {
 		const first = newCode();
-		expect(denyDeviceAuthorization(services, null, first.userCode, 'user', T0).ok).toBe(true);
+		expect(denyDeviceAuthorization(services, actor(laure()), first.userCode, 'user', T0).ok).toBe(true);
 		expect(approve(first.userCode, T0).ok).toBe(false);
 		const second = newCode();
 		expect(approve(second.userCode, T0).ok).toBe(true);
-		expect(denyDeviceAuthorization(services, null, second.userCode, 'user', T0).ok).toBe(false);
+		expect(denyDeviceAuthorization(services, actor(laure()), second.userCode, 'user', T0).ok).toBe(false);
 	});
 
 	it('after expires_in the poll answers expired_token and the code can no longer be entered or approved', () => {
@@ -103,6 +115,61 @@ describe('device authorization lifecycle', () => {
 		// Each poll rewrites a page; without checkpoints 5,000 polls would leave a WAL of about 20 MB.
 		for (let i = 0; i < 5_000; i++) pollAt(deviceCode, T0 + i * 10_000);
 		expect(statSync(`${services.databasePath}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+	});
+});
+
+describe('side doors: every way of naming a code counts, and only the right browser decides', () => {
+	const auditActions = () => services.store.listAudit(100, 0).map((row) => row.action);
+
+	it('a device-login handle names only the code whose entry passed the limits', () => {
+		const { userCode } = newCode();
+		const entry = enterUserCode(services, userCode, SOURCE, T0 + 1_000);
+		expect(entry.ok).toBe(true);
+		if (!entry.ok) return;
+		expect(entry.handle).not.toContain(userCode);
+		expect(resolveDeviceLogin(services, entry.handle, SOURCE, T0 + 2_000)).toEqual({ ok: true, userCode });
+	});
+
+	it('a forged handle is refused, audited and counted as a wrong code: after five, even a real one waits', () => {
+		const { userCode } = newCode();
+		const entry = enterUserCode(services, userCode, SOURCE, T0);
+		for (let i = 0; i < 4; i++)
+			expect(resolveDeviceLogin(services, `forged-handle-${i}`.padEnd(43, 'x'), SOURCE, T0 + 1_000)).toEqual({ ok: false, reason: 'invalid' });
+		expect(resolveDeviceLogin(services, 'forged-handle-5'.padEnd(43, 'x'), SOURCE, T0 + 1_000)).toEqual({ ok: false, reason: 'limited', retryAfter: 60 });
+		expect(entry.ok && resolveDeviceLogin(services, entry.handle, SOURCE, T0 + 2_000)).toEqual({ ok: false, reason: 'limited', retryAfter: 59 });
+		expect(auditActions().filter((action) => action === 'device.code_refused')).toHaveLength(5);
+		expect(auditActions()).toContain('ratelimit.refused');
+	});
+
+	it('a wrong code typed at /device reaches the audit log with the address it came from', () => {
+		expect(enterUserCode(services, 'BCDF-GHJK', SOURCE, T0)).toEqual({ ok: false, reason: 'invalid' });
+		expect(services.store.listAudit(1, 0)[0]).toMatchObject({ action: 'device.code_refused', user_code: 'BCDFGHJK', ip: '192.0.2.7' });
+	});
+
+	it('a provider refusal denies a code no one has claimed, but never one another person is confirming', () => {
+		const unclaimed = newCode();
+		expect(denyAfterProviderRefusal(services, unclaimed.userCode, 'provider_denied', null, '192.0.2.9', T0).ok).toBe(true);
+
+		const claimed = newCode();
+		expect(claimForConfirmation(services, claimed.userCode, josiah().id, T0)).toBeDefined();
+		expect(denyAfterProviderRefusal(services, claimed.userCode, 'provider_denied', null, '192.0.2.9', T0).ok).toBe(false);
+		expect(denyAfterProviderRefusal(services, claimed.userCode, 'provider_denied', laure().id, '192.0.2.9', T0).ok).toBe(false);
+		expect(denyAfterProviderRefusal(services, claimed.userCode, 'provider_failed', josiah().id, '192.0.2.9', T0).ok).toBe(true);
+	});
+
+	it('an approval can be revoked before its CLI collects the tokens: the poll answers access_denied', () => {
+		const { deviceCode, userCode } = newCode();
+		expect(approve(userCode, T0).ok).toBe(true);
+		const [approval] = services.store.listUncollectedApprovals(josiah().id, T0 + 1_000);
+		expect(approval).toMatchObject({ user_code: userCode, owner_sub: 'orcid:0000-0002-1825-0097' });
+		expect(revokeUncollectedApproval(services, actor(laure()), approval.id, laure().id, T0 + 1_000)).toBe(false);
+		expect(revokeUncollectedApproval(services, actor(josiah()), approval.id, josiah().id, T0 + 1_000)).toBe(true);
+		expect(pollAt(deviceCode, T0 + 5_000).body).toEqual({
+			error: 'access_denied',
+			error_description: 'The approval was revoked before the device collected its tokens.'
+		});
+		expect(services.store.listUncollectedApprovals(null, T0 + 6_000)).toEqual([]);
+		expect(auditActions()).toContain('device.approval_revoked');
 	});
 });
 

@@ -4,7 +4,7 @@ import { OAUTH_RESPONSE_HEADERS, securityHeaders } from './headers';
 import { clientAddress } from './http';
 import { logRequest } from './log';
 import { deviceAuthorizationEndpoint, tokenEndpoint } from './oauth-endpoints';
-import { OAuthError, payloadTooLarge, serverError, type OAuthResult } from './oauth-errors';
+import { methodNotAllowed, OAuthError, payloadTooLarge, serverError, type OAuthResult } from './oauth-errors';
 import { MAX_OAUTH_BODY_BYTES, parseParams, type Params } from './request-params';
 import { services, type RequestContext, type Services } from './services';
 
@@ -23,14 +23,31 @@ const FAST_ROUTES: Record<string, (services: Services, params: Params, context: 
 /** Beyond this an oversized body is no longer drained to keep the connection; it is closed. */
 const MAX_DRAINED_BYTES = 1024 * 1024;
 
+/**
+ * The one method Node parses that the fetch API's Request cannot carry (CONNECT never
+ * reaches a request handler, TRACK fails Node's parser), so SvelteKit would answer it
+ * with a plain-text 400: on the API it gets the JSON 405 every other wrong method gets.
+ */
+const METHOD_FETCH_REFUSES = 'TRACE';
+/** The log names a route, never a raw path someone typed. */
+const OAUTH_ROUTES = ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo'];
+
 /** Serves the request when it is one of the hot POSTs; false hands it on to SvelteKit. */
 export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
-	if (req.method !== 'POST' || !req.url) return false;
+	if (!req.url || !req.method) return false;
 	const route = req.url.split('?', 1)[0];
+	if (req.method === METHOD_FETCH_REFUSES && route.startsWith('/oauth/')) {
+		res.shouldKeepAlive = false;
+		const known = OAUTH_ROUTES.includes(route) ? route : 'unmatched';
+		send(res, req.method, known, methodNotAllowed(route === '/oauth/userinfo' ? 'GET, POST' : 'POST').toResult(), performance.now());
+		req.resume();
+		return true;
+	}
+	if (req.method !== 'POST') return false;
 	const endpoint = FAST_ROUTES[route];
 	if (!endpoint) return false;
 	const started = performance.now();
-	const answer = (result: OAuthResult) => send(res, route, result, started);
+	const answer = (result: OAuthResult) => send(res, 'POST', route, result, started);
 	const tooLarge = () => answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
 	if (Number(req.headers['content-length'] ?? 0) > MAX_DRAINED_BYTES) {
 		// Too big to be worth reading: answer, then close the connection.
@@ -82,7 +99,7 @@ function run(endpoint: (typeof FAST_ROUTES)[string], params: Params, req: Incomi
 	}
 }
 
-function send(res: ServerResponse, route: string, result: OAuthResult, started: number): void {
+function send(res: ServerResponse, method: string, route: string, result: OAuthResult, started: number): void {
 	const id = randomUUID();
 	const body = JSON.stringify(result.body);
 	res.writeHead(result.status, {
@@ -93,7 +110,7 @@ function send(res: ServerResponse, route: string, result: OAuthResult, started: 
 		'X-Request-Id': id
 	});
 	res.end(body);
-	logRequest(id, 'POST', route, result.status, started);
+	logRequest(id, method, route, result.status, started);
 }
 
 /** Where server.js finds the fast path once start-up is done. */

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { oauthJson, serverError, type OAuthResult } from './oauth-errors';
 import { readParams, type Params } from './request-params';
@@ -15,7 +16,9 @@ export function clientAddress(connectionAddress: string, forwardedFor: string | 
 		.map((hop) => hop.trim())
 		.filter(Boolean);
 	if (hops.length === 0) return connectionAddress;
-	return hops[Math.max(0, hops.length - trustProxy)];
+	const claimed = hops[Math.max(0, hops.length - trustProxy)];
+	// Only an IP address counts: any other text would become a limit key and a "requested from".
+	return isIP(claimed) ? claimed : connectionAddress;
 }
 
 export function requestContext(event: RequestEvent, { config }: Services = services()): RequestContext {

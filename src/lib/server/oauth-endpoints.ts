@@ -98,7 +98,7 @@ export function tokenEndpoint(services: Services, params: Params, context: Reque
 export function revocationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
-	return revokeToken(services, client.client, params.get('token'), context.now);
+	return revokeToken(services, client.client, params.get('token'), context);
 }
 
 /** POST /oauth/introspect (RFC 7662): only for authenticated confidential clients (resource servers). */

@@ -32,6 +32,8 @@ export const unsupportedGrantType = (description: string) => new OAuthError(400,
 /** RFC 6749 §5.2: 401, with a challenge when the client tried HTTP Basic. */
 export const invalidClient = (description: string, triedBasic: boolean) =>
 	new OAuthError(401, 'invalid_client', description, triedBasic ? { 'WWW-Authenticate': 'Basic realm="doorcode"' } : {});
+/** RFC 6750 §3.1: a request with no token at all gets a bare challenge, no error code. */
+export const missingToken = (description: string) => new OAuthError(401, 'invalid_token', description, { 'WWW-Authenticate': 'Bearer realm="doorcode"' });
 /** RFC 6750 §3.1. */
 export const invalidToken = (description: string) =>
 	new OAuthError(401, 'invalid_token', description, {

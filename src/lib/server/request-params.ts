@@ -8,7 +8,7 @@ export type ParamsResult = { ok: true; params: Params } | { ok: false; error: OA
 
 /**
  * Reads an OAuth request body: application/x-www-form-urlencoded (RFC 8628 §3.1) or
- * application/json with string values. RFC 6749 §3.1: a parameter sent twice is refused.
+ * application/json with string values only. RFC 6749 §3.1: a parameter sent twice is refused.
  */
 export async function readParams(request: Request, limit = MAX_OAUTH_BODY_BYTES): Promise<ParamsResult> {
 	const declared = Number(request.headers.get('content-length') ?? '0');
@@ -67,8 +67,8 @@ function fromJson(text: string): ParamsResult {
 	}
 	const pairs: [string, string][] = [];
 	for (const [name, field] of Object.entries(value)) {
-		if (typeof field === 'number' && Number.isFinite(field)) pairs.push([name, String(field)]);
-		else if (typeof field === 'string') pairs.push([name, field]);
+		// Every OAuth parameter is a string (RFC 6749 appendix A); a number is the sender's mistake.
+		if (typeof field === 'string') pairs.push([name, field]);
 		else return { ok: false, error: invalidRequest(`The parameter ${printable(name)} must be a string.`) };
 	}
 	return fromPairs(pairs);

@@ -1,5 +1,5 @@
 import type { ProviderId } from './config';
-import { denyDeviceAuthorization } from './device-authorizations';
+import { denyAfterProviderRefusal, resolveDeviceLogin, type CodeEntrySource } from './device-authorizations';
 import type { DeviceErrorReason } from './device-login';
 import { completeSignIn, startSignIn } from './providers';
 import { createSession } from './sessions';
@@ -22,30 +22,40 @@ export interface CallbackInput {
 	query: URLSearchParams;
 	expectedState: string | null;
 	codeVerifier: string | null;
-	/** The user code of the device login this browser is in, from its cookie. */
-	deviceUserCode: string | null;
-	ip: string | null;
+	/** The device login this browser is in: its cookie's handle, and who this browser is. */
+	deviceLogin: { handle: string; source: CodeEntrySource } | null;
+	/** Who is already signed in in this browser, if anyone. */
+	signedInUserId: number | null;
 	now: number;
 }
 
-export type CallbackOutcome =
-	{ ok: true; session: { token: string; expiresAt: number } } | { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired'>; detail: string };
+type Failure = { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired' | 'limited'>; detail: string };
+
+export type CallbackOutcome = { ok: true; session: { token: string; expiresAt: number } } | Failure;
 
 /**
- * The provider's redirect back, as guard clauses: provider error → state → code →
- * exchange → session. A failure during a device login also denies that device
- * authorization, so the waiting CLI hears access_denied instead of waiting to expiry.
+ * The provider's redirect back, as guard clauses: state → provider error → code →
+ * exchange → session. When the provider refused or failed the sign-in this browser
+ * started (its own `state`), the device login it serves is denied too, so the waiting
+ * CLI hears access_denied instead of waiting to expiry. A callback with a forged or
+ * missing `state` decides nothing.
  */
 export async function completeCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
 	const outcome = await checkCallback(services, input);
-	if (!outcome.ok && input.deviceUserCode) {
+	if (!outcome.ok && outcome.reason !== 'state' && input.deviceLogin) {
+		const { handle, source } = input.deviceLogin;
+		const login = resolveDeviceLogin(services, handle, source, input.now);
 		const reason = outcome.reason === 'provider_denied' ? 'provider_denied' : 'provider_failed';
-		denyDeviceAuthorization(services, null, input.deviceUserCode, reason, input.now, input.ip);
+		if (login.ok) denyAfterProviderRefusal(services, login.userCode, reason, input.signedInUserId, source.ip, input.now);
 	}
 	return outcome;
 }
 
 async function checkCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
+	const state = input.query.get('state');
+	if (!state || !input.expectedState || state !== input.expectedState || !input.codeVerifier) {
+		return { ok: false, reason: 'state', detail: 'The sign-in could not be matched to this browser: it expired or was started elsewhere.' };
+	}
 	const provider = services.config.providers[input.providerId];
 	if (!provider) return { ok: false, reason: 'provider_failed', detail: 'That sign-in provider is not configured here.' };
 	const error = input.query.get('error');
@@ -53,10 +63,6 @@ async function checkCallback(services: Services, input: CallbackInput): Promise<
 		return { ok: false, reason: 'provider_denied', detail: `You cancelled the sign-in at ${provider.name}, or ${provider.name} refused it.` };
 	}
 	if (error) return { ok: false, reason: 'provider_failed', detail: `${provider.name} reported an error (${error.slice(0, 60)}).` };
-	const state = input.query.get('state');
-	if (!state || !input.expectedState || state !== input.expectedState || !input.codeVerifier) {
-		return { ok: false, reason: 'state', detail: 'The sign-in could not be matched to this browser: it expired or was started elsewhere.' };
-	}
 	const code = input.query.get('code');
 	if (!code) return { ok: false, reason: 'provider_failed', detail: `${provider.name} sent no authorization code.` };
 	const signIn = await completeSignIn(services.config, provider, code, input.codeVerifier);

@@ -156,6 +156,20 @@ export interface AuditRow {
 	detail: string | null;
 }
 
+/** An approved code whose CLI has not collected its tokens yet. */
+export interface UncollectedApprovalRow {
+	id: number;
+	user_code: string;
+	client_id: string;
+	client_name: string | null;
+	granted_scope: string | null;
+	label: string | null;
+	decided_at: number;
+	requester_ip: string | null;
+	owner_sub: string;
+	owner_name: string | null;
+}
+
 export interface AdminGrantRow extends GrantRow {
 	owner_sub: string;
 	owner_name: string | null;
@@ -250,6 +264,23 @@ export function openStore(path: string) {
 			 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
 				AND (confirming_user_id IS NULL OR confirming_user_id = :userId)
 			 RETURNING ${DEVICE_COLUMNS}`
+		),
+		insertDeviceEntry: db.prepare<[Buffer, number, number]>(`INSERT INTO device_entries (handle_hash, authorization_id, created_at) VALUES (?, ?, ?)`),
+		findEnteredUserCode: db.prepare<[Buffer], { user_code: string }>(
+			`SELECT d.user_code FROM device_entries e JOIN device_authorizations d ON d.id = e.authorization_id WHERE e.handle_hash = ?`
+		),
+		listUncollectedApprovals: db.prepare<[{ ownerId: number | null; now: number }], UncollectedApprovalRow>(
+			`SELECT d.id, d.user_code, d.client_id, c.name AS client_name, d.granted_scope, d.label, d.decided_at, d.requester_ip,
+				o.sub AS owner_sub, o.name AS owner_name
+			 FROM device_authorizations d JOIN users o ON o.id = d.owner_id LEFT JOIN clients c ON c.id = d.client_id
+			 WHERE d.status = 'approved' AND d.expires_at > :now AND (:ownerId IS NULL OR d.owner_id = :ownerId)
+			 ORDER BY d.decided_at DESC LIMIT 200`
+		),
+		// approved → denied before the CLI collected its tokens: its next poll answers access_denied.
+		revokeUncollectedApproval: db.prepare<[{ id: number; ownerId: number | null; now: number }], { user_code: string; client_id: string }>(
+			`UPDATE device_authorizations SET status = 'denied', denial_reason = 'revoked', decided_at = :now
+			 WHERE id = :id AND status = 'approved' AND (:ownerId IS NULL OR owner_id = :ownerId)
+			 RETURNING user_code, client_id`
 		),
 		blockAddress: db.prepare<[string, number, string]>(
 			`INSERT INTO blocked_addresses (ip, until, reason) VALUES (?, ?, ?)
@@ -414,6 +445,11 @@ export function openStore(path: string) {
 		denyDeviceAuthorization: (denial: { userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }) =>
 			written(statements.denyDeviceAuthorization.all(denial)),
 		claimDeviceAuthorization: (userCode: string, userId: number, now: number) => written(statements.claimDeviceAuthorization.all({ userCode, userId, now })),
+		insertDeviceEntry: (handleHash: Buffer, authorizationId: number, now: number) => void statements.insertDeviceEntry.run(handleHash, authorizationId, now),
+		findEnteredUserCode: (handleHash: Buffer) => statements.findEnteredUserCode.get(handleHash)?.user_code,
+		/** Every owner's when ownerId is null (admins). */
+		listUncollectedApprovals: (ownerId: number | null, now: number) => statements.listUncollectedApprovals.all({ ownerId, now }),
+		revokeUncollectedApproval: (id: number, ownerId: number | null, now: number) => written(statements.revokeUncollectedApproval.all({ id, ownerId, now })),
 		blockAddress: (ip: string, until: number, reason: string) => {
 			statements.blockAddress.run(ip, until, reason);
 			lastBlockEnds = Math.max(lastBlockEnds, until);

@@ -5,7 +5,10 @@ import { approveDeviceAuthorization, createDeviceAuthorization } from './device-
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
 import { actor, context, testServices } from './test-services';
-import { introspectToken, refreshTokens, type TokenResponse } from './tokens';
+import { createPersonalToken } from './account';
+import { clientAddress } from './http';
+import { createServices } from './services';
+import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
 import { normalizeUserCode } from './user-code';
 
 let services: ReturnType<typeof testServices>;
@@ -89,4 +92,57 @@ describe('sweeping under load', () => {
 		expect(answeredDuringSweep.length).toBeGreaterThanOrEqual(50);
 		expect(new Set(answeredDuringSweep)).toEqual(new Set(['authorization_pending']));
 	}, 30_000);
+});
+
+describe('side doors in the token lifecycle', () => {
+	const actions = () => services.store.listAudit(100, 0).map((row) => row.action);
+
+	it('a client removed from CLIENTS_FILE ends its logins: userinfo and introspection refuse its tokens', () => {
+		const gone = { ...DEMO_CLIENT, id: 'gone-cli', name: 'Gone CLI' };
+		services = Object.assign(services, createServices({ ...services.config, clients: [DEMO_CLIENT, gone] }, services.store));
+		const created = createDeviceAuthorization(services, gone, undefined, context(T0)).body as { device_code: string; user_code: string };
+		const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, T0);
+		const userCode = normalizeUserCode(created.user_code) as string;
+		approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read', label: null }, T0);
+		const tokens = pollDeviceCode(services, gone, created.device_code, context(T0)).body as TokenResponse;
+		expect(authenticateBearer(services, `Bearer ${tokens.access_token}`, T0, null).ok).toBe(true);
+
+		const restarted = createServices({ ...services.config, clients: [DEMO_CLIENT] }, services.store);
+		expect(authenticateBearer(restarted, `Bearer ${tokens.access_token}`, T0 + 1_000, null).ok).toBe(false);
+		expect(introspectToken(restarted, tokens.access_token, T0 + 1_000).body).toEqual({ active: false });
+	});
+
+	it('reuse of a refresh token, a revocation by the client and a new personal token reach the audit log', () => {
+		const tokens = tokensAt(T0);
+		const fresh = refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 1_000)).body as TokenResponse;
+		refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 2_000));
+		expect(actions()).toContain('grant.revoked_reused_refresh_token');
+
+		const other = tokensAt(T0 + 3_000);
+		revokeToken(services, DEMO_CLIENT, other.access_token, context(T0 + 4_000));
+		revokeToken(services, DEMO_CLIENT, other.refresh_token, context(T0 + 4_000));
+		expect(actions()).toEqual(expect.arrayContaining(['token.revoked_by_client', 'grant.revoked_by_client']));
+		expect(services.store.listAudit(100, 0).every((row) => !JSON.stringify(row).includes(fresh.access_token))).toBe(true);
+
+		const holder = { user_id: services.store.findUserBySub('orcid:0000-0002-1825-0097')!.id, sub: 'orcid:0000-0002-1825-0097', email: null };
+		expect(createPersonalToken(services, holder, { name: 'CI deploy', scopes: ['read'], days: 7 }, '192.0.2.4', T0).ok).toBe(true);
+		expect(services.store.listAudit(1, 0)[0]).toMatchObject({ action: 'token.personal_created', actor: 'orcid:0000-0002-1825-0097', ip: '192.0.2.4' });
+	});
+
+	it('a personal access token needs at least one scope', () => {
+		const owner = services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, T0);
+		const holder = { user_id: owner.id, sub: owner.sub, email: null };
+		expect(createPersonalToken(services, holder, { name: 'No scope', scopes: [], days: 7 }, null, T0)).toEqual({
+			ok: false,
+			message: 'Choose scopes from: read, write.'
+		});
+	});
+
+	it('with TRUST_PROXY only an IP address counts as the client; any other text falls back to the connection', () => {
+		expect(clientAddress('10.0.0.1', '203.0.113.9', 1)).toBe('203.0.113.9');
+		expect(clientAddress('10.0.0.1', '2001:db8::1', 1)).toBe('2001:db8::1');
+		expect(clientAddress('10.0.0.1', '<img src=x>', 1)).toBe('10.0.0.1');
+		expect(clientAddress('10.0.0.1', '203.0.113.9, not-an-address', 1)).toBe('10.0.0.1');
+		expect(clientAddress('10.0.0.1', 'spoofed, 203.0.113.9', 1)).toBe('203.0.113.9');
+	});
 });

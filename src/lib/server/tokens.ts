@@ -1,6 +1,7 @@
+import { recordAudit } from './audit';
 import type { Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
-import { invalidGrant, invalidRequest, invalidToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
+import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
 import type { AccessTokenRow } from './store';
 
@@ -52,6 +53,18 @@ export function refreshTokens(services: Services, client: Client, refreshToken: 
 		const state = store.findTokenState(tokenHash);
 		if (state && state.kind === 'refresh' && state.client_id === client.id && state.retired_at !== null && state.revoked_at === null) {
 			store.revokeGrant(state.grant_id, context.now);
+			recordAudit(
+				services,
+				{
+					actor: null,
+					action: 'grant.revoked_reused_refresh_token',
+					clientId: client.id,
+					subject: state.sub,
+					ip: context.ip,
+					detail: `grant ${state.grant_id}: a used refresh token was presented again, so it leaked`
+				},
+				context.now
+			);
 			return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
 		}
 		return invalidGrant('The refresh token is unknown, expired or revoked. Log in again.').toResult();
@@ -62,22 +75,39 @@ export function refreshTokens(services: Services, client: Client, refreshToken: 
  * RFC 7009: revoking a refresh token ends its grant; revoking an access token ends that
  * token. Unknown tokens, and tokens of other clients, are answered 200 all the same.
  */
-export function revokeToken({ store }: Services, client: Client, token: string | undefined, now: number): OAuthResult {
+export function revokeToken(services: Services, client: Client, token: string | undefined, context: RequestContext): OAuthResult {
 	if (!token) return invalidRequest('token is required.').toResult();
+	const { store } = services;
 	const tokenHash = hashSecret(token);
 	const state = store.findTokenState(tokenHash);
 	if (state && state.client_id === client.id) {
-		if (state.kind === 'refresh') store.revokeGrant(state.grant_id, now);
-		else store.retireAccessToken(tokenHash, now);
+		if (state.kind === 'refresh') store.revokeGrant(state.grant_id, context.now);
+		else store.retireAccessToken(tokenHash, context.now);
+		const what = state.kind === 'refresh' ? 'grant.revoked_by_client' : 'token.revoked_by_client';
+		recordAudit(
+			services,
+			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grant_id}` },
+			context.now
+		);
 	}
 	return ok({});
 }
 
+/**
+ * A token of a client no longer in CLIENTS_FILE is refused: removing a client ends its
+ * logins at once. Personal access tokens belong to no client.
+ */
+function clientStillDeclared({ clients }: Services, clientId: string): boolean {
+	return clientId === PERSONAL_CLIENT_ID || clients.has(clientId);
+}
+
 /** RFC 7662 §2.2: what a resource server may know about a token; inactive says nothing more. */
-export function introspectToken({ store }: Services, token: string | undefined, now: number): OAuthResult {
+export function introspectToken(services: Services, token: string | undefined, now: number): OAuthResult {
 	if (!token) return invalidRequest('token is required.').toResult();
-	const state = store.findTokenState(hashSecret(token));
-	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now) return ok({ active: false });
+	const state = services.store.findTokenState(hashSecret(token));
+	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
+		return ok({ active: false });
+	}
 	return ok({
 		active: true,
 		sub: state.sub,
@@ -92,11 +122,13 @@ export function introspectToken({ store }: Services, token: string | undefined, 
 export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
 
 /** RFC 6750 §2.1: an access token in the Authorization header, live and not revoked. */
-export function authenticateBearer({ store }: Services, authorization: string | null, now: number, ip: string | null): BearerResult {
-	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization ?? '');
+export function authenticateBearer(services: Services, authorization: string | null, now: number, ip: string | null): BearerResult {
+	const { store } = services;
+	if (!authorization) return { ok: false, error: missingToken('Send an access token as "Authorization: Bearer <token>".') };
+	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
 	const token = store.findActiveAccessToken(hashSecret(match[1]), now);
-	if (!token) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
 	store.touchGrant(token.grant_id, now, ip);
 	return { ok: true, token };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatUserCode, generateUserCode, normalizeUserCode, USER_CODE_ALPHABET } from './user-code';
 
@@ -7,9 +8,14 @@ describe('user codes', () => {
 		expect(USER_CODE_ALPHABET).not.toMatch(/[AEIOUY01]/);
 	});
 
-	it('use every letter of the alphabet (no bias that drops one)', () => {
-		const seen = new Set(Array.from({ length: 400 }, generateUserCode).join(''));
-		expect(seen.size).toBe(20);
+	it('draw every letter equally often: a chi-squared test that a `byte % 20` generator fails', () => {
+		const letters = 800_000;
+		const unbiased = chiSquared(Array.from({ length: letters / 8 }, generateUserCode).join(''));
+		// `byte % 20` gives the first 16 letters 13/256 and the last 4 only 12/256.
+		const moduloBiased = chiSquared(Array.from(randomBytes(letters), (byte) => USER_CODE_ALPHABET[byte % 20]).join(''));
+		// 19 degrees of freedom: above 60 happens by chance with probability below 2·10^-6.
+		expect(unbiased).toBeLessThan(60);
+		expect(moduloBiased).toBeGreaterThan(60);
 	});
 
 	it('are shown as XXXX-XXXX', () => {
@@ -28,3 +34,11 @@ describe('user codes', () => {
 		}
 	});
 });
+
+/** Pearson's chi-squared statistic of the letter counts against a uniform draw from the alphabet. */
+function chiSquared(text: string): number {
+	const counts = new Map<string, number>();
+	for (const letter of text) counts.set(letter, (counts.get(letter) ?? 0) + 1);
+	const expected = text.length / USER_CODE_ALPHABET.length;
+	return [...USER_CODE_ALPHABET].reduce((sum, letter) => sum + ((counts.get(letter) ?? 0) - expected) ** 2 / expected, 0);
+}

@@ -3,8 +3,10 @@ import {
 	createPersonalToken,
 	listDevices,
 	listPersonalTokens,
+	listUncollectedApprovals,
 	PERSONAL_TOKEN_LIFETIMES_DAYS,
 	personalTokenScopes,
+	revokeOwnApproval,
 	revokeOwnGrant
 } from '#lib/server/account.ts';
 import { readForm, requestContext } from '#lib/server/http.ts';
@@ -21,6 +23,7 @@ export const load: PageServerLoad = ({ locals }) => {
 	const now = Date.now();
 	return {
 		devices: listDevices(services(), user, now),
+		uncollected: listUncollectedApprovals(services(), user, now),
 		personalTokens: listPersonalTokens(services(), user, now),
 		scopes: personalTokenScopes(services()),
 		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
@@ -30,24 +33,28 @@ export const load: PageServerLoad = ({ locals }) => {
 export const actions: Actions = {
 	revoke: async (event) => {
 		const user = signedInUser(event.locals);
-		const grantId = Number((await readForm(event.request)).get('grant'));
-		if (!Number.isSafeInteger(grantId) || !revokeOwnGrant(services(), user, grantId, requestContext(event).ip, Date.now())) {
+		const form = await readForm(event.request);
+		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
+		const revoke = form.has('approval') ? revokeOwnApproval : revokeOwnGrant;
+		const id = Number(form.get(form.has('approval') ? 'approval' : 'grant'));
+		if (!Number.isSafeInteger(id) || !revoke(services(), user, id, requestContext(event).ip, Date.now())) {
 			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
 		}
 		return { revoked: true };
 	},
-	createToken: async ({ locals, request }) => {
-		const user = signedInUser(locals);
-		const form = await readForm(request);
+	createToken: async (event) => {
+		const user = signedInUser(event.locals);
+		const form = await readForm(event.request);
 		const name = form.get('name');
 		const created = createPersonalToken(
 			services(),
-			user.user_id,
+			user,
 			{
 				name: typeof name === 'string' ? name : '',
 				scopes: form.getAll('scope').filter((s): s is string => typeof s === 'string'),
 				days: Number(form.get('days'))
 			},
+			requestContext(event).ip,
 			Date.now()
 		);
 		if (!created.ok) return fail(400, { createError: created.message });

@@ -1,10 +1,35 @@
 import { error, fail, redirect } from '@sveltejs/kit';
-import { activeGrants, approveOnBehalf, denyAsAdmin, pendingAuthorizations, revokeGrantAsAdmin } from '#lib/server/admin.ts';
+import {
+	activeGrants,
+	approveOnBehalf,
+	denyAsAdmin,
+	pendingAuthorizations,
+	revokeApprovalAsAdmin,
+	revokeGrantAsAdmin,
+	uncollectedApprovals
+} from '#lib/server/admin.ts';
 import { auditPage } from '#lib/server/audit.ts';
+import { cookieName } from '#lib/server/device-login.ts';
 import { actorOf, readForm } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
+
+/** A decision's outcome, shown once on the /admin the browser is sent back to (post, redirect, get). */
+const NOTICE_COOKIE = 'doorcode_admin_notice';
+
+function noticeAfterRedirect(event: RequestEvent, notice: string): never {
+	const { config } = services();
+	event.cookies.set(cookieName(config, NOTICE_COOKIE), notice, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secure, maxAge: 60 });
+	redirect(303, '/admin');
+}
+
+function takeNotice({ cookies }: Parameters<PageServerLoad>[0]): string | null {
+	const name = cookieName(services().config, NOTICE_COOKIE);
+	const notice = cookies.get(name) ?? null;
+	if (notice !== null) cookies.delete(name, { path: '/', secure: services().config.secure });
+	return notice?.slice(0, 200) ?? null;
+}
 
 function adminOf(event: RequestEvent | Parameters<PageServerLoad>[0]) {
 	const user = event.locals.user;
@@ -41,13 +66,15 @@ export const load: PageServerLoad = (event) => {
 	const filter = url.searchParams.get('filter') ?? '';
 	return {
 		now,
+		notice: takeNotice(event),
 		pending,
+		uncollected: uncollectedApprovals(services(), now),
 		lookedUp: url.searchParams.has('code'),
 		selected: selected ?? null,
 		filter,
 		grants: activeGrants(services(), filter, now),
 		clients: services().config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes })),
-		audit: auditPage(services(), Number(url.searchParams.get('page') ?? '1'))
+		audit: auditPage(services(), url.searchParams.get('page'))
 	};
 };
 
@@ -89,20 +116,22 @@ export const actions: Actions = {
 				label: text('label').slice(0, 80)
 			});
 		}
-		return { decided: `Approved ${formatUserCode(decision.authorization.user_code)}: the device will receive its tokens at its next poll.` };
+		noticeAfterRedirect(event, `Approved ${formatUserCode(decision.authorization.user_code)}: the device will receive its tokens at its next poll.`);
 	},
 	deny: async (event) => {
 		const admin = adminOf(event);
 		const { text } = await fields(event);
 		const decision = denyAsAdmin(services(), actorOf(event, admin), text('user_code'), Date.now());
 		if (!decision.ok) return fail(400, { decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.' });
-		return { decided: `Denied ${formatUserCode(decision.authorization.user_code)}: the device is told at its next poll.` };
+		noticeAfterRedirect(event, `Denied ${formatUserCode(decision.authorization.user_code)}: the device is told at its next poll.`);
 	},
 	revoke: async (event) => {
 		const admin = adminOf(event);
 		const { text } = await fields(event);
-		const grantId = Number(text('grant'));
-		if (!Number.isSafeInteger(grantId) || !revokeGrantAsAdmin(services(), actorOf(event, admin), grantId, Date.now())) {
+		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
+		const revoke = text('approval') ? revokeApprovalAsAdmin : revokeGrantAsAdmin;
+		const id = Number(text('approval') || text('grant'));
+		if (!Number.isSafeInteger(id) || !revoke(services(), actorOf(event, admin), id, Date.now())) {
 			return fail(404, { revokeError: 'That grant does not exist or was already revoked.' });
 		}
 		return { revoked: true };

@@ -23,7 +23,7 @@ export const actions: Actions = {
 		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
 		const now = Date.now();
 		const { config } = services();
-		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config) };
+		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: event.locals.user?.sub ?? null };
 		const entry = enterUserCode(services(), code, source, now);
 		if (!entry.ok && entry.reason === 'limited') {
 			event.setHeaders({ 'Retry-After': String(entry.retryAfter) });
@@ -33,7 +33,7 @@ export const actions: Actions = {
 			});
 		}
 		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
-		rememberDeviceLogin(cookies, config, entry.authorization.user_code, entry.authorization.expires_at, now);
+		rememberDeviceLogin(cookies, config, entry.handle, entry.authorization.expires_at, now);
 		redirect(303, '/device/confirm');
 	}
 };

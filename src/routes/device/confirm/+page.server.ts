@@ -4,9 +4,10 @@ import {
 	claimForConfirmation,
 	denyDeviceAuthorization,
 	findPendingAuthorization,
-	reportDeviceAuthorization
+	reportDeviceAuthorization,
+	resolveDeviceLogin
 } from '#lib/server/device-authorizations.ts';
-import { deviceLoginInProgress, forgetDeviceLogin } from '#lib/server/device-login.ts';
+import { browserId, deviceLoginInProgress, forgetDeviceLogin } from '#lib/server/device-login.ts';
 import { actorOf, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode } from '#lib/server/user-code.ts';
@@ -17,15 +18,24 @@ function signedInUser(locals: App.Locals, url: URL) {
 	return locals.user;
 }
 
-function userCodeInProgress(cookies: RequestEvent['cookies']) {
-	const userCode = deviceLoginInProgress(cookies, services().config);
-	if (!userCode) redirect(303, '/device');
-	return userCode;
+/** The code this browser entered, from its device-login cookie's handle; forged handles count as wrong codes. */
+function userCodeInProgress(event: RequestEvent | Parameters<PageServerLoad>[0]) {
+	const { cookies, locals } = event;
+	const { config } = services();
+	const handle = deviceLoginInProgress(cookies, config);
+	if (!handle) redirect(303, '/device');
+	const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: locals.user?.sub ?? null };
+	const login = resolveDeviceLogin(services(), handle, source, Date.now());
+	if (!login.ok) {
+		forgetDeviceLogin(cookies, config);
+		redirect(303, `/device/error?reason=${login.reason === 'limited' ? 'limited' : 'expired'}`);
+	}
+	return login.userCode;
 }
 
 export const load: PageServerLoad = (event) => {
 	const { locals, url, cookies } = event;
-	const userCode = userCodeInProgress(cookies);
+	const userCode = userCodeInProgress(event);
 	const user = signedInUser(locals, url);
 	const now = Date.now();
 	const authorization = claimForConfirmation(services(), userCode, user.user_id, now);
@@ -55,7 +65,7 @@ export const load: PageServerLoad = (event) => {
 export const actions: Actions = {
 	approve: (event) => {
 		const { locals, url, cookies } = event;
-		const userCode = userCodeInProgress(cookies);
+		const userCode = userCodeInProgress(event);
 		const user = signedInUser(locals, url);
 		const now = Date.now();
 		const pending = findPendingAuthorization(services(), userCode, now);
@@ -72,7 +82,7 @@ export const actions: Actions = {
 	},
 	deny: (event) => {
 		const { locals, url, cookies } = event;
-		const userCode = userCodeInProgress(cookies);
+		const userCode = userCodeInProgress(event);
 		const user = signedInUser(locals, url);
 		const decision = denyDeviceAuthorization(services(), actorOf(event, user), userCode, 'user', Date.now());
 		forgetDeviceLogin(cookies, services().config);
@@ -80,7 +90,7 @@ export const actions: Actions = {
 	},
 	report: (event) => {
 		const { locals, url, cookies } = event;
-		const userCode = userCodeInProgress(cookies);
+		const userCode = userCodeInProgress(event);
 		const user = signedInUser(locals, url);
 		const report = reportDeviceAuthorization(services(), actorOf(event, user), userCode, Date.now());
 		forgetDeviceLogin(cookies, services().config);

@@ -26,6 +26,10 @@ const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
 		title: 'Thank you: the login was stopped',
 		body: 'The code was denied and reported, and new codes from the address that requested it are refused for a while. Nothing was signed in.'
 	},
+	limited: {
+		title: 'Too many wrong codes',
+		body: 'Too many wrong codes were entered from this network or browser. Wait a few minutes, then enter the code from your device again.'
+	},
 	state: {
 		title: 'The sign-in could not be completed',
 		body: 'The sign-in expired or was started in another browser, so the device was not signed in.'

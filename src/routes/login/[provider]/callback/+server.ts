@@ -1,5 +1,5 @@
 import { error, redirect } from '@sveltejs/kit';
-import { cookieName, deviceLoginInProgress, safeReturnTo } from '#lib/server/device-login.ts';
+import { browserId, cookieName, deviceLoginInProgress, safeReturnTo } from '#lib/server/device-login.ts';
 import { requestContext } from '#lib/server/http.ts';
 import { isProviderId } from '#lib/server/providers.ts';
 import { services } from '#lib/server/services.ts';
@@ -12,20 +12,24 @@ export const GET: RequestHandler = async (event) => {
 	if (!isProviderId(params.provider)) error(404, 'Unknown sign-in provider.');
 	const { config } = services();
 	const read = (name: string) => cookies.get(cookieName(config, name)) ?? null;
-	const deviceUserCode = deviceLoginInProgress(cookies, config);
-	const returnTo = safeReturnTo(read(SIGN_IN_COOKIES.returnTo), deviceUserCode ? '/device/confirm' : '/account');
+	const deviceHandle = deviceLoginInProgress(cookies, config);
+	const returnTo = safeReturnTo(read(SIGN_IN_COOKIES.returnTo), deviceHandle ? '/device/confirm' : '/account');
+	const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: locals.user?.sub ?? null };
 	const outcome = await completeCallback(services(), {
 		providerId: params.provider,
 		query: url.searchParams,
 		expectedState: read(SIGN_IN_COOKIES.state),
 		codeVerifier: read(SIGN_IN_COOKIES.codeVerifier),
-		deviceUserCode,
-		ip: requestContext(event).ip,
+		deviceLogin: deviceHandle ? { handle: deviceHandle, source } : null,
+		signedInUserId: locals.user?.user_id ?? null,
 		now: Date.now()
 	});
-	for (const name of Object.values(SIGN_IN_COOKIES)) cookies.delete(cookieName(config, name), { path: '/', secure: config.secure });
+	// A forged callback must not end the sign-in this browser really started.
+	if (outcome.ok || outcome.reason !== 'state') {
+		for (const name of Object.values(SIGN_IN_COOKIES)) cookies.delete(cookieName(config, name), { path: '/', secure: config.secure });
+	}
 	if (!outcome.ok) {
-		if (deviceUserCode) redirect(303, `/device/error?reason=${outcome.reason}`);
+		if (deviceHandle) redirect(303, `/device/error?reason=${outcome.reason}`);
 		redirect(303, `/login?error=${outcome.reason}`);
 	}
 	// A new session on every sign-in: no session fixation.
