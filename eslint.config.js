@@ -1,5 +1,6 @@
 // ESLint: the recommended rules for JavaScript, TypeScript and Svelte, plus the type-aware
-// no-floating-promises (a forgotten await on a store write or a redirect is a real bug).
+// no-floating-promises and no-misused-promises: every store method is async, and a forgotten
+// await on a store write, or a promise used as a boolean, is a real bug.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import svelte from 'eslint-plugin-svelte';
@@ -20,6 +21,7 @@ export default defineConfig(
 		},
 		rules: {
 			'@typescript-eslint/no-floating-promises': 'error',
+			'@typescript-eslint/no-misused-promises': 'error',
 			// doorcode is served at the root (no paths.base), so plain hrefs are the resolved ones.
 			'svelte/no-navigation-without-resolve': 'off'
 		}

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile, chmod, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -369,7 +369,8 @@ async function fakeServer(firstRefreshToken: string): Promise<FakeServer> {
 	let live: string | undefined = firstRefreshToken;
 	const retired = new Set<string>();
 	const state = { refreshes: 0, reuseDetected: false, revoked: [] as string[] };
-	const server = createServer(async (req, res) => {
+	const server = createServer((req, res) => void answer(req, res));
+	async function answer(req: IncomingMessage, res: ServerResponse) {
 		let text = '';
 		for await (const chunk of req) text += chunk;
 		const form = new URLSearchParams(text);
@@ -391,7 +392,7 @@ async function fakeServer(firstRefreshToken: string): Promise<FakeServer> {
 		retired.add(presented);
 		live = `r${state.refreshes + 1}`;
 		reply(200, { access_token: `a${state.refreshes + 1}`, token_type: 'Bearer', expires_in: 3600, refresh_token: live, scope: 'read' });
-	});
+	}
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	return Object.assign(state, {

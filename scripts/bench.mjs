@@ -10,6 +10,7 @@
 // --quick       sizes 200, 2-second runs, no repeats: a smoke test (well under a minute)
 // --repeat K    K measured runs per figure (default 3), doorcode and baseline alternating; medians reported
 // --write       also writes the tables to docs/bench.md
+// --truncate-wal  checkpoint and truncate the WAL before every run (default: leave it as a running server would)
 // --no-build    never build; fail when build/ is missing (default: build once when missing)
 // --no-dev-idp  configure ORCID (never contacted) instead of DEV_IDP=1, as in production:
 //               the development identity provider is then not loaded into the process
@@ -56,6 +57,7 @@ const { values } = parseArgs({
 		write: { type: 'boolean', default: false },
 		'no-build': { type: 'boolean', default: false },
 		'no-dev-idp': { type: 'boolean', default: false },
+		'truncate-wal': { type: 'boolean', default: false },
 		load: { type: 'string', default: hasWrk ? 'wrk' : 'autocannon' }
 	}
 });
@@ -129,9 +131,12 @@ function combine(runs) {
 }
 
 const warm = (url, options) => load(url, { ...options, duration: warmup, connections, generator, offset: Math.floor((options.codes ?? 0) / 2) });
-/** A measured run on a WAL truncated beforehand; records how large the WAL grew during the run. */
+/**
+ * A measured run; records how large the WAL grew. By default the WAL is left as the
+ * previous phase left it, as on a running server; --truncate-wal empties it first.
+ */
 async function run(url, options, kind, dir) {
-	truncateWal(kind, dir);
+	if (values['truncate-wal']) truncateWal(kind, dir);
 	const result = await load(url, { ...options, duration, connections, generator, offset: 0 });
 	return { ...result, walMb: walBytes(kind, dir) / 1e6 };
 }
@@ -325,7 +330,10 @@ const table = [
 		'Polls cycle round-robin through the N pending codes; "poll answers" says which answer dominated (the baseline has no slow_down). ' +
 		"Throughput cells give the median and, in brackets, the range of the runs; latencies are medians of the runs' percentiles. " +
 		'Bytes per code are the database growth after a checkpoint divided by N. ' +
-		"The WAL is checkpointed and truncated from outside before every run. The baseline reads its poll's `UPDATE … RETURNING` with better-sqlite3's .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode steps such writes to the end (.all()) and its WAL stays near SQLite's 1,000-page checkpoint size (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. " +
+		(values['truncate-wal']
+			? 'The WAL is checkpointed and truncated from outside before every run. '
+			: 'The WAL is left as each phase left it, as on a running server (--truncate-wal empties it before every run). ') +
+		"The baseline reads its poll's `UPDATE … RETURNING` with better-sqlite3's .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode steps such writes to the end (.all()) and its WAL stays near SQLite's 1,000-page checkpoint size (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. " +
 		`Other processes kept ${busyAtStart} CPUs busy before the first run and ${busyAtEnd} after the last${Math.max(busyAtStart, busyAtEnd) > 0.2 ? ': the machine was not quiet, treat the numbers with care' : ''}.`,
 	'',
 	'| metric | N | doorcode | baseline | ratio |',

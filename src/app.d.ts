@@ -1,11 +1,13 @@
-import type { SessionRow } from '#lib/server/store.ts';
+import type { SessionUser } from '#lib/server/sessions.ts';
 
 declare global {
 	namespace App {
 		interface Locals {
 			/** The signed-in person, or null. */
-			user: (SessionRow & { isAdmin: boolean }) | null;
+			user: SessionUser | null;
 			sessionToken: string | null;
+			/** This request's id: its X-Request-Id and its log line. */
+			requestId: string;
 		}
 		interface Error {
 			message: string;

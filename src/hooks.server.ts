@@ -1,14 +1,14 @@
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
 import { loadConfig, type Config } from '#lib/server/config.ts';
 import { methodNotAllowed, oauthJson, OAuthError } from '#lib/server/oauth-errors.ts';
-import { sessionCookieName, sessionCookieOptions, validateSessionToken } from '#lib/server/sessions.ts';
-import { isAdmin } from '#lib/server/users.ts';
+import { sessionCookie } from '#lib/server/cookies.ts';
+import { validateSessionToken } from '#lib/server/sessions.ts';
 import { createServices, services, setServices } from '#lib/server/services.ts';
-import { openStore } from '#lib/server/store.ts';
+import { openSqliteStore } from '#lib/server/sqlite-store.ts';
 import { startSweeper } from '#lib/server/sweeper.ts';
 import { randomUUID } from 'node:crypto';
 import { registerFastPath } from '#lib/server/fast-path.ts';
-import { securityHeaders } from '#lib/server/headers.ts';
+import { responseHeaders } from '#lib/server/headers.ts';
 import { logRequest } from '#lib/server/log.ts';
 
 export const init: ServerInit = async () => {
@@ -22,7 +22,7 @@ export const init: ServerInit = async () => {
 	const store = openDatabase(config.databasePath);
 	if (config.devIdp) await startDevIdentityProvider(config);
 	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');
-	const built = createServices(config, store);
+	const built = await createServices(config, store);
 	setServices(built);
 	startSweeper(built);
 	registerFastPath();
@@ -41,7 +41,7 @@ export const init: ServerInit = async () => {
 /** The store, or one line naming DATABASE_PATH and the exit: a path that is no database is the operator's to fix. */
 function openDatabase(path: string) {
 	try {
-		return openStore(path);
+		return openSqliteStore(path);
 	} catch (caught) {
 		console.error(`doorcode: DATABASE_PATH: cannot open ${path} as a SQLite database: ${(caught as Error).message}`);
 		process.exit(1);
@@ -90,18 +90,15 @@ const authenticateSession: Handle = async ({ event, resolve }) => {
 	event.locals.sessionToken = null;
 	if (isApiPath(event.url.pathname)) return resolve(event);
 	const { config } = services();
-	const name = sessionCookieName(config.secure);
-	const token = event.cookies.get(name);
+	const token = sessionCookie.read(event.cookies, config);
 	if (token) {
-		const validation = validateSessionToken(services(), token, Date.now());
+		const validation = await validateSessionToken(services(), token, Date.now());
 		if (validation.ok) {
 			event.locals.sessionToken = token;
-			event.locals.user = { ...validation.session, isAdmin: isAdmin(config, validation.session) };
-			if (validation.renewedUntil) {
-				event.cookies.set(name, token, sessionCookieOptions(config, validation.renewedUntil));
-			}
+			event.locals.user = validation.user;
+			if (validation.renewedUntil) sessionCookie.set(event.cookies, config, token, validation.renewedUntil);
 		} else {
-			event.cookies.delete(name, { path: '/', secure: config.secure });
+			sessionCookie.delete(event.cookies, config);
 		}
 	}
 	return resolve(event);
@@ -111,16 +108,17 @@ const authenticateSession: Handle = async ({ event, resolve }) => {
 const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	const started = performance.now();
 	const requestId = randomUUID();
+	event.locals.requestId = requestId;
 	let response = await resolve(event);
+	const common = responseHeaders(services().config, requestId);
 	if (isApiPath(event.url.pathname) && response.status === 404 && !response.headers.get('content-type')?.includes('json')) {
-		response = oauthJson(new OAuthError(404, 'invalid_request', 'There is no such endpoint.'));
+		response = oauthJson(new OAuthError(404, 'invalid_request', 'There is no such endpoint.'), common);
 	}
 	if (isApiPath(event.url.pathname) && response.status === 405 && !response.headers.get('content-type')?.includes('json')) {
-		response = oauthJson(methodNotAllowed(response.headers.get('allow') ?? 'POST'));
+		response = oauthJson(methodNotAllowed(response.headers.get('allow') ?? 'POST'), common);
 	}
 	try {
-		for (const [name, value] of Object.entries(securityHeaders(services().config))) response.headers.set(name, value);
-		response.headers.set('X-Request-Id', requestId);
+		for (const [name, value] of Object.entries(common)) response.headers.set(name, value);
 		// Pages show who is signed in, their devices, a new token once: no cache keeps them, nor their redirects.
 		if (!isApiPath(event.url.pathname) && !response.headers.has('cache-control')) response.headers.set('Cache-Control', 'no-store');
 	} catch {

@@ -5,6 +5,8 @@ import { DEVICE_GRANT, discover, form, poll, readDatabase, requestCode, sleep } 
 import { SERVERS } from '../support/servers.ts';
 
 const server = SERVERS.main;
+const PENDING_ENTRY = { error: 'authorization_pending', error_description: 'Waiting for the code to be entered in a browser.' };
+const UNKNOWN_CODE = { error: 'invalid_grant', error_description: 'The device code is unknown or was issued to another client.' };
 
 test.describe('metadata', () => {
 	test('RFC 8414 metadata names ORIGIN as issuer and every endpoint under it', async () => {
@@ -95,7 +97,10 @@ test.describe('token polling', () => {
 		const tooSoon = await poll(server, code.device_code);
 		expect(tooSoon.body).toEqual({ error: 'slow_down', error_description: 'Polling too fast: wait 6 seconds between requests.' });
 		await sleep(1100);
-		expect((await poll(server, code.device_code)).body.error).toBe('slow_down');
+		expect((await poll(server, code.device_code)).body).toEqual({
+			error: 'slow_down',
+			error_description: 'Polling too fast: wait 11 seconds between requests.'
+		});
 		const stored = readDatabase(server, (db) =>
 			db.prepare('SELECT interval_seconds FROM device_authorizations WHERE user_code = ?').get(code.user_code.replace('-', ''))
 		);
@@ -105,9 +110,12 @@ test.describe('token polling', () => {
 	test('a refused poll does not restart the clock, so a client that backs off gets through', async () => {
 		const code = await requestCode(server);
 		await poll(server, code.device_code);
-		expect((await poll(server, code.device_code)).body.error).toBe('slow_down');
+		expect((await poll(server, code.device_code)).body).toEqual({
+			error: 'slow_down',
+			error_description: 'Polling too fast: wait 6 seconds between requests.'
+		});
 		await sleep(6100);
-		expect((await poll(server, code.device_code)).body.error).toBe('authorization_pending');
+		expect((await poll(server, code.device_code)).body).toEqual(PENDING_ENTRY);
 	});
 
 	test('an expired code answers expired_token', async () => {
@@ -115,21 +123,27 @@ test.describe('token polling', () => {
 		await sleep(2100);
 		const answer = await poll(SERVERS.shortLived, code.device_code);
 		expect(answer.status).toBe(400);
-		expect(answer.body.error).toBe('expired_token');
+		expect(answer.body).toEqual({ error: 'expired_token', error_description: 'The device code has expired. Start the login again to get a new code.' });
 	});
 
 	test('an unknown device code answers invalid_grant; a wrong grant type unsupported_grant_type', async () => {
-		expect((await poll(server, 'not-a-code')).body.error).toBe('invalid_grant');
+		expect((await poll(server, 'not-a-code')).body).toEqual(UNKNOWN_CODE);
 		const answer = await form(server, '/oauth/token', { grant_type: 'password', client_id: 'demo-cli' });
-		expect(answer).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
+		expect(answer).toMatchObject({
+			status: 400,
+			body: {
+				error: 'unsupported_grant_type',
+				error_description: 'This server supports grant_type urn:ietf:params:oauth:grant-type:device_code and refresh_token.'
+			}
+		});
 		const missing = await form(server, '/oauth/token', { grant_type: DEVICE_GRANT, client_id: 'demo-cli' });
 		expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'device_code is required.' } });
 	});
 
 	test('a device code polled by another client answers invalid_grant and stays usable by its own', async () => {
 		const code = await requestCode(server);
-		expect((await poll(server, code.device_code, 'narrow-cli')).body.error).toBe('invalid_grant');
-		expect((await poll(server, code.device_code)).body.error).toBe('authorization_pending');
+		expect((await poll(server, code.device_code, 'narrow-cli')).body).toEqual(UNKNOWN_CODE);
+		expect((await poll(server, code.device_code)).body).toEqual(PENDING_ENTRY);
 	});
 
 	test('openid-client completes the device flow once the person approves in the browser', async ({ page }) => {
@@ -178,20 +192,20 @@ test.describe('token polling', () => {
 		});
 		const after = await fetch(`${server.origin}/oauth/userinfo`, { headers: bearer });
 		expect(after.status).toBe(401);
-		expect((await after.json()).error).toBe('invalid_token');
+		expect(await after.json()).toEqual({ error: 'invalid_token', error_description: 'The access token is unknown, expired or revoked.' });
 	});
 });
 
 test.describe('bad input', () => {
-	const badBodies: [string, string, string][] = [
-		['malformed JSON', 'application/json', '{"grant_type":'],
-		['a JSON array', 'application/json', '[1,2]'],
-		['a nested JSON value', 'application/json', '{"client_id":{"$ne":1}}'],
-		['an unsupported content type', 'text/xml', '<a/>'],
-		['invalid UTF-8', 'application/x-www-form-urlencoded', '\xff\xfe'],
-		['a repeated parameter', 'application/x-www-form-urlencoded', 'client_id=demo-cli&client_id=demo-cli']
+	const badBodies: [string, string, string, string][] = [
+		['malformed JSON', 'application/json', '{"grant_type":', 'The request body is not valid JSON.'],
+		['a JSON array', 'application/json', '[1,2]', 'The JSON body must be an object of parameters.'],
+		['a nested JSON value', 'application/json', '{"client_id":{"$ne":1}}', 'The parameter "client_id" must be a string.'],
+		['an unsupported content type', 'text/xml', '<a/>', 'Send the parameters as application/x-www-form-urlencoded or application/json.'],
+		['invalid UTF-8', 'application/x-www-form-urlencoded', '\xff\xfe', 'The request body is not valid UTF-8.'],
+		['a repeated parameter', 'application/x-www-form-urlencoded', 'client_id=demo-cli&client_id=demo-cli', 'The parameter "client_id" was sent more than once.']
 	];
-	for (const [name, type, body] of badBodies) {
+	for (const [name, type, body, expected] of badBodies) {
 		test(`${name} gets a 400 RFC 6749 error, never a 500 or HTML`, async () => {
 			for (const path of ['/oauth/device_authorization', '/oauth/token']) {
 				const response = await fetch(`${server.origin}${path}`, {
@@ -201,9 +215,7 @@ test.describe('bad input', () => {
 				});
 				expect(response.status).toBe(400);
 				expect(response.headers.get('content-type')).toContain('application/json');
-				const json = await response.json();
-				expect(json.error).toBe('invalid_request');
-				expect(typeof json.error_description).toBe('string');
+				expect(await response.json()).toEqual({ error: 'invalid_request', error_description: expected });
 			}
 		});
 	}
@@ -221,10 +233,10 @@ test.describe('bad input', () => {
 	test('a GET on a POST endpoint and an unknown /oauth path answer JSON', async () => {
 		const get = await fetch(`${server.origin}/oauth/token`);
 		expect(get.status).toBe(405);
-		expect((await get.json()).error).toBe('invalid_request');
+		expect(await get.json()).toEqual({ error: 'invalid_request', error_description: 'Use POST for this endpoint.' });
 		const unknown = await fetch(`${server.origin}/oauth/nothing-here`, { method: 'POST' });
 		expect(unknown.status).toBe(404);
-		expect((await unknown.json()).error).toBe('invalid_request');
+		expect(await unknown.json()).toEqual({ error: 'invalid_request', error_description: 'There is no such endpoint.' });
 	});
 
 	test('a form POST from another site to a page is refused, while CLIs may post to /oauth/* with no Origin', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { narrowScopes, normalizeEmail, resolveOwner } from './admin';
-import { testServices } from './test-services';
+import { testServices, type TestServices } from './test-services';
 
 describe('scope narrowing', () => {
 	it('never grants a scope that was not requested or that the client may not have', () => {
@@ -26,8 +26,10 @@ describe('scope narrowing', () => {
 });
 
 describe('owners', () => {
-	let services: ReturnType<typeof testServices>;
-	beforeEach(() => (services = testServices()));
+	let services: TestServices;
+	beforeEach(async () => {
+		services = await testServices();
+	});
 	afterEach(() => services.dispose());
 
 	it('an owner email is trimmed and lower-cased; non-addresses are refused', () => {
@@ -35,17 +37,17 @@ describe('owners', () => {
 		for (const bad of ['', 'tech', 'tech@', '@lab.example', 'a b@lab.example', 'tech@lab', '<x>@lab.example']) expect(normalizeEmail(bad)).toBeNull();
 	});
 
-	it('an email owner becomes the user email:<address>, the same one every time', () => {
-		const first = resolveOwner(services, 'Tech@Lab.Example', 1);
-		const second = resolveOwner(services, 'email:tech@lab.example', 2);
+	it('an email owner becomes the user email:<address>, the same one every time', async () => {
+		const first = await resolveOwner(services, 'Tech@Lab.Example', 1);
+		const second = await resolveOwner(services, 'email:tech@lab.example', 2);
 		expect(first).toMatchObject({ ok: true, ownerSub: 'email:tech@lab.example' });
 		expect(second).toEqual(first);
 	});
 
-	it('a sub names someone who has signed in; an unknown sub is refused with advice', () => {
-		services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, 1);
-		expect(resolveOwner(services, 'orcid:0000-0002-1825-0097', 2)).toMatchObject({ ok: true, ownerSub: 'orcid:0000-0002-1825-0097' });
-		expect(resolveOwner(services, 'clerk:user_nobody', 2)).toEqual({
+	it('a sub names someone who has signed in; an unknown sub is refused with advice', async () => {
+		await services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, 1);
+		expect(await resolveOwner(services, 'orcid:0000-0002-1825-0097', 2)).toMatchObject({ ok: true, ownerSub: 'orcid:0000-0002-1825-0097' });
+		expect(await resolveOwner(services, 'clerk:user_nobody', 2)).toEqual({
 			ok: false,
 			message: 'No one has signed in as clerk:user_nobody yet. Enter their email address instead.'
 		});

@@ -1,7 +1,7 @@
-import { recordAudit } from './audit';
+import { auditPage, recordAudit } from './audit';
 import { approveDeviceAuthorization, denyDeviceAuthorization, revokeUncollectedApproval, type Actor, type Decision } from './device-authorizations';
 import type { Services } from './services';
-import { normalizeUserCode } from './user-code';
+import { formatUserCode, normalizeUserCode } from './user-code';
 
 /** Admins approve codes on behalf of others: the lab workstation, the kiosk, the shared machine. */
 
@@ -27,15 +27,15 @@ export type OwnerResolution = { ok: true; ownerId: number; ownerSub: string } | 
  * `Owner` is an email address (the grant then belongs to `email:<address>`, shown to
  * whoever signs in with that verified address) or the `sub` of someone who signed in.
  */
-export function resolveOwner({ store }: Services, input: string, now: number): OwnerResolution {
+export async function resolveOwner({ store }: Services, input: string, now: number): Promise<OwnerResolution> {
 	const value = input.trim();
 	const asEmail = normalizeEmail(value.startsWith('email:') ? value.slice(6) : value);
 	if (asEmail) {
-		const user = store.upsertUser({ sub: `email:${asEmail}`, provider: 'email', name: null, email: asEmail }, now);
+		const user = await store.upsertUser({ sub: `email:${asEmail}`, provider: 'email', name: null, email: asEmail }, now);
 		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
 	if (/^(orcid|clerk):\S+$/.test(value)) {
-		const user = store.findUserBySub(value);
+		const user = await store.findUserBySub(value);
 		if (user) return { ok: true, ownerId: user.id, ownerSub: user.sub };
 		return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
 	}
@@ -51,16 +51,16 @@ export interface OnBehalfApproval {
 
 export type AdminDecision = Decision | { ok: false; message: string };
 
-export function approveOnBehalf(services: Services, admin: Actor, request: OnBehalfApproval, now: number): AdminDecision {
+export async function approveOnBehalf(services: Services, admin: Actor, request: OnBehalfApproval, now: number): Promise<AdminDecision> {
 	const userCode = normalizeUserCode(request.userCode);
-	const pending = userCode ? services.store.findLiveDeviceAuthorization(userCode, now) : undefined;
+	const pending = userCode ? await services.store.findLiveDeviceAuthorization(userCode, now) : undefined;
 	if (!userCode || !pending) return { ok: false, message: 'That code is not pending any more: it expired or was already decided.' };
 	const label = request.label.trim();
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
 	const client = services.clients.get(pending.client_id);
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
-	const owner = resolveOwner(services, request.owner, now);
+	const owner = await resolveOwner(services, request.owner, now);
 	if (!owner.ok) return owner;
 	return approveDeviceAuthorization(
 		services,
@@ -70,32 +70,67 @@ export function approveOnBehalf(services: Services, admin: Actor, request: OnBeh
 	);
 }
 
-export function denyAsAdmin(services: Services, admin: Actor, userCodeInput: string, now: number): AdminDecision {
+export async function denyAsAdmin(services: Services, admin: Actor, userCodeInput: string, now: number): Promise<AdminDecision> {
 	const userCode = normalizeUserCode(userCodeInput);
 	if (!userCode) return { ok: false, message: 'That is not a code.' };
 	return denyDeviceAuthorization(services, admin, userCode, 'admin', now);
 }
 
-export function revokeGrantAsAdmin(services: Services, admin: Actor, grantId: number, now: number): boolean {
-	const revoked = services.store.revokeAnyGrant(grantId, now);
+export async function revokeGrantAsAdmin(services: Services, admin: Actor, grantId: number, now: number): Promise<boolean> {
+	const revoked = await services.store.revokeAnyGrant(grantId, now);
 	if (!revoked) return false;
-	recordAudit(services, { actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip }, now);
+	await recordAudit(
+		services,
+		{ actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip },
+		now
+	);
 	return true;
 }
 
 /** Takes back anyone's approval before its CLI collected the tokens. */
-export function revokeApprovalAsAdmin(services: Services, admin: Actor, approvalId: number, now: number): boolean {
+export function revokeApprovalAsAdmin(services: Services, admin: Actor, approvalId: number, now: number): Promise<boolean> {
 	return revokeUncollectedApproval(services, admin, approvalId, null, now);
 }
 
-export function uncollectedApprovals({ store }: Services, now: number) {
-	return store.listUncollectedApprovals(null, now);
-}
-
-export function pendingAuthorizations({ store }: Services, now: number) {
-	return store.listPendingAuthorizations(now, 200);
-}
-
-export function activeGrants({ store }: Services, filter: string, now: number) {
-	return store.listAllActiveGrants(now, filter.trim().toLowerCase().slice(0, 100), 200);
+/** What /admin shows: pending codes, the code looked up, grants and approvals not yet collected, clients, the audit log. */
+export async function adminOverview(services: Services, query: { code: string | null; filter: string; page: string | null }, now: number) {
+	const { clients, store, config } = services;
+	const clientName = (id: string) => clients.get(id)?.name ?? id;
+	const code = normalizeUserCode(query.code ?? '');
+	const [pending, selected, uncollected, grants, audit] = await Promise.all([
+		store.listPendingAuthorizations(now, 200),
+		code ? store.findLiveDeviceAuthorization(code, now) : undefined,
+		store.listUncollectedApprovals(null, now),
+		store.listAllActiveGrants(now, query.filter.trim().toLowerCase().slice(0, 100), 200),
+		auditPage(services, query.page)
+	]);
+	return {
+		now,
+		pending: pending.map((row) => ({
+			userCode: formatUserCode(row.user_code),
+			clientName: clientName(row.client_id),
+			scope: row.scope,
+			createdAt: row.created_at,
+			expiresAt: row.expires_at,
+			requesterIp: row.requester_ip,
+			requesterUserAgent: row.requester_user_agent
+		})),
+		lookedUp: query.code !== null,
+		selected: selected
+			? {
+					userCode: formatUserCode(selected.user_code),
+					clientName: clientName(selected.client_id),
+					clientId: selected.client_id,
+					scopes: selected.scope.split(' ').filter(Boolean),
+					createdAt: selected.created_at,
+					requesterIp: selected.requester_ip,
+					requesterUserAgent: selected.requester_user_agent
+				}
+			: null,
+		uncollected,
+		filter: query.filter,
+		grants,
+		clients: config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes })),
+		audit
+	};
 }

@@ -19,7 +19,12 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 };
 
 /** RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client. */
-export function createDeviceAuthorization({ config, store }: Services, client: Client, scopeParam: string | undefined, context: RequestContext): OAuthResult {
+export async function createDeviceAuthorization(
+	{ config, store }: Services,
+	client: Client,
+	scopeParam: string | undefined,
+	context: RequestContext
+): Promise<OAuthResult> {
 	const scopes = resolveRequestedScopes(client, scopeParam);
 	if ('unknown' in scopes) {
 		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`).toResult();
@@ -29,22 +34,18 @@ export function createDeviceAuthorization({ config, store }: Services, client: C
 	// A collision with a live user code is rare (20^8 codes); a few fresh draws settle it.
 	for (let attempt = 0; attempt < 5; attempt++) {
 		const userCode = generateUserCode();
-		try {
-			store.insertDeviceAuthorization({
-				deviceCodeHash,
-				userCode,
-				clientId: client.id,
-				scope: scopes.join(' '),
-				createdAt: context.now,
-				expiresAt: context.now + config.deviceCodeTtl * 1000,
-				intervalSeconds: config.pollInterval,
-				requesterIp: context.ip,
-				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
-			});
-		} catch (error) {
-			if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') continue;
-			throw error;
-		}
+		const inserted = await store.insertDeviceAuthorization({
+			deviceCodeHash,
+			userCode,
+			clientId: client.id,
+			scope: scopes.join(' '),
+			createdAt: context.now,
+			expiresAt: context.now + config.deviceCodeTtl * 1000,
+			intervalSeconds: config.pollInterval,
+			requesterIp: context.ip,
+			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
+		});
+		if (inserted === 'user_code_taken') continue;
 		return ok({
 			device_code: deviceCode,
 			user_code: formatUserCode(userCode),
@@ -76,14 +77,13 @@ export interface CodeEntrySource {
  * from one address or one browser earn a growing wait, whatever code they aim at.
  * The code itself never goes into a cookie: a random handle does, bound to this entry.
  */
-export function enterUserCode(services: Services, input: string, source: CodeEntrySource, now: number): CodeEntry {
+export async function enterUserCode(services: Services, input: string, source: CodeEntrySource, now: number): Promise<CodeEntry> {
 	const waiting = waitingOutGuesses(services, source, now);
 	if (waiting) return waiting;
 	const userCode = normalizeUserCode(input);
-	const authorization = userCode ? services.store.markDeviceAuthorizationEntered(userCode, now) : undefined;
-	if (!authorization) return refuseCodeLookup(services, source, userCode, 'no pending code was found for the code entered', now);
 	const handle = generateSecret();
-	services.store.insertDeviceEntry(hashSecret(handle), authorization.id, now);
+	const authorization = userCode ? await services.store.recordCodeEntry(userCode, hashSecret(handle), now) : undefined;
+	if (!authorization) return refuseCodeLookup(services, source, userCode, 'no pending code was found for the code entered', now);
 	return { ok: true, authorization, handle };
 }
 
@@ -94,10 +94,10 @@ export type DeviceLogin = { ok: true; userCode: string } | CodeLookupRefusal;
  * forged (or outlived its code): it is refused, audited and counted like a wrong code,
  * so a cookie is no way around the guessing limits.
  */
-export function resolveDeviceLogin(services: Services, handle: string, source: CodeEntrySource, now: number): DeviceLogin {
+export async function resolveDeviceLogin(services: Services, handle: string, source: CodeEntrySource, now: number): Promise<DeviceLogin> {
 	const waiting = waitingOutGuesses(services, source, now);
 	if (waiting) return waiting;
-	const userCode = services.store.findEnteredUserCode(hashSecret(handle));
+	const userCode = await services.store.findEnteredUserCode(hashSecret(handle));
 	if (userCode) return { ok: true, userCode };
 	return refuseCodeLookup(services, source, null, 'a device-login cookie named no entered code', now);
 }
@@ -114,14 +114,14 @@ function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: 
 	return null;
 }
 
-function refuseCodeLookup(services: Services, source: CodeEntrySource, userCode: string | null, detail: string, now: number): CodeLookupRefusal {
-	recordAudit(services, { actor: source.actor, action: 'device.code_refused', userCode, ip: source.ip, detail }, now);
+async function refuseCodeLookup(services: Services, source: CodeEntrySource, userCode: string | null, detail: string, now: number): Promise<CodeLookupRefusal> {
+	await recordAudit(services, { actor: source.actor, action: 'device.code_refused', userCode, ip: source.ip, detail }, now);
 	let retryAfter = 0;
 	for (const key of guessingKeys(source)) {
 		const verdict = services.limiter.fail(key, services.config.limits.codeEntry, now);
 		if (!verdict.ok) {
 			retryAfter = Math.max(retryAfter, verdict.retryAfter);
-			recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);
+			await recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);
 		}
 	}
 	return retryAfter ? { ok: false, reason: 'limited', retryAfter } : { ok: false, reason: 'invalid' };
@@ -155,12 +155,12 @@ export function claimForConfirmation({ store }: Services, userCode: string, user
  * "I didn't start this": deny the code, mark it reported in the audit log, and refuse
  * new codes from the address that asked for it for REPORT_BLOCK_SECONDS.
  */
-export function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
-	const decision = denyDeviceAuthorization(services, actor, userCode, 'reported', now);
+export async function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
+	const decision = await denyDeviceAuthorization(services, actor, userCode, 'reported', now);
 	if (!decision.ok) return decision;
 	const ip = decision.authorization.requester_ip;
 	const until = now + services.config.reportBlockSeconds * 1000;
-	if (ip) services.store.blockAddress(ip, until, `reported by ${actor.sub}`);
+	if (ip) await services.store.blockAddress(ip, until, `reported by ${actor.sub}`);
 	return { ok: true as const, requesterIp: ip, blockedUntil: until };
 }
 
@@ -183,9 +183,9 @@ export interface Approval {
  * pending → approved; one statement, so only one decision ever wins. `approvedBy` is
  * set when an admin approves on someone else's behalf.
  */
-export function approveDeviceAuthorization(services: Services, actor: Actor, approval: Approval, now: number): Decision {
+export async function approveDeviceAuthorization(services: Services, actor: Actor, approval: Approval, now: number): Promise<Decision> {
 	const onBehalf = approval.ownerId !== actor.userId;
-	const authorization = services.store.approveDeviceAuthorization({
+	const authorization = await services.store.approveDeviceAuthorization({
 		userCode: approval.userCode,
 		ownerId: approval.ownerId,
 		approvedBy: onBehalf ? actor.userId : null,
@@ -195,7 +195,7 @@ export function approveDeviceAuthorization(services: Services, actor: Actor, app
 		now
 	});
 	if (!authorization) return { ok: false };
-	recordAudit(
+	await recordAudit(
 		services,
 		{
 			actor: actor.sub,
@@ -212,7 +212,13 @@ export function approveDeviceAuthorization(services: Services, actor: Actor, app
 }
 
 /** pending → denied by a person; the CLI's next poll answers access_denied with the reason. */
-export function denyDeviceAuthorization(services: Services, actor: Actor, userCode: string, reason: 'user' | 'admin' | 'reported', now: number): Decision {
+export function denyDeviceAuthorization(
+	services: Services,
+	actor: Actor,
+	userCode: string,
+	reason: 'user' | 'admin' | 'reported',
+	now: number
+): Promise<Decision> {
 	// The person at /device/confirm decides only a code they claimed; admins may always.
 	const claimant = reason === 'admin' ? null : actor.userId;
 	return deny(services, { userCode, reason, deniedBy: actor.userId, claimant, actorSub: actor.sub, ip: actor.ip }, now);
@@ -233,11 +239,11 @@ export function denyAfterProviderRefusal(
 	signedInUserId: number | null,
 	ip: string | null,
 	now: number
-): Decision {
+): Promise<Decision> {
 	return deny(services, { userCode, reason, deniedBy: null, claimant: signedInUserId ?? NO_ONE, actorSub: null, ip }, now);
 }
 
-interface Denial {
+interface DenialRecord {
 	userCode: string;
 	reason: DenialReason;
 	deniedBy: number | null;
@@ -247,11 +253,11 @@ interface Denial {
 	ip: string | null;
 }
 
-function deny(services: Services, denial: Denial, now: number): Decision {
+async function deny(services: Services, denial: DenialRecord, now: number): Promise<Decision> {
 	const { userCode, reason, deniedBy, claimant } = denial;
-	const authorization = services.store.denyDeviceAuthorization({ userCode, reason, deniedBy, claimant, now });
+	const authorization = await services.store.denyDeviceAuthorization({ userCode, reason, deniedBy, claimant, now });
 	if (!authorization) return { ok: false };
-	recordAudit(
+	await recordAudit(
 		services,
 		{
 			actor: denial.actorSub,
@@ -270,10 +276,10 @@ function deny(services: Services, denial: Denial, now: number): Decision {
  * approved → denied before the CLI collected its tokens (its next poll answers
  * access_denied). `ownerId` null lets an admin revoke anyone's.
  */
-export function revokeUncollectedApproval(services: Services, actor: Actor, approvalId: number, ownerId: number | null, now: number): boolean {
-	const revoked = services.store.revokeUncollectedApproval(approvalId, ownerId, now);
+export async function revokeUncollectedApproval(services: Services, actor: Actor, approvalId: number, ownerId: number | null, now: number): Promise<boolean> {
+	const revoked = await services.store.revokeUncollectedApproval(approvalId, ownerId, now);
 	if (!revoked) return false;
-	recordAudit(
+	await recordAudit(
 		services,
 		{
 			actor: actor.sub,

@@ -3,7 +3,7 @@ import { hashSecret } from './crypto';
 import { invalidGrant, invalidRequest, ok, OAuthError, type OAuthResult } from './oauth-errors';
 import type { Client } from './clients';
 import type { RequestContext, Services } from './services';
-import { issueTokens } from './tokens';
+import { newTokenPair, tokenResponse } from './tokens';
 
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -12,19 +12,19 @@ const REPLAYED = 'The device code was already used; the tokens issued from it ar
 /**
  * RFC 8628 §3.4–3.5: one poll of the token endpoint with a device code, for an
  * already authenticated client, as guard clauses: found → replayed → too fast →
- * denied → expired → pending → consume → issue. A waiting poll is one statement;
- * consuming an approval and writing its tokens is one transaction, so an approval
- * is never lost and tokens are issued exactly once.
+ * denied → expired → pending → consume → issue (the order of poll-rule.ts). A waiting
+ * poll is one statement; redeeming an approval with its grant and tokens is one store
+ * operation, so an approval is never lost and tokens are issued exactly once.
  */
-export function pollDeviceCode(services: Services, client: Client, deviceCode: string | undefined, context: RequestContext): OAuthResult {
+export async function pollDeviceCode(services: Services, client: Client, deviceCode: string | undefined, context: RequestContext): Promise<OAuthResult> {
 	if (!deviceCode) return invalidRequest('device_code is required.').toResult();
 	const { store } = services;
-	const polled = store.pollDeviceAuthorization(hashSecret(deviceCode), client.id, context.now);
+	const polled = await store.pollDeviceAuthorization(hashSecret(deviceCode), client.id, context.now);
 	if (!polled) return invalidGrant('The device code is unknown or was issued to another client.').toResult();
 	switch (polled.last_poll_outcome) {
 		case 'replayed':
 			// A device code redeemed twice has leaked: end what it gave out.
-			if (polled.grant_id !== null) store.revokeGrant(polled.grant_id, context.now);
+			if (polled.grant_id !== null) await store.revokeGrant(polled.grant_id, context.now);
 			return invalidGrant(REPLAYED).toResult();
 		case 'slow_down':
 			return deviceError('slow_down', `Polling too fast: wait ${polled.interval_seconds} seconds between requests.`);
@@ -37,33 +37,17 @@ export function pollDeviceCode(services: Services, client: Client, deviceCode: s
 				'authorization_pending',
 				polled.entered_at === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.'
 			);
-		case 'issue':
-			return store.transaction(() => {
-				const authorization = store.consumeApprovedAuthorization(polled.id);
-				if (!authorization) return invalidGrant(REPLAYED).toResult();
-				const scope = authorization.granted_scope ?? authorization.scope;
-				const grantId = store.insertGrant({
-					kind: 'device',
-					ownerId: authorization.owner_id as number,
-					clientId: authorization.client_id,
-					scope,
-					label: authorization.label,
-					approvedBy: authorization.approved_by,
-					createdAt: context.now,
-					requesterIp: authorization.requester_ip,
-					pickupIp: context.ip,
-					expiresAt: null
-				});
-				store.attachGrant(authorization.id, grantId);
-				// Beyond RFC 6749's fields: whose tokens these are, and which admin approved them.
-				const owner = store.findUserById(authorization.owner_id as number);
-				const approver = authorization.approved_by === null ? undefined : store.findUserById(authorization.approved_by);
-				return ok({
-					...issueTokens(services, grantId, scope, context.now),
-					sub: owner?.sub,
-					...(approver ? { approved_by: approver.sub } : {})
-				});
+		case 'issue': {
+			const tokens = newTokenPair(services.config, context.now);
+			const redeemed = await store.redeemApprovedAuthorization(polled.id, tokens.stored, context.ip, context.now);
+			if (!redeemed) return invalidGrant(REPLAYED).toResult();
+			// Beyond RFC 6749's fields: whose tokens these are, and which admin approved them.
+			return ok({
+				...tokenResponse(services.config, tokens, redeemed.scope),
+				sub: redeemed.ownerSub,
+				...(redeemed.approverSub ? { approved_by: redeemed.approverSub } : {})
 			});
+		}
 	}
 }
 

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OAUTH_RESPONSE_HEADERS, securityHeaders } from './headers';
-import { clientAddress } from './http';
+import { responseHeaders } from './headers';
+import { answerSafely, contextFrom, type OAuthEndpoint } from './http';
 import { logRequest } from './log';
 import { deviceAuthorizationEndpoint, tokenEndpoint } from './oauth-endpoints';
-import { methodNotAllowed, OAuthError, payloadTooLarge, serverError, type OAuthResult } from './oauth-errors';
-import { MAX_OAUTH_BODY_BYTES, parseParams, type Params } from './request-params';
-import { services, type RequestContext, type Services } from './services';
+import { methodNotAllowed, OAuthError, payloadTooLarge, serializeOAuth, type OAuthResult } from './oauth-errors';
+import { MAX_OAUTH_BODY_BYTES, parseParams } from './request-params';
+import { services } from './services';
 
 /**
  * The hot path: every waiting CLI polls /oauth/token every few seconds, and whole
  * classes ask /oauth/device_authorization for codes at once. These two POSTs are
  * served straight from node:http, before SvelteKit builds a Request, runs hooks and
- * routes — the same endpoint functions, answers and log line as the routes in
- * src/routes/oauth/, which still serve them under `vite dev`.
+ * routes — through the same adapter (http.ts) as the routes in src/routes/oauth/,
+ * which still serve them under `vite dev`: the same context, answers, headers and log line.
  */
-const FAST_ROUTES: Record<string, (services: Services, params: Params, context: RequestContext) => OAuthResult> = {
+const FAST_ROUTES: Record<string, OAuthEndpoint> = {
 	'/oauth/token': tokenEndpoint,
 	'/oauth/device_authorization': deviceAuthorizationEndpoint
 };
@@ -73,7 +73,7 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 		if (size > MAX_OAUTH_BODY_BYTES) return tooLarge();
 		const parsed = parseParams(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req.headers['content-type']);
 		if (!parsed.ok) return answer(parsed.error.toResult());
-		answer(run(endpoint, parsed.params, req));
+		void answerSafely(() => endpoint(services(), parsed.params, contextOf(req))).then(answer);
 	});
 	req.on('error', () => {
 		if (!res.headersSent) answer(new OAuthError(400, 'invalid_request', 'The request body could not be read.').toResult());
@@ -81,34 +81,22 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	return true;
 }
 
-function run(endpoint: (typeof FAST_ROUTES)[string], params: Params, req: IncomingMessage): OAuthResult {
-	try {
-		const current = services();
-		const forwarded = req.headers['x-forwarded-for'];
-		const context: RequestContext = {
-			now: Date.now(),
-			ip:
-				clientAddress(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? null), current.config.trustProxy) || null,
-			userAgent: req.headers['user-agent'] ?? null,
-			authorization: req.headers.authorization ?? null
-		};
-		return endpoint(current, params, context);
-	} catch (error) {
-		console.error(JSON.stringify({ level: 'error', msg: 'oauth endpoint failed', error: (error as Error).message }));
-		return serverError().toResult();
-	}
+function contextOf(req: IncomingMessage) {
+	return contextFrom(
+		req.socket.remoteAddress ?? '',
+		(name) => {
+			const value = req.headers[name];
+			return Array.isArray(value) ? value.join(',') : (value ?? null);
+		},
+		services().config
+	);
 }
 
 function send(res: ServerResponse, method: string, route: string, result: OAuthResult, started: number): void {
+	if (res.destroyed) return;
 	const id = randomUUID();
-	const body = JSON.stringify(result.body);
-	res.writeHead(result.status, {
-		...OAUTH_RESPONSE_HEADERS,
-		...securityHeaders(services().config),
-		...result.headers,
-		'Content-Length': Buffer.byteLength(body),
-		'X-Request-Id': id
-	});
+	const { status, headers, body } = serializeOAuth(result, responseHeaders(services().config, id));
+	res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
 	res.end(body);
 	logRequest(id, method, route, result.status, started);
 }

@@ -16,6 +16,11 @@ export function securityHeaders(config: Config): Readonly<Record<string, string>
 	return headers;
 }
 
+/** What every response carries, whichever path served it: the security headers and its request id. */
+export function responseHeaders(config: Config, requestId: string): Record<string, string> {
+	return { ...securityHeaders(config), 'X-Request-Id': requestId };
+}
+
 /** Every OAuth response is JSON and never cached (RFC 6749 §5.1). */
 export const OAUTH_RESPONSE_HEADERS = {
 	'Content-Type': 'application/json; charset=utf-8',

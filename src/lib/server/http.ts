@@ -1,8 +1,21 @@
 import { isIP } from 'node:net';
 import { error, type RequestEvent } from '@sveltejs/kit';
+import type { Config } from './config';
+import { responseHeaders } from './headers';
+import { log } from './log';
 import { oauthJson, serverError, type OAuthResult } from './oauth-errors';
 import { readParams, type Params } from './request-params';
 import { services, type RequestContext, type Services } from './services';
+
+/**
+ * The one HTTP adapter of the JSON API, for both ways a request arrives: the fast path
+ * (fast-path.ts, straight from node:http) and the SvelteKit routes in src/routes/oauth/
+ * (everything else, and every route under `vite dev`). Both build the request context
+ * here, run the endpoint through `answerSafely`, and serialize with `serializeOAuth`.
+ */
+
+/** An endpoint of the JSON API: parsed fields in, (status, JSON) out, no framework types. */
+export type OAuthEndpoint = (services: Services, params: Params, context: RequestContext) => Promise<OAuthResult>;
 
 /**
  * The client's address. With TRUST_PROXY=0 it is the connection's; with n proxy
@@ -21,6 +34,16 @@ export function clientAddress(connectionAddress: string, forwardedFor: string | 
 	return isIP(claimed) ? claimed : connectionAddress;
 }
 
+/** Who is asking, from the connection's address and the request's headers. */
+export function contextFrom(connectionAddress: string, header: (name: string) => string | null, config: Config): RequestContext {
+	return {
+		now: Date.now(),
+		ip: clientAddress(connectionAddress, header('x-forwarded-for'), config.trustProxy) || null,
+		userAgent: header('user-agent'),
+		authorization: header('authorization')
+	};
+}
+
 export function requestContext(event: RequestEvent, { config }: Services = services()): RequestContext {
 	let connection: string;
 	try {
@@ -28,35 +51,39 @@ export function requestContext(event: RequestEvent, { config }: Services = servi
 	} catch {
 		connection = '';
 	}
-	return {
-		now: Date.now(),
-		ip: clientAddress(connection, event.request.headers.get('x-forwarded-for'), config.trustProxy) || null,
-		userAgent: event.request.headers.get('user-agent'),
-		authorization: event.request.headers.get('authorization')
-	};
+	return contextFrom(connection, (name) => event.request.headers.get(name), config);
 }
 
 /** The signed-in person acting through a page, for decisions and the audit log. */
-export function actorOf(event: RequestEvent, user: { user_id: number; sub: string }) {
-	return { userId: user.user_id, sub: user.sub, ip: requestContext(event).ip };
+export function actorOf(event: RequestEvent, user: { id: number; sub: string }) {
+	return { userId: user.id, sub: user.sub, ip: requestContext(event).ip };
 }
 
-type ParamsEndpoint = (services: Services, params: Params, context: RequestContext) => OAuthResult;
-
-/** A POST to an OAuth endpoint: read the body, run the endpoint, answer JSON, never a stack trace. */
-export async function servePost(event: RequestEvent, endpoint: ParamsEndpoint): Promise<Response> {
-	const parsed = await readParams(event.request);
-	if (!parsed.ok) return oauthJson(parsed.error);
-	return serveSafely(() => endpoint(services(), parsed.params, requestContext(event)));
-}
-
-export function serveSafely(run: () => OAuthResult): Response {
+/** Runs an endpoint; the unexpected is logged (without the request) and answered server_error, never a stack trace. */
+export async function answerSafely(run: () => Promise<OAuthResult>): Promise<OAuthResult> {
 	try {
-		return oauthJson(run());
-	} catch (error) {
-		console.error(JSON.stringify({ level: 'error', msg: 'oauth endpoint failed', error: (error as Error).message }));
-		return oauthJson(serverError());
+		return await run();
+	} catch (caught) {
+		log({ level: 'error', msg: 'oauth endpoint failed', error: (caught as Error).message });
+		return serverError().toResult();
 	}
+}
+
+/** A JSON API answer through SvelteKit: the same headers as the fast path's, and this request's id. */
+export function oauthAnswer(event: RequestEvent, result: OAuthResult): Response {
+	return oauthJson(result, responseHeaders(services().config, event.locals.requestId));
+}
+
+/** A POST to an OAuth endpoint through SvelteKit: read the body, run the endpoint, answer JSON. */
+export async function servePost(event: RequestEvent, endpoint: OAuthEndpoint): Promise<Response> {
+	const parsed = await readParams(event.request);
+	if (!parsed.ok) return oauthAnswer(event, parsed.error.toResult());
+	return oauthAnswer(event, await answerSafely(() => endpoint(services(), parsed.params, requestContext(event))));
+}
+
+/** A GET (or body-less) OAuth endpoint through SvelteKit. */
+export async function serveQuery(event: RequestEvent, run: (services: Services, context: RequestContext) => Promise<OAuthResult>): Promise<Response> {
+	return oauthAnswer(event, await answerSafely(() => run(services(), requestContext(event))));
 }
 
 /**

@@ -48,18 +48,18 @@ function authenticate(services: Services, params: Params, context: RequestContex
 }
 
 /** A limit check for the JSON API: null when allowed, else the 429 to answer. */
-function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): OAuthResult | null {
+async function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): Promise<OAuthResult | null> {
 	const verdict = services.limiter.consume(key, limit, context.now);
 	if (verdict.ok) return null;
-	recordRateLimit(services, verdict, what, context.ip, context.now);
+	await recordRateLimit(services, verdict, what, context.ip, context.now);
 	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();
 }
 
 /** POST /oauth/device_authorization (RFC 8628 §3.1), limited per IP and per client. */
-export function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+export async function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const { config, store } = services;
 	const ip = context.ip ?? 'unknown';
-	const block = store.findAddressBlock(ip, context.now);
+	const block = await store.findAddressBlock(ip, context.now);
 	if (block) {
 		const retryAfter = Math.ceil((block.until - context.now) / 1000);
 		return tooManyRequests(
@@ -67,11 +67,17 @@ export function deviceAuthorizationEndpoint(services: Services, params: Params, 
 			'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
 		).toResult();
 	}
-	const perIp = limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
+	const perIp = await limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
 	if (perIp) return perIp;
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
-	const perClient = limited(services, `device-client:${client.client.id}`, config.limits.deviceAuthorizationPerClient, 'new codes for this client', context);
+	const perClient = await limited(
+		services,
+		`device-client:${client.client.id}`,
+		config.limits.deviceAuthorizationPerClient,
+		'new codes for this client',
+		context
+	);
 	if (perClient) return perClient;
 	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
 }
@@ -79,9 +85,15 @@ export function deviceAuthorizationEndpoint(services: Services, params: Params, 
 const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
 
 /** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
-export function tokenEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
-	const ceiling = limited(services, `token-ip:${context.ip ?? 'unknown'}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
+	const ceiling = await limited(
+		services,
+		`token-ip:${context.ip ?? 'unknown'}`,
+		services.config.limits.tokenPerIp,
+		'token requests from this address',
+		context
+	);
 	if (ceiling) return ceiling;
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.').toResult();
@@ -95,14 +107,14 @@ export function tokenEndpoint(services: Services, params: Params, context: Reque
 }
 
 /** POST /oauth/revoke (RFC 7009): logout for a CLI. */
-export function revocationEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+export async function revocationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
 	return revokeToken(services, client.client, params.get('token'), context);
 }
 
 /** POST /oauth/introspect (RFC 7662): only for authenticated confidential clients (resource servers). */
-export function introspectionEndpoint(services: Services, params: Params, context: RequestContext): OAuthResult {
+export async function introspectionEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
 	if (client.client.type !== 'confidential') {
@@ -112,8 +124,8 @@ export function introspectionEndpoint(services: Services, params: Params, contex
 }
 
 /** GET /oauth/userinfo: who a bearer token belongs to. */
-export function userinfoEndpoint(services: Services, context: RequestContext): OAuthResult {
-	const bearer = authenticateBearer(services, context.authorization, context.now, context.ip);
+export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
+	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
 	if (!bearer.ok) return bearer.error.toResult();
 	const { token } = bearer;
 	return ok({

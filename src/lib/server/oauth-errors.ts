@@ -50,8 +50,16 @@ export function ok(body: unknown, headers?: Record<string, string>): OAuthResult
 	return { status: 200, body, headers };
 }
 
-/** The one serializer of OAuth answers, for routes served through SvelteKit. */
-export function oauthJson(result: OAuthResult | OAuthError): Response {
+/**
+ * The one serializer of OAuth answers, for the fast path and SvelteKit alike: JSON,
+ * no-store, the headers every response carries (`common`), then the answer's own.
+ */
+export function serializeOAuth(result: OAuthResult | OAuthError, common: Record<string, string> = {}) {
 	const { status, body, headers } = result instanceof OAuthError ? result.toResult() : result;
-	return new Response(JSON.stringify(body), { status, headers: { ...OAUTH_RESPONSE_HEADERS, ...headers } });
+	return { status, headers: { ...OAUTH_RESPONSE_HEADERS, ...common, ...headers }, body: JSON.stringify(body) };
+}
+
+export function oauthJson(result: OAuthResult | OAuthError, common: Record<string, string> = {}): Response {
+	const { status, headers, body } = serializeOAuth(result, common);
+	return new Response(body, { status, headers });
 }

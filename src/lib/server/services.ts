@@ -30,8 +30,8 @@ export function services(): Services {
 	return current;
 }
 
-export function createServices(config: Config, store: Store): Services {
-	store.replaceClients(config.clients);
+export async function createServices(config: Config, store: Store): Promise<Services> {
+	await store.replaceClients(config.clients);
 	return {
 		config,
 		store,

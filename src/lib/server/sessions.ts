@@ -1,49 +1,57 @@
-import type { Config } from './config';
 import { generateSecret, hashSecret } from './crypto';
 import type { Services } from './services';
-import type { SessionRow } from './store';
+import { isAdmin } from './users';
 
 /**
  * Browser sessions after Lucia's design: a random token in an HttpOnly cookie,
  * only its SHA-256 in the database, and a sliding expiry.
  */
 
-export function sessionCookieName(secure: boolean): string {
-	// The __Host- prefix pins the cookie to this host, https and path / (RFC 6265bis).
-	return secure ? '__Host-doorcode_session' : 'doorcode_session';
+/** The person signed in in this browser, as pages and actions see them. */
+export interface SessionUser {
+	id: number;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+	isAdmin: boolean;
 }
 
-export function createSession({ config, store }: Services, userId: number, now: number): { token: string; expiresAt: number } {
+export async function createSession({ config, store }: Services, userId: number, now: number): Promise<{ token: string; expiresAt: number }> {
 	const token = generateSecret();
 	const expiresAt = now + config.sessionTtl * 1000;
-	store.insertSession(hashSecret(token), userId, now, expiresAt);
+	await store.insertSession(hashSecret(token), userId, now, expiresAt);
 	return { token, expiresAt };
 }
 
-export type SessionValidation = { ok: true; session: SessionRow; renewedUntil: number | null } | { ok: false };
+export type SessionValidation = { ok: true; user: SessionUser; renewedUntil: number | null } | { ok: false };
 
-/** The session behind a cookie's token; renewed when less than half its lifetime is left. */
-export function validateSessionToken({ config, store }: Services, token: string, now: number): SessionValidation {
+/** The person behind a cookie's token; the session is renewed when less than half its lifetime is left. */
+export async function validateSessionToken({ config, store }: Services, token: string, now: number): Promise<SessionValidation> {
 	const tokenHash = hashSecret(token);
-	const session = store.findSession(tokenHash);
+	const session = await store.findSession(tokenHash);
 	if (!session) return { ok: false };
 	if (session.expires_at <= now) {
-		store.deleteSession(tokenHash);
+		await store.deleteSession(tokenHash);
 		return { ok: false };
 	}
+	const user = {
+		id: session.user_id,
+		sub: session.sub,
+		provider: session.provider,
+		name: session.name,
+		email: session.email,
+		isAdmin: isAdmin(config, session)
+	};
 	const lifetime = config.sessionTtl * 1000;
 	if (session.expires_at - now < lifetime / 2) {
 		const renewedUntil = now + lifetime;
-		store.extendSession(tokenHash, renewedUntil);
-		return { ok: true, session: { ...session, expires_at: renewedUntil }, renewedUntil };
+		await store.extendSession(tokenHash, renewedUntil);
+		return { ok: true, user, renewedUntil };
 	}
-	return { ok: true, session, renewedUntil: null };
+	return { ok: true, user, renewedUntil: null };
 }
 
-export function invalidateSession({ store }: Services, token: string): void {
-	store.deleteSession(hashSecret(token));
-}
-
-export function sessionCookieOptions(config: Config, expiresAt: number) {
-	return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secure, expires: new Date(expiresAt) };
+export async function invalidateSession({ store }: Services, token: string): Promise<void> {
+	await store.deleteSession(hashSecret(token));
 }

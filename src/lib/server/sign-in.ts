@@ -1,13 +1,9 @@
 import type { ProviderId } from './config';
 import { denyAfterProviderRefusal, resolveDeviceLogin, type CodeEntrySource } from './device-authorizations';
-import type { DeviceErrorReason } from './device-login';
 import { completeSignIn, startSignIn } from './providers';
 import { createSession } from './sessions';
 import type { Services } from './services';
 import { recordSignIn } from './users';
-
-/** The cookies that carry a sign-in from /login/<provider> to its callback. */
-export const SIGN_IN_COOKIES = { state: 'oauth_state', codeVerifier: 'oauth_code_verifier', returnTo: 'oauth_return_to' } as const;
 
 export type SignInStart = { ok: true; url: URL; state: string; codeVerifier: string } | { ok: false };
 
@@ -29,7 +25,10 @@ export interface CallbackInput {
 	now: number;
 }
 
-type Failure = { ok: false; reason: Exclude<DeviceErrorReason, 'denied' | 'expired' | 'limited'>; detail: string };
+/** Why a sign-in failed: the provider refused it, the provider failed, or it was not this browser's (state). */
+export type SignInFailure = 'provider_denied' | 'provider_failed' | 'state';
+
+type Failure = { ok: false; reason: SignInFailure; detail: string };
 
 export type CallbackOutcome = { ok: true; session: { token: string; expiresAt: number } } | Failure;
 
@@ -44,9 +43,9 @@ export async function completeCallback(services: Services, input: CallbackInput)
 	const outcome = await checkCallback(services, input);
 	if (!outcome.ok && outcome.reason !== 'state' && input.deviceLogin) {
 		const { handle, source } = input.deviceLogin;
-		const login = resolveDeviceLogin(services, handle, source, input.now);
+		const login = await resolveDeviceLogin(services, handle, source, input.now);
 		const reason = outcome.reason === 'provider_denied' ? 'provider_denied' : 'provider_failed';
-		if (login.ok) denyAfterProviderRefusal(services, login.userCode, reason, input.signedInUserId, source.ip, input.now);
+		if (login.ok) await denyAfterProviderRefusal(services, login.userCode, reason, input.signedInUserId, source.ip, input.now);
 	}
 	return outcome;
 }
@@ -67,6 +66,6 @@ async function checkCallback(services: Services, input: CallbackInput): Promise<
 	if (!code) return { ok: false, reason: 'provider_failed', detail: `${provider.name} sent no authorization code.` };
 	const signIn = await completeSignIn(services.config, provider, code, input.codeVerifier);
 	if (!signIn.ok) return { ok: false, reason: 'provider_failed', detail: `Sign-in failed: ${signIn.reason}.` };
-	const user = recordSignIn(services, signIn.identity, input.now);
-	return { ok: true, session: createSession(services, user.id, input.now) };
+	const user = await recordSignIn(services, signIn.identity, input.now);
+	return { ok: true, session: await createSession(services, user.id, input.now) };
 }

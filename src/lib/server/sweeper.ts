@@ -36,7 +36,7 @@ export interface SweepReport {
 export async function sweep({ store, limiter }: Services, now = Date.now(), pace: SweepPace = SWEEP_PACE): Promise<SweepReport> {
 	limiter.prune(now);
 	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0, blocks: 0 };
-	const steps: [keyof SweepReport, (now: number, limit: number) => number][] = [
+	const steps: [keyof SweepReport, (now: number, limit: number) => Promise<number>][] = [
 		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],
 		['tokens', store.deleteExpiredTokens],
 		['sessions', store.deleteExpiredSessions],
@@ -45,7 +45,7 @@ export async function sweep({ store, limiter }: Services, now = Date.now(), pace
 	for (const [name, deleteBatch] of steps) {
 		for (;;) {
 			const started = performance.now();
-			const deleted = deleteBatch(now, SWEEP_BATCH);
+			const deleted = await deleteBatch(now, SWEEP_BATCH);
 			report[name] += deleted;
 			// Not `< SWEEP_BATCH`: device authorizations are swept from the oldest rows, and a
 			// batch there can be short because a live code sits among them (after DEVICE_CODE_TTL

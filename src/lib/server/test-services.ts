@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { DEMO_CLIENT } from './clients';
 import type { Config } from './config';
 import { createServices, type RequestContext, type Services } from './services';
-import { openStore } from './store';
+import { openSqliteStore } from './sqlite-store';
+
+export type TestServices = Services & { databasePath: string; dispose(): Promise<void> };
 
 /** Services on a fresh SQLite file in a temporary folder, for module tests. */
-export function testServices(overrides: Partial<Config> = {}): Services & { databasePath: string; dispose(): void } {
+export async function testServices(overrides: Partial<Config> = {}): Promise<TestServices> {
 	const folder = mkdtempSync(join(tmpdir(), 'doorcode-test-'));
 	const databasePath = join(folder, 'doorcode.db');
 	const config: Config = {
@@ -36,12 +38,12 @@ export function testServices(overrides: Partial<Config> = {}): Services & { data
 		devIdp: false,
 		...overrides
 	};
-	const services = createServices(config, openStore(databasePath));
+	const services = await createServices(config, openSqliteStore(databasePath));
 	return {
 		...services,
 		databasePath,
-		dispose() {
-			services.store.close();
+		async dispose() {
+			await services.store.close();
 			rmSync(folder, { recursive: true, force: true });
 		}
 	};

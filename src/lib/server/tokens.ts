@@ -1,9 +1,10 @@
 import { recordAudit } from './audit';
 import type { Client } from './clients';
+import type { Config } from './config';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
-import type { AccessTokenRow } from './store';
+import type { AccessTokenRow, NewTokenPair } from './store';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
 export const ACCESS_TOKEN_PREFIX = 'dca_';
@@ -21,70 +22,74 @@ export interface TokenResponse {
 	scope: string;
 }
 
-/** A new access and refresh token for a grant (RFC 6749 §5.1); only their hashes are kept. */
-export function issueTokens({ config, store }: Services, grantId: number, scope: string, now: number): TokenResponse {
+/** A new access and refresh token: the tokens for the answer, and the hashes, the only form that is stored. */
+export interface IssuedTokens {
+	accessToken: string;
+	refreshToken: string;
+	stored: NewTokenPair;
+}
+
+export function newTokenPair(config: Config, now: number): IssuedTokens {
 	const accessToken = generateSecret(ACCESS_TOKEN_PREFIX);
 	const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
-	store.insertToken(hashSecret(accessToken), grantId, 'access', now, now + config.accessTokenTtl * 1000);
-	store.insertToken(hashSecret(refreshToken), grantId, 'refresh', now, now + config.refreshTokenTtl * 1000);
 	return {
-		access_token: accessToken,
-		token_type: 'Bearer',
-		expires_in: config.accessTokenTtl,
-		refresh_token: refreshToken,
-		scope
+		accessToken,
+		refreshToken,
+		stored: {
+			accessTokenHash: hashSecret(accessToken),
+			accessExpiresAt: now + config.accessTokenTtl * 1000,
+			refreshTokenHash: hashSecret(refreshToken),
+			refreshExpiresAt: now + config.refreshTokenTtl * 1000
+		}
 	};
+}
+
+/** RFC 6749 §5.1: the successful token response. */
+export function tokenResponse(config: Config, tokens: IssuedTokens, scope: string): TokenResponse {
+	return { access_token: tokens.accessToken, token_type: 'Bearer', expires_in: config.accessTokenTtl, refresh_token: tokens.refreshToken, scope };
 }
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token is retired as it is
  * used and replaced; presenting a retired one means it leaked, so the grant ends.
  */
-export function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): OAuthResult {
+export async function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): Promise<OAuthResult> {
 	if (!refreshToken) return invalidRequest('refresh_token is required.').toResult();
-	const { store } = services;
-	const tokenHash = hashSecret(refreshToken);
-	return store.transaction(() => {
-		const retired = store.retireRefreshToken(tokenHash, client.id, context.now);
-		if (retired) {
-			const scope = store.findGrantScope(retired.grant_id) ?? '';
-			return ok(issueTokens(services, retired.grant_id, scope, context.now));
-		}
-		const state = store.findTokenState(tokenHash);
-		if (state && state.kind === 'refresh' && state.client_id === client.id && state.retired_at !== null && state.revoked_at === null) {
-			store.revokeGrant(state.grant_id, context.now);
-			recordAudit(
-				services,
-				{
-					actor: null,
-					action: 'grant.revoked_reused_refresh_token',
-					clientId: client.id,
-					subject: state.sub,
-					ip: context.ip,
-					detail: `grant ${state.grant_id}: a used refresh token was presented again, so it leaked`
-				},
-				context.now
-			);
-			return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
-		}
-		return invalidGrant('The refresh token is unknown, expired or revoked. Log in again.').toResult();
-	});
+	const next = newTokenPair(services.config, context.now);
+	const rotation = await services.store.rotateRefreshToken(hashSecret(refreshToken), client.id, next.stored, context.now);
+	if (rotation.outcome === 'rotated') return ok(tokenResponse(services.config, next, rotation.scope));
+	if (rotation.outcome === 'reused') {
+		await recordAudit(
+			services,
+			{
+				actor: null,
+				action: 'grant.revoked_reused_refresh_token',
+				clientId: client.id,
+				subject: rotation.sub,
+				ip: context.ip,
+				detail: `grant ${rotation.grantId}: a used refresh token was presented again, so it leaked`
+			},
+			context.now
+		);
+		return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
+	}
+	return invalidGrant('The refresh token is unknown, expired or revoked. Log in again.').toResult();
 }
 
 /**
  * RFC 7009: revoking a refresh token ends its grant; revoking an access token ends that
  * token. Unknown tokens, and tokens of other clients, are answered 200 all the same.
  */
-export function revokeToken(services: Services, client: Client, token: string | undefined, context: RequestContext): OAuthResult {
+export async function revokeToken(services: Services, client: Client, token: string | undefined, context: RequestContext): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.').toResult();
 	const { store } = services;
 	const tokenHash = hashSecret(token);
-	const state = store.findTokenState(tokenHash);
+	const state = await store.findTokenState(tokenHash);
 	if (state && state.client_id === client.id) {
-		if (state.kind === 'refresh') store.revokeGrant(state.grant_id, context.now);
-		else store.retireAccessToken(tokenHash, context.now);
+		if (state.kind === 'refresh') await store.revokeGrant(state.grant_id, context.now);
+		else await store.retireAccessToken(tokenHash, context.now);
 		const what = state.kind === 'refresh' ? 'grant.revoked_by_client' : 'token.revoked_by_client';
-		recordAudit(
+		await recordAudit(
 			services,
 			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grant_id}` },
 			context.now
@@ -102,9 +107,9 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 }
 
 /** RFC 7662 §2.2: what a resource server may know about a token; inactive says nothing more. */
-export function introspectToken(services: Services, token: string | undefined, now: number): OAuthResult {
+export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.').toResult();
-	const state = services.store.findTokenState(hashSecret(token));
+	const state = await services.store.findTokenState(hashSecret(token));
 	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
 		return ok({ active: false });
 	}
@@ -122,13 +127,12 @@ export function introspectToken(services: Services, token: string | undefined, n
 export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
 
 /** RFC 6750 §2.1: an access token in the Authorization header, live and not revoked. */
-export function authenticateBearer(services: Services, authorization: string | null, now: number, ip: string | null): BearerResult {
-	const { store } = services;
+export async function authenticateBearer(services: Services, authorization: string | null, now: number, ip: string | null): Promise<BearerResult> {
 	if (!authorization) return { ok: false, error: missingToken('Send an access token as "Authorization: Bearer <token>".') };
 	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
-	const token = store.findActiveAccessToken(hashSecret(match[1]), now);
+	const token = await services.store.findActiveAccessToken(hashSecret(match[1]), now);
 	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
-	store.touchGrant(token.grant_id, now, ip);
+	await services.store.touchGrant(token.grant_id, now, ip);
 	return { ok: true, token };
 }

@@ -4,7 +4,7 @@ import type { Services } from './services';
 import type { UserRow } from './store';
 
 /** Records who signed in, keeping the newest name and email the provider gave. */
-export function recordSignIn({ store }: Services, identity: Identity, now: number): UserRow {
+export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<UserRow> {
 	return store.upsertUser({ sub: identity.sub, provider: identity.provider, name: identity.name, email: identity.email }, now);
 }
 

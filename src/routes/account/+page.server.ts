@@ -18,13 +18,13 @@ function signedInUser(locals: App.Locals) {
 	return locals.user;
 }
 
-export const load: PageServerLoad = ({ locals }) => {
+export const load: PageServerLoad = async ({ locals }) => {
 	const user = signedInUser(locals);
 	const now = Date.now();
 	return {
-		devices: listDevices(services(), user, now),
-		uncollected: listUncollectedApprovals(services(), user, now),
-		personalTokens: listPersonalTokens(services(), user, now),
+		devices: await listDevices(services(), user, now),
+		uncollected: await listUncollectedApprovals(services(), user, now),
+		personalTokens: await listPersonalTokens(services(), user, now),
 		scopes: personalTokenScopes(services()),
 		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
 	};
@@ -37,7 +37,7 @@ export const actions: Actions = {
 		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
 		const revoke = form.has('approval') ? revokeOwnApproval : revokeOwnGrant;
 		const id = Number(form.get(form.has('approval') ? 'approval' : 'grant'));
-		if (!Number.isSafeInteger(id) || !revoke(services(), user, id, requestContext(event).ip, Date.now())) {
+		if (!Number.isSafeInteger(id) || !(await revoke(services(), user, id, requestContext(event).ip, Date.now()))) {
 			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
 		}
 		return { revoked: true };
@@ -46,7 +46,7 @@ export const actions: Actions = {
 		const user = signedInUser(event.locals);
 		const form = await readForm(event.request);
 		const name = form.get('name');
-		const created = createPersonalToken(
+		const created = await createPersonalToken(
 			services(),
 			user,
 			{

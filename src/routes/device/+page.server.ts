@@ -1,6 +1,6 @@
 import { fail, redirect } from '@sveltejs/kit';
 import { enterUserCode } from '#lib/server/device-authorizations.ts';
-import { browserId, rememberDeviceLogin } from '#lib/server/device-login.ts';
+import { browserId, deviceLoginCookie } from '#lib/server/cookies.ts';
 import { readForm, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
@@ -24,7 +24,7 @@ export const actions: Actions = {
 		const now = Date.now();
 		const { config } = services();
 		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: event.locals.user?.sub ?? null };
-		const entry = enterUserCode(services(), code, source, now);
+		const entry = await enterUserCode(services(), code, source, now);
 		if (!entry.ok && entry.reason === 'limited') {
 			event.setHeaders({ 'Retry-After': String(entry.retryAfter) });
 			return fail(429, {
@@ -33,7 +33,7 @@ export const actions: Actions = {
 			});
 		}
 		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
-		rememberDeviceLogin(cookies, config, entry.handle, entry.authorization.expires_at, now);
+		deviceLoginCookie.set(cookies, config, entry.handle, entry.authorization.expires_at, now);
 		redirect(303, '/device/confirm');
 	}
 };

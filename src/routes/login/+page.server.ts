@@ -1,4 +1,4 @@
-import { safeReturnTo } from '#lib/server/device-login.ts';
+import { safeReturnTo } from '#lib/server/cookies.ts';
 import { PROVIDER_IDS } from '#lib/server/providers.ts';
 import { services } from '#lib/server/services.ts';
 import type { PageServerLoad } from './$types';

@@ -1,14 +1,15 @@
 import { redirect } from '@sveltejs/kit';
+import { sessionCookie } from '#lib/server/cookies.ts';
 import { services } from '#lib/server/services.ts';
-import { invalidateSession, sessionCookieName } from '#lib/server/sessions.ts';
+import { invalidateSession } from '#lib/server/sessions.ts';
 import type { Actions } from './$types';
 
 export const load = () => redirect(303, '/');
 
 export const actions: Actions = {
-	default: ({ cookies, locals }) => {
-		if (locals.sessionToken) invalidateSession(services(), locals.sessionToken);
-		cookies.delete(sessionCookieName(services().config.secure), { path: '/', secure: services().config.secure });
+	default: async ({ cookies, locals }) => {
+		if (locals.sessionToken) await invalidateSession(services(), locals.sessionToken);
+		sessionCookie.delete(cookies, services().config);
 		redirect(303, '/');
 	}
 };

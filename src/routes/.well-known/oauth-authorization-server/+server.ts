@@ -1,6 +1,5 @@
 import { authorizationServerMetadata } from '#lib/server/oauth-endpoints.ts';
-import { serveSafely } from '#lib/server/http.ts';
-import { services } from '#lib/server/services.ts';
+import { serveQuery } from '#lib/server/http.ts';
 import type { RequestHandler } from './$types';
 
-export const GET: RequestHandler = () => serveSafely(() => authorizationServerMetadata(services()));
+export const GET: RequestHandler = (event) => serveQuery(event, async (services) => authorizationServerMetadata(services));

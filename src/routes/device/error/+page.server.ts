@@ -1,5 +1,7 @@
-import { DEVICE_ERROR_REASONS, type DeviceErrorReason } from '#lib/server/device-login.ts';
 import type { PageServerLoad } from './$types';
+
+/** Why /device/error is shown: each reason has its own words on this page. */
+type DeviceErrorReason = 'denied' | 'expired' | 'provider_denied' | 'provider_failed' | 'state' | 'claimed' | 'reported' | 'limited';
 
 const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
 	denied: {
@@ -38,6 +40,6 @@ const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
 
 export const load: PageServerLoad = ({ url }) => {
 	const given = url.searchParams.get('reason');
-	const reason: DeviceErrorReason = DEVICE_ERROR_REASONS.find((known) => known === given) ?? 'expired';
+	const reason = (Object.keys(MESSAGES) as DeviceErrorReason[]).find((known) => known === given) ?? 'expired';
 	return { reason, message: MESSAGES[reason] };
 };

@@ -3,8 +3,8 @@ import { services } from '#lib/server/services.ts';
 import { normalizeUserCode } from '#lib/server/user-code.ts';
 import type { PageServerLoad } from './$types';
 
-export const load: PageServerLoad = ({ url, locals }) => {
+export const load: PageServerLoad = async ({ url, locals }) => {
 	const userCode = normalizeUserCode(url.searchParams.get('code') ?? '');
-	const receipt = userCode && locals.user ? pickupReceipt(services(), userCode, locals.user.user_id) : null;
+	const receipt = userCode && locals.user ? await pickupReceipt(services(), userCode, locals.user.id) : null;
 	return { userCode, receipt };
 };

@@ -1,7 +1,7 @@
 import { tokenEndpoint } from '#lib/server/oauth-endpoints.ts';
-import { servePost } from '#lib/server/http.ts';
-import { methodNotAllowed, oauthJson } from '#lib/server/oauth-errors.ts';
+import { oauthAnswer, servePost } from '#lib/server/http.ts';
+import { methodNotAllowed } from '#lib/server/oauth-errors.ts';
 import type { RequestHandler } from './$types';
 
 export const POST: RequestHandler = (event) => servePost(event, tokenEndpoint);
-export const fallback: RequestHandler = () => oauthJson(methodNotAllowed('POST'));
+export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('POST').toResult());

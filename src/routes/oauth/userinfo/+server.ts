@@ -1,11 +1,10 @@
 import { userinfoEndpoint } from '#lib/server/oauth-endpoints.ts';
-import { requestContext, serveSafely } from '#lib/server/http.ts';
-import { methodNotAllowed, oauthJson } from '#lib/server/oauth-errors.ts';
-import { services } from '#lib/server/services.ts';
+import { oauthAnswer, serveQuery } from '#lib/server/http.ts';
+import { methodNotAllowed } from '#lib/server/oauth-errors.ts';
 import type { RequestHandler } from './$types';
 
-const serve: RequestHandler = (event) => serveSafely(() => userinfoEndpoint(services(), requestContext(event)));
+const serve: RequestHandler = (event) => serveQuery(event, userinfoEndpoint);
 
 export const GET = serve;
 export const POST = serve;
-export const fallback: RequestHandler = () => oauthJson(methodNotAllowed('GET, POST'));
+export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('GET, POST').toResult());

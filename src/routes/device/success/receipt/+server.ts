@@ -5,8 +5,8 @@ import { normalizeUserCode } from '#lib/server/user-code.ts';
 import type { RequestHandler } from './$types';
 
 /** The pickup receipt as JSON, so the success page can update itself while the CLI polls. */
-export const GET: RequestHandler = ({ url, locals }) => {
+export const GET: RequestHandler = async ({ url, locals }) => {
 	const userCode = normalizeUserCode(url.searchParams.get('code') ?? '');
-	const receipt = userCode && locals.user ? pickupReceipt(services(), userCode, locals.user.user_id) : null;
+	const receipt = userCode && locals.user ? await pickupReceipt(services(), userCode, locals.user.id) : null;
 	return json(receipt, { status: receipt ? 200 : 404, headers: { 'Cache-Control': 'no-store' } });
 };
