@@ -13,6 +13,7 @@ export default defineConfig({
 	retries: 0,
 	timeout: 60_000,
 	reporter: [['list'], ['./tests/support/summary-reporter.ts']],
+	globalSetup: './tests/support/playwright-postgres.ts',
 	use: {
 		baseURL: SERVERS.main.origin,
 		launchOptions: {

@@ -26,6 +26,9 @@ export default defineConfig({
 	],
 	test: {
 		include: ['src/**/*.test.ts', 'cli/**/*.test.ts'],
-		environment: 'node'
+		environment: 'node',
+		// A real PostgreSQL server for the store contract on that engine (started in a child process).
+		globalSetup: ['tests/support/vitest-postgres.ts'],
+		testTimeout: 30_000
 	}
 });

@@ -11,6 +11,7 @@
 // --repeat K    K measured runs per figure (default 3), doorcode and baseline alternating; medians reported
 // --write       also writes the tables to docs/bench.md
 // --truncate-wal  checkpoint and truncate the WAL before every run (default: leave it as a running server would)
+// --no-postgres   skip the PostgreSQL rows (doorcode with DATABASE_URL beside a node:http + pg baseline, at N ≤ 100,000)
 // --no-build    never build; fail when build/ is missing (default: build once when missing)
 // --no-dev-idp  configure ORCID (never contacted) instead of DEV_IDP=1, as in production:
 //               the development identity provider is then not loaded into the process
@@ -46,6 +47,7 @@ import {
 	startServer,
 	tempDir
 } from './bench/lib.mjs';
+import { measurePostgres } from './bench/postgres.mjs';
 
 const { values } = parseArgs({
 	options: {
@@ -58,6 +60,7 @@ const { values } = parseArgs({
 		'no-build': { type: 'boolean', default: false },
 		'no-dev-idp': { type: 'boolean', default: false },
 		'truncate-wal': { type: 'boolean', default: false },
+		'no-postgres': { type: 'boolean', default: false },
 		load: { type: 'string', default: hasWrk ? 'wrk' : 'autocannon' }
 	}
 });
@@ -228,11 +231,26 @@ async function measureSweep(n) {
 	return { idle: { poll: combine(idle) }, sweeping: { poll: combine(sweeping), expiredLeft } };
 }
 
+/** PostgreSQL is measured up to this many codes: a million rows take minutes to load for little news. */
+const POSTGRES_MAX_N = 100_000;
+
 const results = new Map();
 for (const n of sizes) {
 	const { doorcode: ours, baseline: base } = await measurePair(n);
 	const sweep = await measureSweep(n);
-	results.set(n, { ours, base, sweep });
+	let postgres = null;
+	if (!values['no-postgres'] && n <= POSTGRES_MAX_N) {
+		const dir = tempDir('doorcode-bench-postgres-');
+		const measured = await measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say });
+		postgres = {
+			ours: { poll: combine(measured.doorcode.poll), create: combine(measured.doorcode.create) },
+			base: { poll: combine(measured.baseline.poll), create: combine(measured.baseline.create) },
+			twoInstances: combine(measured.twoInstances.map((r) => ({ ...r, requests: 0 }))),
+			transactionsPerPoll: measured.transactionsPerPoll
+		};
+		removeDir(dir);
+	}
+	results.set(n, { ours, base, sweep, postgres });
 }
 
 // ---------------------------------------------------------------- report
@@ -246,7 +264,7 @@ const row = (metric, n, ours, base, unit, digits = 0, ratioText) =>
 /** "14,158 /s (13,902–14,511)": the median and, with repeats, the range of the runs. */
 const rate = (r) => `${fmt(r.rps)} /s${r.rpsRuns.length > 1 ? ` (${fmt(Math.min(...r.rpsRuns))}–${fmt(Math.max(...r.rpsRuns))})` : ''}`;
 const transportErrors = [];
-for (const [n, { ours, base, sweep }] of results) {
+for (const [n, { ours, base, sweep, postgres }] of results) {
 	row('poll throughput', n, rate(ours.poll), rate(base.poll), '', 0, ratio(ours.poll.rps, base.poll.rps));
 	row('poll p50 latency', n, ours.poll.p50, base.poll.p50, ' ms', 2);
 	row('poll p99 latency', n, ours.poll.p99, base.poll.p99, ' ms', 2);
@@ -268,7 +286,33 @@ for (const [n, { ours, base, sweep }] of results) {
 		0,
 		`${ratio(sweep.sweeping.poll.rps, sweep.idle.poll.rps)} of idle`
 	);
+	if (postgres) {
+		const pg = postgres;
+		row('PostgreSQL: poll throughput', n, rate(pg.ours.poll), rate(pg.base.poll), '', 0, ratio(pg.ours.poll.rps, pg.base.poll.rps));
+		row('PostgreSQL: poll p99 latency', n, pg.ours.poll.p99, pg.base.poll.p99, ' ms', 2);
+		row('PostgreSQL: poll answers', n, describeAnswers(pg.ours.poll.answers), describeAnswers(pg.base.poll.answers));
+		row('PostgreSQL: creation throughput', n, rate(pg.ours.create), rate(pg.base.create), '', 0, ratio(pg.ours.create.rps, pg.base.create.rps));
+		row('PostgreSQL: creation p99 latency', n, pg.ours.create.p99, pg.base.create.p99, ' ms', 2);
+		row('PostgreSQL: database transactions per pending poll (round trips)', n, pg.transactionsPerPoll, null, '', 2);
+		row(
+			'PostgreSQL: poll throughput, 2 instances on one database',
+			n,
+			rate(pg.twoInstances),
+			null,
+			'',
+			0,
+			`${ratio(pg.twoInstances.rps, pg.ours.poll.rps)} of 1 instance`
+		);
+	}
 	for (const [what, r] of [
+		...(postgres
+			? [
+					['doorcode poll on PostgreSQL', postgres.ours.poll],
+					['doorcode creation on PostgreSQL', postgres.ours.create],
+					['baseline poll on PostgreSQL', postgres.base.poll],
+					['baseline creation on PostgreSQL', postgres.base.create]
+				]
+			: []),
 		['doorcode poll', ours.poll],
 		['doorcode creation', ours.create],
 		['baseline poll', base.poll],
@@ -349,14 +393,23 @@ console.log(table);
 // The smoke run in npm test fails when a connection dropped or doorcode answered anything a
 // waiting CLI or a new code should not get: the numbers themselves are never judged there.
 const POLL_ANSWERS = ['authorization_pending', 'slow_down'];
-const wrongAnswers = all.flatMap(([n, r]) => [
-	...Object.keys(r.ours.poll.answers)
-		.filter((key) => !POLL_ANSWERS.includes(key))
-		.map((key) => `doorcode answered a pending poll with ${key} at N = ${fmt(n)}`),
-	...Object.keys(r.ours.create.answers)
-		.filter((key) => key !== 'ok')
-		.map((key) => `doorcode answered a new code request with ${key} at N = ${fmt(n)}`)
-]);
+const wrongAnswers = all.flatMap(([n, r]) =>
+	[
+		['', r.ours],
+		[' on PostgreSQL', r.postgres?.ours]
+	].flatMap(([where, ours]) =>
+		ours
+			? [
+					...Object.keys(ours.poll.answers)
+						.filter((key) => !POLL_ANSWERS.includes(key))
+						.map((key) => `doorcode answered a pending poll${where} with ${key} at N = ${fmt(n)}`),
+					...Object.keys(ours.create.answers)
+						.filter((key) => key !== 'ok')
+						.map((key) => `doorcode answered a new code request${where} with ${key} at N = ${fmt(n)}`)
+				]
+			: []
+	)
+);
 for (const problem of [...transportErrors, ...wrongAnswers]) {
 	console.error(`bench: ${problem}`);
 	process.exitCode = 1;

@@ -8,6 +8,8 @@ declare global {
 			sessionToken: string | null;
 			/** This request's id: its X-Request-Id and its log line. */
 			requestId: string;
+			/** Set when this request met a database outage: the answer becomes a 503. */
+			databaseUnavailable: boolean;
 		}
 		interface Error {
 			message: string;

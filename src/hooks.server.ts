@@ -1,10 +1,13 @@
+import type { RequestEvent } from '@sveltejs/kit';
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
+import { followDatabaseClock, now } from '#lib/server/clock.ts';
 import { loadConfig, type Config } from '#lib/server/config.ts';
-import { methodNotAllowed, oauthJson, OAuthError } from '#lib/server/oauth-errors.ts';
+import { databaseUnavailable, methodNotAllowed, oauthJson, OAuthError } from '#lib/server/oauth-errors.ts';
+import { DatabaseUnavailable } from '#lib/server/store.ts';
 import { sessionCookie } from '#lib/server/cookies.ts';
 import { validateSessionToken } from '#lib/server/sessions.ts';
 import { createServices, services, setServices } from '#lib/server/services.ts';
-import { openSqliteStore } from '#lib/server/sqlite-store.ts';
+import { describeDatabase, openDatabase } from '#lib/server/database.ts';
 import { startSweeper } from '#lib/server/sweeper.ts';
 import { randomUUID } from 'node:crypto';
 import { registerFastPath } from '#lib/server/fast-path.ts';
@@ -19,11 +22,12 @@ export const init: ServerInit = async () => {
 	}
 	const config = loaded.config;
 	for (const line of loaded.warnings) console.warn(`doorcode: ${line}`);
-	const store = openDatabase(config.databasePath);
+	const database = await openConfiguredDatabase(config);
 	if (config.devIdp) await startDevIdentityProvider(config);
 	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');
-	const built = await createServices(config, store);
+	const built = await createServices(config, database);
 	setServices(built);
+	await followDatabaseClock(built.store);
 	startSweeper(built);
 	registerFastPath();
 	console.log(
@@ -31,19 +35,22 @@ export const init: ServerInit = async () => {
 			level: 'info',
 			msg: 'doorcode ready',
 			origin: config.origin,
-			database: config.databasePath,
+			database: describeDatabase(config),
 			providers: Object.keys(config.providers),
 			devIdp: config.devIdp
 		})
 	);
 };
 
-/** The store, or one line naming DATABASE_PATH and the exit: a path that is no database is the operator's to fix. */
-function openDatabase(path: string) {
+/** The database, or one line naming the variable and the exit: a database that cannot be opened is the operator's to fix. */
+async function openConfiguredDatabase(config: Config) {
 	try {
-		return openSqliteStore(path);
+		return await openDatabase(config);
 	} catch (caught) {
-		console.error(`doorcode: DATABASE_PATH: cannot open ${path} as a SQLite database: ${(caught as Error).message}`);
+		const what = config.databaseUrl
+			? `DATABASE_URL: cannot use ${describeDatabase(config)}`
+			: `DATABASE_PATH: cannot open ${config.databasePath} as a SQLite database`;
+		console.error(`doorcode: ${what}: ${(caught as Error).message}`);
 		process.exit(1);
 	}
 }
@@ -60,6 +67,8 @@ async function startDevIdentityProvider(config: Config) {
 }
 
 const isApiPath = (path: string) => path.startsWith('/oauth/') || path.startsWith('/.well-known/');
+/** Kubernetes' and load balancers' probes: no session, no request log line (they come every few seconds). */
+const isProbePath = (path: string) => path === '/healthz' || path === '/readyz';
 
 const FORM_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
 
@@ -88,11 +97,11 @@ function isSameSite(headers: Headers, origin: string): boolean {
 const authenticateSession: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.sessionToken = null;
-	if (isApiPath(event.url.pathname)) return resolve(event);
+	if (isApiPath(event.url.pathname) || isProbePath(event.url.pathname)) return resolve(event);
 	const { config } = services();
 	const token = sessionCookie.read(event.cookies, config);
 	if (token) {
-		const validation = await validateSessionToken(services(), token, Date.now());
+		const validation = await validateSessionToken(services(), token, now());
 		if (validation.ok) {
 			event.locals.sessionToken = token;
 			event.locals.user = validation.user;
@@ -109,8 +118,9 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	const started = performance.now();
 	const requestId = randomUUID();
 	event.locals.requestId = requestId;
-	let response = await resolve(event);
+	event.locals.databaseUnavailable = false;
 	const common = responseHeaders(services().config, requestId);
+	let response = await resolveUnlessDatabaseIsDown(event, resolve, common);
 	if (isApiPath(event.url.pathname) && response.status === 404 && !response.headers.get('content-type')?.includes('json')) {
 		response = oauthJson(new OAuthError(404, 'invalid_request', 'There is no such endpoint.'), common);
 	}
@@ -124,15 +134,56 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	} catch {
 		// Some responses (e.g. from fetch) have immutable headers; they are not pages.
 	}
-	logRequest(requestId, event.request.method, event.route.id ?? 'unmatched', response.status, started);
+	if (!isProbePath(event.url.pathname)) logRequest(requestId, event.request.method, event.route.id ?? 'unmatched', response.status, started);
 	return response;
 };
+
+/**
+ * A database outage, in a hook or in a page's load or action, answers 503 — RFC 6749 JSON
+ * on the API, a page that says to try again elsewhere — instead of a generic 500.
+ */
+async function resolveUnlessDatabaseIsDown(event: RequestEvent, resolve: (event: RequestEvent) => Promise<Response>, common: Record<string, string>) {
+	try {
+		const response = await resolve(event);
+		return event.locals.databaseUnavailable ? databaseUnavailableAnswer(event, common) : response;
+	} catch (caught) {
+		if (caught instanceof DatabaseUnavailable) return databaseUnavailableAnswer(event, common);
+		throw caught;
+	}
+}
+
+function databaseUnavailableAnswer(event: RequestEvent, common: Record<string, string>): Response {
+	if (isApiPath(event.url.pathname)) return oauthJson(databaseUnavailable(), common);
+	return new Response(UNAVAILABLE_PAGE, {
+		status: 503,
+		headers: {
+			'Content-Type': 'text/html; charset=utf-8',
+			'Retry-After': '5',
+			'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'"
+		}
+	});
+}
+
+const UNAVAILABLE_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Try again in a moment · doorcode</title></head>
+<body>
+<h1>Try again in a moment</h1>
+<p role="alert">doorcode cannot reach its database right now. Nothing you did was lost: wait a few seconds, then reload this page.</p>
+<p>If you were signing in a device, its login command keeps waiting; your code stays valid until it expires.</p>
+</body>
+</html>
+`;
 
 export const handle = sequence(securityHeadersAndLog, refuseCrossSiteForms, authenticateSession);
 
 /** Errors from our own code are logged without their request and shown as a plain message. */
 export const handleError: HandleServerError = (caught) => {
 	if (caught.kind !== 'unknown') return;
+	if (caught.error instanceof DatabaseUnavailable) {
+		caught.event.locals.databaseUnavailable = true;
+		return { message: 'doorcode cannot reach its database right now. Try again in a moment.' };
+	}
 	const error = caught.error as Error | undefined;
 	console.error(JSON.stringify({ level: 'error', msg: 'unexpected error', route: caught.event.route.id, error: error?.message ?? String(error) }));
 	return { message: 'Something went wrong on our side. Please try again.' };

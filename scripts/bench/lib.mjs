@@ -35,7 +35,7 @@ export function userCode(i) {
 
 // ---------------------------------------------------------------- processes and clean-up
 
-const children = new Set();
+export const children = new Set();
 const tempDirs = new Set();
 
 export function tempDir(prefix) {

@@ -21,6 +21,9 @@ export interface Config {
 	secure: boolean;
 	production: boolean;
 	databasePath: string;
+	/** DATABASE_URL: PostgreSQL instead of SQLite, shared by any number of instances. */
+	databaseUrl: string | null;
+	databasePoolSize: number;
 	providers: Partial<Record<ProviderId, ProviderConfig>>;
 	adminSubjects: string[];
 	clients: Client[];
@@ -83,6 +86,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		secure: origin?.startsWith('https:') ?? false,
 		production,
 		databasePath: env.DATABASE_PATH?.trim() || './data/doorcode.db',
+		databaseUrl: readDatabaseUrl(env, errors),
+		databasePoolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, errors),
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
@@ -184,6 +189,18 @@ function readClientsFile(env: Env, production: boolean, readFile: (path: string)
 	}
 	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
 	return result.clients;
+}
+
+function readDatabaseUrl(env: Env, errors: string[]): string | null {
+	const value = env.DATABASE_URL?.trim();
+	if (!value) return null;
+	const url = parseUrl(value);
+	if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname || url.pathname.length < 2) {
+		// The value may hold a password: it is not repeated here.
+		errors.push('DATABASE_URL: must be postgres://user:password@host:5432/dbname');
+		return null;
+	}
+	return value;
 }
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number, errors: string[]): number {

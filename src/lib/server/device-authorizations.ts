@@ -78,7 +78,7 @@ export interface CodeEntrySource {
  * The code itself never goes into a cookie: a random handle does, bound to this entry.
  */
 export async function enterUserCode(services: Services, input: string, source: CodeEntrySource, now: number): Promise<CodeEntry> {
-	const waiting = waitingOutGuesses(services, source, now);
+	const waiting = await waitingOutGuesses(services, source, now);
 	if (waiting) return waiting;
 	const userCode = normalizeUserCode(input);
 	const handle = generateSecret();
@@ -95,7 +95,7 @@ export type DeviceLogin = { ok: true; userCode: string } | CodeLookupRefusal;
  * so a cookie is no way around the guessing limits.
  */
 export async function resolveDeviceLogin(services: Services, handle: string, source: CodeEntrySource, now: number): Promise<DeviceLogin> {
-	const waiting = waitingOutGuesses(services, source, now);
+	const waiting = await waitingOutGuesses(services, source, now);
 	if (waiting) return waiting;
 	const userCode = await services.store.findEnteredUserCode(hashSecret(handle));
 	if (userCode) return { ok: true, userCode };
@@ -106,9 +106,9 @@ function guessingKeys(source: CodeEntrySource): string[] {
 	return [`code-ip:${source.ip ?? 'unknown'}`, `code-browser:${source.browser}`];
 }
 
-function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: number): CodeLookupRefusal | null {
+async function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: number): Promise<CodeLookupRefusal | null> {
 	for (const key of guessingKeys(source)) {
-		const verdict = limiter.blocked(key, now);
+		const verdict = await limiter.blocked(key, now);
 		if (!verdict.ok) return { ok: false, reason: 'limited', retryAfter: verdict.retryAfter };
 	}
 	return null;
@@ -118,7 +118,7 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 	await recordAudit(services, { actor: source.actor, action: 'device.code_refused', userCode, ip: source.ip, detail }, now);
 	let retryAfter = 0;
 	for (const key of guessingKeys(source)) {
-		const verdict = services.limiter.fail(key, services.config.limits.codeEntry, now);
+		const verdict = await services.limiter.fail(key, services.config.limits.codeEntry, now);
 		if (!verdict.ok) {
 			retryAfter = Math.max(retryAfter, verdict.retryAfter);
 			await recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);

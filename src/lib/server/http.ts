@@ -1,11 +1,13 @@
 import { isIP } from 'node:net';
+import { now } from './clock';
 import { error, type RequestEvent } from '@sveltejs/kit';
 import type { Config } from './config';
 import { responseHeaders } from './headers';
 import { log } from './log';
-import { oauthJson, serverError, type OAuthResult } from './oauth-errors';
+import { databaseUnavailable, oauthJson, serverError, type OAuthResult } from './oauth-errors';
 import { readParams, type Params } from './request-params';
 import { services, type RequestContext, type Services } from './services';
+import { DatabaseUnavailable } from './store';
 
 /**
  * The one HTTP adapter of the JSON API, for both ways a request arrives: the fast path
@@ -37,7 +39,7 @@ export function clientAddress(connectionAddress: string, forwardedFor: string | 
 /** Who is asking, from the connection's address and the request's headers. */
 export function contextFrom(connectionAddress: string, header: (name: string) => string | null, config: Config): RequestContext {
 	return {
-		now: Date.now(),
+		now: now(),
 		ip: clientAddress(connectionAddress, header('x-forwarded-for'), config.trustProxy) || null,
 		userAgent: header('user-agent'),
 		authorization: header('authorization')
@@ -59,11 +61,15 @@ export function actorOf(event: RequestEvent, user: { id: number; sub: string }) 
 	return { userId: user.id, sub: user.sub, ip: requestContext(event).ip };
 }
 
-/** Runs an endpoint; the unexpected is logged (without the request) and answered server_error, never a stack trace. */
+/**
+ * Runs an endpoint. A database outage answers 503 temporarily_unavailable; the unexpected
+ * is logged (without the request) and answered server_error, never a stack trace.
+ */
 export async function answerSafely(run: () => Promise<OAuthResult>): Promise<OAuthResult> {
 	try {
 		return await run();
 	} catch (caught) {
+		if (caught instanceof DatabaseUnavailable) return databaseUnavailable().toResult();
 		log({ level: 'error', msg: 'oauth endpoint failed', error: (caught as Error).message });
 		return serverError().toResult();
 	}

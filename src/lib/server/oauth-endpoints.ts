@@ -49,7 +49,7 @@ function authenticate(services: Services, params: Params, context: RequestContex
 
 /** A limit check for the JSON API: null when allowed, else the 429 to answer. */
 async function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): Promise<OAuthResult | null> {
-	const verdict = services.limiter.consume(key, limit, context.now);
+	const verdict = await services.limiter.consume(key, limit, context.now);
 	if (verdict.ok) return null;
 	await recordRateLimit(services, verdict, what, context.ip, context.now);
 	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();

@@ -45,6 +45,9 @@ export const methodNotAllowed = (allowed: string) => new OAuthError(405, 'invali
 export const tooManyRequests = (retryAfter: number, description: string) =>
 	new OAuthError(429, 'temporarily_unavailable', `${description} Retry after ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
 export const serverError = () => new OAuthError(500, 'server_error', 'The server could not complete the request. Try again later.');
+/** The database is briefly out of reach: RFC 6749's temporarily_unavailable, with when to try again. */
+export const databaseUnavailable = () =>
+	new OAuthError(503, 'temporarily_unavailable', 'The service cannot reach its database right now. Retry in a few seconds.', { 'Retry-After': '5' });
 
 export function ok(body: unknown, headers?: Record<string, string>): OAuthResult {
 	return { status: 200, body, headers };

@@ -1,6 +1,6 @@
 import type { Client } from './clients';
 import type { Config } from './config';
-import { RateLimiter } from './rate-limit';
+import { NO_LIMITS, type Limiter } from './rate-limit';
 import type { Store } from './store';
 
 /** What the domain functions run against: built once at start-up (hooks.server.ts), or by a test. */
@@ -8,7 +8,7 @@ export interface Services {
 	config: Config;
 	store: Store;
 	clients: ReadonlyMap<string, Client>;
-	limiter: RateLimiter;
+	limiter: Limiter;
 }
 
 /** Who is asking, as the endpoints see it; no framework types. */
@@ -30,12 +30,18 @@ export function services(): Services {
 	return current;
 }
 
-export async function createServices(config: Config, store: Store): Promise<Services> {
+/** What an engine provides: its store, and where its rate limits are kept. */
+export interface Database {
+	store: Store;
+	limiter: Limiter;
+}
+
+export async function createServices(config: Config, { store, limiter }: Database): Promise<Services> {
 	await store.replaceClients(config.clients);
 	return {
 		config,
 		store,
 		clients: new Map(config.clients.map((client) => [client.id, client])),
-		limiter: new RateLimiter(config.rateLimits)
+		limiter: config.rateLimits ? limiter : NO_LIMITS
 	};
 }

@@ -326,6 +326,17 @@ export function openSqliteStore(path: string): Store {
 
 	return {
 		close: async () => void db.close(),
+		// One process on this machine: the database's clock is this one.
+		databaseTime: async () => Date.now(),
+		schemaIsCurrent: async () => {
+			const applied = new Set(
+				db
+					.prepare<[], { name: string }>(`SELECT name FROM schema_migrations`)
+					.all()
+					.map((row) => row.name)
+			);
+			return migrationNames().every((name) => applied.has(name));
+		},
 
 		upsertUser: async (user, now) => written(statements.upsertUser.all({ ...user, now })) as UserRow,
 		findUserBySub: async (sub) => statements.findUserBySub.get(sub),
@@ -397,6 +408,15 @@ export function openSqliteStore(path: string): Store {
 	};
 }
 
+/** The migration files by name (001_initial.sql, …), in the order they apply. */
+function orderedMigrations(): [string, string][] {
+	return Object.entries(migrations)
+		.map(([file, sql]): [string, string] => [file.slice(file.lastIndexOf('/') + 1), sql])
+		.sort(([a], [b]) => a.localeCompare(b));
+}
+
+const migrationNames = () => orderedMigrations().map(([name]) => name);
+
 /**
  * Applies the numbered migrations not yet recorded, all in one IMMEDIATE transaction
  * that reads the applied list under the write lock: processes started together on one
@@ -412,8 +432,7 @@ function migrate(db: Database.Database) {
 				.map((r) => r.name)
 		);
 		const record = db.prepare<[string, number]>(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`);
-		for (const [file, sql] of Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) {
-			const name = file.slice(file.lastIndexOf('/') + 1);
+		for (const [name, sql] of orderedMigrations()) {
 			if (applied.has(name)) continue;
 			db.exec(sql);
 			record.run(name, Date.now());

@@ -1,32 +1,55 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createDatabase } from '../../../tests/support/postgres.ts';
 import { hashSecret } from './crypto';
 import { decidePoll, type PollState } from './poll-rule';
+import { openPostgresDatabase } from './postgres-store';
 import { openSqliteStore } from './sqlite-store';
 import type { DeviceStatus, NewTokenPair, Store } from './store';
 
 /**
  * The store contract, run against every engine: what each method promises, whatever
- * SQL the engine runs for it.
+ * SQL the engine runs for it. PostgreSQL is a real server (tests/support/vitest-postgres.ts).
  */
-const ENGINES: [string, (folder: string) => Promise<Store>][] = [['SQLite', async (folder) => openSqliteStore(join(folder, 'doorcode.db'))]];
+interface EngineLocation {
+	open(): Promise<Store>;
+	dispose(): Promise<void>;
+}
+
+const ENGINES: [string, () => Promise<EngineLocation>][] = [
+	[
+		'SQLite',
+		async () => {
+			const folder = mkdtempSync(join(tmpdir(), 'doorcode-store-'));
+			return { open: async () => openSqliteStore(join(folder, 'doorcode.db')), dispose: async () => rmSync(folder, { recursive: true, force: true }) };
+		}
+	],
+	[
+		'PostgreSQL',
+		async () => {
+			const url = await createDatabase(inject('postgresUrl'), 'store');
+			return { open: async () => (await openPostgresDatabase({ url, poolSize: 4 })).store, dispose: async () => {} };
+		}
+	]
+];
 
 const T0 = 1_800_000_000_000;
 const TTL = 600_000;
 
-describe.each(ENGINES)('the store contract on %s', (_engine, open) => {
-	let folder: string;
+describe.each(ENGINES)('the store contract on %s', (_engine, locate) => {
+	let location: EngineLocation;
 	let store: Store;
+	const open = () => location.open();
 
 	beforeEach(async () => {
-		folder = mkdtempSync(join(tmpdir(), 'doorcode-store-'));
-		store = await open(folder);
+		location = await locate();
+		store = await open();
 	});
 	afterEach(async () => {
 		await store.close();
-		rmSync(folder, { recursive: true, force: true });
+		await location.dispose();
 	});
 
 	let serial = 0;
@@ -174,6 +197,13 @@ describe.each(ENGINES)('the store contract on %s', (_engine, open) => {
 		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ client_id: 'demo-cli', client_name: null });
 	});
 
+	it('instances replacing the clients at the same moment all succeed', async () => {
+		const clients = [{ id: 'demo-cli', name: 'Demo CLI', type: 'public' as const, scopes: ['read'] }];
+		const others = await Promise.all([open(), open()]);
+		await Promise.all([store.replaceClients(clients), ...others.map((other) => other.replaceClients(clients)), store.replaceClients(clients)]);
+		await Promise.all(others.map((other) => other.close()));
+	});
+
 	it('sweeping deletes only what has expired, at most a batch at a time', async () => {
 		for (let i = 0; i < 5; i++) await newCode();
 		expect(await store.deleteExpiredDeviceAuthorizations(T0 + TTL - 1, 100)).toBe(0);
@@ -186,7 +216,7 @@ describe.each(ENGINES)('the store contract on %s', (_engine, open) => {
 	});
 
 	it('opening the same database again applies no migration twice', async () => {
-		const again = await open(folder);
+		const again = await open();
 		await again.close();
 		expect((await newCode()).inserted).toBe('inserted');
 	});

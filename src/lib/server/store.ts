@@ -217,6 +217,10 @@ export interface Denial {
 
 export interface Store {
 	close(): Promise<void>;
+	/** The database's clock, in milliseconds since the epoch (clock.ts follows it). */
+	databaseTime(): Promise<number>;
+	/** Whether every migration this build knows has been applied (readiness). */
+	schemaIsCurrent(): Promise<boolean>;
 
 	// People and browser sessions.
 	upsertUser(user: { sub: string; provider: string; name: string | null; email: string | null }, now: number): Promise<UserRow>;
@@ -281,4 +285,17 @@ export interface Store {
 	deleteExpiredTokens(now: number, limit: number): Promise<number>;
 	deleteExpiredSessions(now: number, limit: number): Promise<number>;
 	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
+}
+
+/**
+ * The database cannot be reached (down, restarting, unreachable network). Every engine
+ * throws this, never its driver's own error, so the JSON API can answer 503
+ * temporarily_unavailable and pages a 503 that says to try again; service resumes by
+ * itself when the database is back.
+ */
+export class DatabaseUnavailable extends Error {
+	readonly name = 'DatabaseUnavailable';
+	constructor() {
+		super('The database cannot be reached right now.');
+	}
 }

@@ -1,4 +1,5 @@
 import type { Services } from './services';
+import { now } from './clock';
 
 /** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
 export const SWEEP_BATCH = 100;
@@ -33,8 +34,8 @@ export interface SweepReport {
  * (possible only after DEVICE_CODE_TTL was lowered), expired rows behind them wait until
  * those expire, a day at most; an expired code is refused all the same meanwhile.
  */
-export async function sweep({ store, limiter }: Services, now = Date.now(), pace: SweepPace = SWEEP_PACE): Promise<SweepReport> {
-	limiter.prune(now);
+export async function sweep({ store, limiter }: Services, at = now(), pace: SweepPace = SWEEP_PACE): Promise<SweepReport> {
+	await limiter.prune(at);
 	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0, blocks: 0 };
 	const steps: [keyof SweepReport, (now: number, limit: number) => Promise<number>][] = [
 		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],
@@ -45,7 +46,7 @@ export async function sweep({ store, limiter }: Services, now = Date.now(), pace
 	for (const [name, deleteBatch] of steps) {
 		for (;;) {
 			const started = performance.now();
-			const deleted = await deleteBatch(now, SWEEP_BATCH);
+			const deleted = await deleteBatch(at, SWEEP_BATCH);
 			report[name] += deleted;
 			// Not `< SWEEP_BATCH`: device authorizations are swept from the oldest rows, and a
 			// batch there can be short because a live code sits among them (after DEVICE_CODE_TTL

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DEMO_CLIENT } from './clients';
 import type { Config } from './config';
 import { createServices, type RequestContext, type Services } from './services';
+import { MemoryLimiter } from './rate-limit';
 import { openSqliteStore } from './sqlite-store';
 
 export type TestServices = Services & { databasePath: string; dispose(): Promise<void> };
@@ -17,6 +18,8 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		secure: true,
 		production: false,
 		databasePath,
+		databaseUrl: null,
+		databasePoolSize: 10,
 		providers: {},
 		adminSubjects: [],
 		clients: [DEMO_CLIENT],
@@ -38,7 +41,7 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		devIdp: false,
 		...overrides
 	};
-	const services = await createServices(config, openSqliteStore(databasePath));
+	const services = await createServices(config, { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() });
 	return {
 		...services,
 		databasePath,

@@ -105,12 +105,12 @@ describe('side doors in the token lifecycle', () => {
 
 	it('a client removed from CLIENTS_FILE ends its logins: userinfo and introspection refuse its tokens', async () => {
 		const gone = { ...DEMO_CLIENT, id: 'gone-cli', name: 'Gone CLI' };
-		const before = await createServices({ ...services.config, clients: [DEMO_CLIENT, gone] }, services.store);
+		const before = await createServices({ ...services.config, clients: [DEMO_CLIENT, gone] }, services);
 		services = Object.assign(services, before);
 		const tokens = await tokensAt(T0, gone);
 		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0, null)).ok).toBe(true);
 
-		const restarted = await createServices({ ...services.config, clients: [DEMO_CLIENT] }, services.store);
+		const restarted = await createServices({ ...services.config, clients: [DEMO_CLIENT] }, services);
 		expect((await authenticateBearer(restarted, `Bearer ${tokens.access_token}`, T0 + 1_000, null)).ok).toBe(false);
 		expect((await introspectToken(restarted, tokens.access_token, T0 + 1_000)).body).toEqual({ active: false });
 	});

@@ -1,4 +1,5 @@
 import { fail, redirect } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import {
 	createPersonalToken,
 	listDevices,
@@ -20,11 +21,11 @@ function signedInUser(locals: App.Locals) {
 
 export const load: PageServerLoad = async ({ locals }) => {
 	const user = signedInUser(locals);
-	const now = Date.now();
+	const at = now();
 	return {
-		devices: await listDevices(services(), user, now),
-		uncollected: await listUncollectedApprovals(services(), user, now),
-		personalTokens: await listPersonalTokens(services(), user, now),
+		devices: await listDevices(services(), user, at),
+		uncollected: await listUncollectedApprovals(services(), user, at),
+		personalTokens: await listPersonalTokens(services(), user, at),
 		scopes: personalTokenScopes(services()),
 		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
 	};
@@ -37,7 +38,7 @@ export const actions: Actions = {
 		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
 		const revoke = form.has('approval') ? revokeOwnApproval : revokeOwnGrant;
 		const id = Number(form.get(form.has('approval') ? 'approval' : 'grant'));
-		if (!Number.isSafeInteger(id) || !(await revoke(services(), user, id, requestContext(event).ip, Date.now()))) {
+		if (!Number.isSafeInteger(id) || !(await revoke(services(), user, id, requestContext(event).ip, now()))) {
 			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
 		}
 		return { revoked: true };
@@ -55,7 +56,7 @@ export const actions: Actions = {
 				days: Number(form.get('days'))
 			},
 			requestContext(event).ip,
-			Date.now()
+			now()
 		);
 		if (!created.ok) return fail(400, { createError: created.message });
 		return { created: { name: created.name, token: created.token, expiresAt: created.expiresAt } };

@@ -1,4 +1,5 @@
 import { error, fail, redirect } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/admin.ts';
 import { noticeCookie } from '#lib/server/cookies.ts';
 import { actorOf, readForm } from '#lib/server/http.ts';
@@ -29,7 +30,7 @@ export const load: PageServerLoad = async (event) => {
 	adminOf(event);
 	const { searchParams } = event.url;
 	const query = { code: searchParams.get('code'), filter: searchParams.get('filter') ?? '', page: searchParams.get('page') };
-	return { notice: noticeCookie.take(event.cookies, services().config), ...(await adminOverview(services(), query, Date.now())) };
+	return { notice: noticeCookie.take(event.cookies, services().config), ...(await adminOverview(services(), query, now())) };
 };
 
 export const actions: Actions = {
@@ -43,7 +44,7 @@ export const actions: Actions = {
 		const admin = adminOf(event);
 		const { text, all } = await fields(event);
 		const request = { userCode: text('user_code'), owner: text('owner'), label: text('label'), scopes: all('scope') };
-		const decision = await approveOnBehalf(services(), admin, request, Date.now());
+		const decision = await approveOnBehalf(services(), admin, request, now());
 		if (!decision.ok) {
 			const message = 'message' in decision ? decision.message : 'That code is not pending any more.';
 			return fail(400, { decisionError: message, owner: request.owner.slice(0, 254), label: request.label.slice(0, 80) });
@@ -52,7 +53,7 @@ export const actions: Actions = {
 	},
 	deny: async (event) => {
 		const admin = adminOf(event);
-		const decision = await denyAsAdmin(services(), admin, (await fields(event)).text('user_code'), Date.now());
+		const decision = await denyAsAdmin(services(), admin, (await fields(event)).text('user_code'), now());
 		if (!decision.ok) return fail(400, { decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.' });
 		decided(event, `Denied ${formatUserCode(decision.authorization.user_code)}: the device is told at its next poll.`);
 	},
@@ -62,7 +63,7 @@ export const actions: Actions = {
 		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
 		const revoke = text('approval') ? revokeApprovalAsAdmin : revokeGrantAsAdmin;
 		const id = Number(text('approval') || text('grant'));
-		if (!Number.isSafeInteger(id) || !(await revoke(services(), admin, id, Date.now()))) {
+		if (!Number.isSafeInteger(id) || !(await revoke(services(), admin, id, now()))) {
 			return fail(404, { revokeError: 'That grant does not exist or was already revoked.' });
 		}
 		return { revoked: true };

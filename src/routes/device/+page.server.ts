@@ -1,4 +1,5 @@
 import { fail, redirect } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import { enterUserCode } from '#lib/server/device-authorizations.ts';
 import { browserId, deviceLoginCookie } from '#lib/server/cookies.ts';
 import { readForm, requestContext } from '#lib/server/http.ts';
@@ -21,10 +22,10 @@ export const actions: Actions = {
 		const { request, cookies } = event;
 		const code = (await readForm(request)).get('code');
 		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
-		const now = Date.now();
+		const at = now();
 		const { config } = services();
 		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: event.locals.user?.sub ?? null };
-		const entry = await enterUserCode(services(), code, source, now);
+		const entry = await enterUserCode(services(), code, source, at);
 		if (!entry.ok && entry.reason === 'limited') {
 			event.setHeaders({ 'Retry-After': String(entry.retryAfter) });
 			return fail(429, {
@@ -33,7 +34,7 @@ export const actions: Actions = {
 			});
 		}
 		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
-		deviceLoginCookie.set(cookies, config, entry.handle, entry.authorization.expires_at, now);
+		deviceLoginCookie.set(cookies, config, entry.handle, entry.authorization.expires_at, at);
 		redirect(303, '/device/confirm');
 	}
 };

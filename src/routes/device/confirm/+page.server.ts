@@ -1,4 +1,5 @@
 import { redirect } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import { approveOwnDevice, openConfirmation } from '#lib/server/confirmation.ts';
 import { browserId, deviceLoginCookie } from '#lib/server/cookies.ts';
 import { denyDeviceAuthorization, reportDeviceAuthorization, resolveDeviceLogin } from '#lib/server/device-authorizations.ts';
@@ -15,7 +16,7 @@ async function deviceLoginOf(event: Event) {
 	const handle = deviceLoginCookie.read(cookies, config);
 	if (!handle) redirect(303, '/device');
 	const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: locals.user?.sub ?? null };
-	const login = await resolveDeviceLogin(services(), handle, source, Date.now());
+	const login = await resolveDeviceLogin(services(), handle, source, now());
 	if (!login.ok) finish(event, login.reason === 'limited' ? 'limited' : 'expired');
 	if (!locals.user) redirect(303, `/login?return_to=${encodeURIComponent(url.pathname)}`);
 	return { userCode: login.userCode, user: locals.user, actor: actorOf(event, locals.user) };
@@ -29,7 +30,7 @@ function finish(event: Event, reason: string, to = `/device/error?reason=${reaso
 
 export const load: PageServerLoad = async (event) => {
 	const { userCode, user } = await deviceLoginOf(event);
-	const confirmation = await openConfirmation(services(), userCode, user, requestContext(event).ip, Date.now());
+	const confirmation = await openConfirmation(services(), userCode, user, requestContext(event).ip, now());
 	if (!confirmation.ok) finish(event, confirmation.reason);
 	return confirmation.view;
 };
@@ -37,17 +38,17 @@ export const load: PageServerLoad = async (event) => {
 export const actions: Actions = {
 	approve: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);
-		const decision = await approveOwnDevice(services(), actor, userCode, Date.now());
+		const decision = await approveOwnDevice(services(), actor, userCode, now());
 		finish(event, 'expired', decision.ok ? `/device/success?code=${userCode}` : undefined);
 	},
 	deny: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);
-		const decision = await denyDeviceAuthorization(services(), actor, userCode, 'user', Date.now());
+		const decision = await denyDeviceAuthorization(services(), actor, userCode, 'user', now());
 		finish(event, decision.ok ? 'denied' : 'expired');
 	},
 	report: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);
-		const report = await reportDeviceAuthorization(services(), actor, userCode, Date.now());
+		const report = await reportDeviceAuthorization(services(), actor, userCode, now());
 		finish(event, report.ok ? 'reported' : 'expired');
 	}
 };

