@@ -34,10 +34,15 @@ process.env.BODY_SIZE_LIMIT ??= '64K';
 process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
 process.env.HOST_HEADER = HOST_HEADER;
 const { handler } = await import('./build/handler.js');
-// Registered by the app's init hook (src/lib/server/fast-path.ts): the two hot OAuth POSTs.
+// Registered by the app's init hook (src/lib/server/fast-path.ts): the two hot OAuth POSTs,
+// and what to close when the process stops (the sweeper, the database).
 const serveFast = globalThis[Symbol.for('doorcode.fastPath')];
+const closeApp = globalThis[Symbol.for('doorcode.close')];
 
+let stopping = false;
 const server = createServer((req, res) => {
+	// While stopping, every answer closes its connection, so keep-alive clients reconnect to another instance.
+	if (stopping) res.shouldKeepAlive = false;
 	if (serveFast?.(req, res)) return;
 	req.headers[PROTOCOL_HEADER] = origin.protocol.slice(0, -1);
 	req.headers[HOST_HEADER] = origin.host;
@@ -71,10 +76,31 @@ server.listen(port, host, () => {
 	console.log(`doorcode is listening on ${host}:${port}; open ${origin.origin}/device`);
 });
 
-function shutdown() {
+/** Seconds a stop waits for requests in flight before it closes their connections anyway. */
+const SHUTDOWN_GRACE_MS = 1000 * Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 10);
+
+/**
+ * SIGTERM (Kubernetes, systemd) or SIGINT: stop accepting connections, let requests in flight
+ * finish (polls are answered, approvals commit), then close the database and exit 0. Past the
+ * grace period, connections still open are closed and the process exits all the same.
+ */
+function shutdown(signal) {
+	if (stopping) return;
+	stopping = true;
+	console.log(JSON.stringify({ level: 'info', msg: 'doorcode stopping', signal }));
+	const finish = async () => {
+		await closeApp?.().catch(() => {});
+		process.exit(0);
+	};
+	server.close(() => void finish());
 	server.closeIdleConnections();
-	server.close(() => process.exit(0));
-	setTimeout(() => process.exit(0), 5000).unref();
+	// Idle keep-alive connections appear as in-flight answers end: close them as they do.
+	const idle = setInterval(() => server.closeIdleConnections(), 100);
+	idle.unref();
+	setTimeout(() => {
+		server.closeAllConnections();
+		void finish();
+	}, SHUTDOWN_GRACE_MS).unref();
 }
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

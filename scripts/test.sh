@@ -13,6 +13,7 @@ echo "== vitest (modules)"
 vitest run
 echo "== build"
 vite build >/dev/null
+vite build --config vite.operator.config.ts --logLevel warn
 echo "== bench smoke (npm run bench -- --quick)"
 node scripts/bench.mjs --quick
 echo "== playwright (API and browser, against the build)"

@@ -27,9 +27,15 @@ export const init: ServerInit = async () => {
 	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');
 	const built = await createServices(config, database);
 	setServices(built);
-	await followDatabaseClock(built.store);
-	startSweeper(built);
+	const stopFollowingClock = await followDatabaseClock(built.store);
+	const stopSweeper = startSweeper(built);
 	registerFastPath();
+	// server.js calls this on SIGTERM once requests in flight are answered.
+	(globalThis as Record<symbol, unknown>)[Symbol.for('doorcode.close')] = async () => {
+		stopSweeper();
+		stopFollowingClock();
+		await built.store.close();
+	};
 	console.log(
 		JSON.stringify({
 			level: 'info',
@@ -67,8 +73,8 @@ async function startDevIdentityProvider(config: Config) {
 }
 
 const isApiPath = (path: string) => path.startsWith('/oauth/') || path.startsWith('/.well-known/');
-/** Kubernetes' and load balancers' probes: no session, no request log line (they come every few seconds). */
-const isProbePath = (path: string) => path === '/healthz' || path === '/readyz';
+/** Kubernetes' and load balancers' probes and Prometheus: no session, no request log line (they come every few seconds). */
+const isProbePath = (path: string) => path === '/healthz' || path === '/readyz' || path === '/metrics';
 
 const FORM_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
 

@@ -167,8 +167,15 @@ function expectValidSuccess(route: string, body: Record<string, unknown>) {
 			expect(body).toEqual({ active: false });
 			break;
 		case '/.well-known/oauth-authorization-server':
+		case '/.well-known/openid-configuration':
 			expect(body.issuer).toBe(server.origin);
 			break;
+		case '/.well-known/jwks.json': {
+			const { keys } = body as { keys: object[] };
+			expect(keys.length).toBeGreaterThanOrEqual(1);
+			for (const key of keys) expect(key).not.toHaveProperty('d');
+			break;
+		}
 		default:
 			throw new Error(`a guessed or garbled request got 200 from ${route}: ${JSON.stringify(body).slice(0, 300)}`);
 	}
@@ -329,9 +336,8 @@ test('/oauth/userinfo answers random Authorization headers with a JSON 401 (neve
 	await expectVictimUntouched();
 });
 
-test('/.well-known/oauth-authorization-server answers any method, query and headers with JSON and no-store', async () => {
-	test.setTimeout(90_000);
-	const route = '/.well-known/oauth-authorization-server';
+test('the discovery documents and the JWK Set answer any method, query and headers with JSON and no-store', async () => {
+	test.setTimeout(240_000);
 	const request = fc
 		.record({
 			method: fc.oneof(
@@ -347,9 +353,11 @@ test('/.well-known/oauth-authorization-server answers any method, query and head
 			body: hostileBody({ maxSize: 20_000, multipart: true, unreadableForms: true })
 		})
 		.map(({ method, query, headers, body }): HostileRequest => withBodyUnlessGet(method, query, body, headers));
-	await fuzzJsonRoute(route, request, (value, answer) => {
-		if (value.method === 'GET') expect(answer.status).toBe(200);
-	});
+	for (const route of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/.well-known/jwks.json']) {
+		await fuzzJsonRoute(route, request, (value, answer) => {
+			if (value.method === 'GET') expect(answer.status).toBe(200);
+		});
+	}
 });
 
 function oversizedProperty(chunked: boolean) {

@@ -151,3 +151,10 @@ test('every instance is ready, and instances started together on an empty databa
 	}
 	for (const instance of cluster.instances) expect(instance.logs()).not.toMatch(/already exists|duplicate key|deadlock/);
 });
+
+test('every instance publishes the same signing keys, made once in the shared database', async () => {
+	const sets = await Promise.all([0, 1, 2].map(async (i) => (await (await fetch(`${cluster.at(i)}/.well-known/jwks.json`)).json()).keys));
+	expect(sets[0].length).toBe(1);
+	expect(sets[1]).toEqual(sets[0]);
+	expect(sets[2]).toEqual(sets[0]);
+});

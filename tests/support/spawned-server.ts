@@ -20,6 +20,8 @@ export interface SpawnedServer {
 	logs(): string;
 	/** Sends the signal and waits until the process has exited (SIGKILL after 10 s). */
 	kill(signal?: NodeJS.Signals): Promise<void>;
+	/** How the process last exited: its exit code, or the signal that ended it. */
+	lastExit(): { code: number | null; signal: NodeJS.Signals | null } | null;
 	/** Starts the server again on the same database file and port, and waits until it answers. */
 	restart(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function startServer(name: string, overrides: Record<string, string
 	let output = '';
 	let child: ChildProcess | null = null;
 	let exited: Promise<void> = Promise.resolve();
+	let lastExit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
 	const append = (chunk: Buffer) => {
 		if (output.length < MAX_LOG_CHARS) output += chunk.toString('utf8');
@@ -78,8 +81,9 @@ export async function startServer(name: string, overrides: Record<string, string
 		started.stderr?.on('data', append);
 		let hasExited = false;
 		exited = new Promise<void>((resolve) => {
-			started.once('exit', () => {
+			started.once('exit', (code, signal) => {
 				hasExited = true;
+				lastExit = { code, signal };
 				resolve();
 			});
 		});
@@ -115,6 +119,7 @@ export async function startServer(name: string, overrides: Record<string, string
 		port,
 		databasePath: `${ROOT}${databasePath}`,
 		logs: () => output,
+		lastExit: () => lastExit,
 		kill: stop,
 		restart: async () => {
 			await stop('SIGTERM');

@@ -9,12 +9,18 @@ export interface Client {
 	scopes: string[];
 	/** Hex SHA-256 of a confidential client's secret; never the secret itself. */
 	secretSha256?: string;
+	/** "jwt": RFC 9068 access tokens an API verifies by itself; else opaque ones. */
+	accessTokenFormat?: 'opaque' | 'jwt';
+	/** The `aud` of its JWT access tokens (default ORIGIN). */
+	audience?: string;
+	/** Seconds its access tokens (and ID tokens) live, instead of ACCESS_TOKEN_TTL. */
+	accessTokenTtl?: number;
 }
 
 /** `warnings` name keys doorcode does not know (a typo would otherwise change nothing, silently). */
 export type ClientsResult = { ok: true; clients: Client[]; warnings: string[] } | { ok: false; error: string };
 
-const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256'];
+const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256', 'access_token_format', 'audience', 'access_token_ttl'];
 
 /** The development client that exists when no CLIENTS_FILE is given (SPEC). */
 export const DEMO_CLIENT: Client = {
@@ -60,6 +66,8 @@ export function parseClients(text: string): ClientsResult {
 function parseClient(entry: unknown): Client | string {
 	if (typeof entry !== 'object' || entry === null) return 'must be an object';
 	const { id, name, type, scopes, secret_sha256 } = entry as Record<string, unknown>;
+	const tokens = parseTokenSettings(entry as Record<string, unknown>);
+	if (typeof tokens === 'string') return tokens;
 	if (typeof id !== 'string' || !CLIENT_ID.test(id)) {
 		return 'id must be 1-64 characters of letters, digits, ".", "_", "~" or "-"';
 	}
@@ -73,10 +81,35 @@ function parseClient(entry: unknown): Client | string {
 		if (typeof secret_sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(secret_sha256)) {
 			return 'a confidential client needs secret_sha256: the hex SHA-256 of its secret';
 		}
-		return { id, name: name.trim(), type, scopes: [...new Set(scopes)], secretSha256: secret_sha256.toLowerCase() };
+		return { id, name: name.trim(), type, scopes: [...new Set(scopes)], secretSha256: secret_sha256.toLowerCase(), ...tokens };
 	}
 	if (secret_sha256 !== undefined) return 'a public client has no secret; remove secret_sha256 or make it confidential';
-	return { id, name: name.trim(), type, scopes: [...new Set(scopes)] };
+	return { id, name: name.trim(), type, scopes: [...new Set(scopes)], ...tokens };
+}
+
+/** access_token_format, audience and access_token_ttl, each optional. */
+function parseTokenSettings({
+	access_token_format,
+	audience,
+	access_token_ttl
+}: Record<string, unknown>): Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtl'> | string {
+	const settings: Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtl'> = {};
+	if (access_token_format !== undefined) {
+		if (access_token_format !== 'opaque' && access_token_format !== 'jwt') return 'access_token_format must be "opaque" or "jwt"';
+		settings.accessTokenFormat = access_token_format;
+	}
+	if (audience !== undefined) {
+		if (typeof audience !== 'string' || !URL.canParse(audience) || audience.length > 300)
+			return 'audience must be the absolute URL of the API, e.g. "https://api.example.org"';
+		settings.audience = audience;
+	}
+	if (access_token_ttl !== undefined) {
+		if (typeof access_token_ttl !== 'number' || !Number.isInteger(access_token_ttl) || access_token_ttl < 30 || access_token_ttl > 86_400) {
+			return 'access_token_ttl must be a whole number of seconds from 30 to 86400';
+		}
+		settings.accessTokenTtl = access_token_ttl;
+	}
+	return settings;
 }
 
 export interface ClientCredentials {

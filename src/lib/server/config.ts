@@ -24,6 +24,12 @@ export interface Config {
 	/** DATABASE_URL: PostgreSQL instead of SQLite, shared by any number of instances. */
 	databaseUrl: string | null;
 	databasePoolSize: number;
+	/** KEY_ENCRYPTION_SECRET: encrypts the private signing keys in the store. */
+	keyEncryptionSecret: string | null;
+	/** SIGNING_KEY_DAYS: how long a signing key signs before the next one takes over. */
+	signingKeyDays: number;
+	/** METRICS_TOKEN: /metrics wants it as a bearer token; without it, only loopback gets an answer. */
+	metricsToken: string | null;
 	providers: Partial<Record<ProviderId, ProviderConfig>>;
 	adminSubjects: string[];
 	clients: Client[];
@@ -88,6 +94,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		databasePath: env.DATABASE_PATH?.trim() || './data/doorcode.db',
 		databaseUrl: readDatabaseUrl(env, errors),
 		databasePoolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, errors),
+		keyEncryptionSecret: readSecret(env, 'KEY_ENCRYPTION_SECRET', production, errors, warnings),
+		signingKeyDays: readInteger(env, 'SIGNING_KEY_DAYS', 30, 1, 365, errors),
+		metricsToken: env.METRICS_TOKEN?.trim() || null,
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
@@ -189,6 +198,17 @@ function readClientsFile(env: Env, production: boolean, readFile: (path: string)
 	}
 	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
 	return result.clients;
+}
+
+function readSecret(env: Env, name: string, production: boolean, errors: string[], warnings: string[]): string | null {
+	const value = env[name];
+	if (!value) {
+		if (production) warnings.push(`${name}: not set, so the private signing keys are stored unencrypted: anyone with a copy of the database could sign tokens`);
+		return null;
+	}
+	// The value is a secret: never repeated in a message.
+	if (value.length < 32) errors.push(`${name}: must be at least 32 characters (e.g. openssl rand -base64 48)`);
+	return value;
 }
 
 function readDatabaseUrl(env: Env, errors: string[]): string | null {

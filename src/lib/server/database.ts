@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import { openPostgresDatabase } from './postgres-store';
+import { measured } from './metrics';
 import { MemoryLimiter } from './rate-limit';
 import type { Database } from './services';
 import { openSqliteStore } from './sqlite-store';
@@ -9,8 +10,11 @@ import { openSqliteStore } from './sqlite-store';
  * database), else SQLite at DATABASE_PATH (one process, limits kept in its memory).
  */
 export async function openDatabase(config: Config): Promise<Database> {
-	if (config.databaseUrl) return openPostgresDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize });
-	return { store: openSqliteStore(config.databasePath), limiter: new MemoryLimiter() };
+	const { store, limiter } = config.databaseUrl
+		? await openPostgresDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize })
+		: { store: openSqliteStore(config.databasePath), limiter: new MemoryLimiter() };
+	// Every store operation's time goes to doorcode_database_operation_duration_seconds.
+	return { store: measured(store), limiter };
 }
 
 /** Where the data lives, for logs: never the URL itself, which may hold a password. */

@@ -1,6 +1,7 @@
 import { recordAudit, recordRateLimit } from './audit';
 import { resolveRequestedScopes, type Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
+import { countDeviceFlow, countRateLimitRefusal } from './metrics';
 import { invalidScope, ok, serverError, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
 import type { DeviceAuthorizationRow } from './store';
@@ -46,6 +47,7 @@ export async function createDeviceAuthorization(
 			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
 		});
 		if (inserted === 'user_code_taken') continue;
+		countDeviceFlow('issued');
 		return ok({
 			device_code: deviceCode,
 			user_code: formatUserCode(userCode),
@@ -84,6 +86,7 @@ export async function enterUserCode(services: Services, input: string, source: C
 	const handle = generateSecret();
 	const authorization = userCode ? await services.store.recordCodeEntry(userCode, hashSecret(handle), now) : undefined;
 	if (!authorization) return refuseCodeLookup(services, source, userCode, 'no pending code was found for the code entered', now);
+	countDeviceFlow('entered');
 	return { ok: true, authorization, handle };
 }
 
@@ -109,7 +112,10 @@ function guessingKeys(source: CodeEntrySource): string[] {
 async function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: number): Promise<CodeLookupRefusal | null> {
 	for (const key of guessingKeys(source)) {
 		const verdict = await limiter.blocked(key, now);
-		if (!verdict.ok) return { ok: false, reason: 'limited', retryAfter: verdict.retryAfter };
+		if (!verdict.ok) {
+			countRateLimitRefusal(key.slice(0, key.indexOf(':')));
+			return { ok: false, reason: 'limited', retryAfter: verdict.retryAfter };
+		}
 	}
 	return null;
 }
@@ -120,6 +126,7 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 	for (const key of guessingKeys(source)) {
 		const verdict = await services.limiter.fail(key, services.config.limits.codeEntry, now);
 		if (!verdict.ok) {
+			countRateLimitRefusal(key.slice(0, key.indexOf(':')));
 			retryAfter = Math.max(retryAfter, verdict.retryAfter);
 			await recordRateLimit(services, verdict, 'wrong codes entered', source.ip, now);
 		}
@@ -195,6 +202,7 @@ export async function approveDeviceAuthorization(services: Services, actor: Acto
 		now
 	});
 	if (!authorization) return { ok: false };
+	countDeviceFlow('approved');
 	await recordAudit(
 		services,
 		{
@@ -257,6 +265,7 @@ async function deny(services: Services, denial: DenialRecord, now: number): Prom
 	const { userCode, reason, deniedBy, claimant } = denial;
 	const authorization = await services.store.denyDeviceAuthorization({ userCode, reason, deniedBy, claimant, now });
 	if (!authorization) return { ok: false };
+	countDeviceFlow('denied');
 	await recordAudit(
 		services,
 		{

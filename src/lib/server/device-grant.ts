@@ -1,9 +1,10 @@
 import { DENIAL_DESCRIPTIONS, type DenialReason } from './device-authorizations';
 import { hashSecret } from './crypto';
+import { countDeviceFlow } from './metrics';
 import { invalidGrant, invalidRequest, ok, OAuthError, type OAuthResult } from './oauth-errors';
 import type { Client } from './clients';
 import type { RequestContext, Services } from './services';
-import { newTokenPair, tokenResponse } from './tokens';
+import { issueTokens } from './tokens';
 
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -23,14 +24,17 @@ export async function pollDeviceCode(services: Services, client: Client, deviceC
 	if (!polled) return invalidGrant('The device code is unknown or was issued to another client.').toResult();
 	switch (polled.last_poll_outcome) {
 		case 'replayed':
+			countDeviceFlow('replayed');
 			// A device code redeemed twice has leaked: end what it gave out.
 			if (polled.grant_id !== null) await store.revokeGrant(polled.grant_id, context.now);
 			return invalidGrant(REPLAYED).toResult();
 		case 'slow_down':
+			countDeviceFlow('slow_down');
 			return deviceError('slow_down', `Polling too fast: wait ${polled.interval_seconds} seconds between requests.`);
 		case 'denied':
 			return deviceError('access_denied', DENIAL_DESCRIPTIONS[polled.denial_reason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
 		case 'expired':
+			countDeviceFlow('expired');
 			return deviceError('expired_token', 'The device code has expired. Start the login again to get a new code.');
 		case 'pending':
 			return deviceError(
@@ -38,15 +42,15 @@ export async function pollDeviceCode(services: Services, client: Client, deviceC
 				polled.entered_at === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.'
 			);
 		case 'issue': {
-			const tokens = newTokenPair(services.config, context.now);
+			// The tokens (an ID token, a JWT) name their owner: read who it is, then redeem.
+			const issuance = await store.findApprovedIssuance(polled.id);
+			if (!issuance) return invalidGrant(REPLAYED).toResult();
+			const tokens = await issueTokens(services, client, issuance, context.now);
 			const redeemed = await store.redeemApprovedAuthorization(polled.id, tokens.stored, context.ip, context.now);
 			if (!redeemed) return invalidGrant(REPLAYED).toResult();
+			countDeviceFlow('redeemed');
 			// Beyond RFC 6749's fields: whose tokens these are, and which admin approved them.
-			return ok({
-				...tokenResponse(services.config, tokens, redeemed.scope),
-				sub: redeemed.ownerSub,
-				...(redeemed.approverSub ? { approved_by: redeemed.approverSub } : {})
-			});
+			return ok({ ...tokens.response, sub: redeemed.ownerSub, ...(redeemed.approverSub ? { approved_by: redeemed.approverSub } : {}) });
 		}
 	}
 }

@@ -1,3 +1,5 @@
+import { countRequest } from './metrics';
+
 /**
  * Structured JSON logs, one line per event. Lines are buffered and written once per
  * turn of the event loop: a write to a pipe is synchronous on Linux, and one write
@@ -24,7 +26,9 @@ function flush(): void {
 
 process.on('exit', flush);
 
-/** The one line every request gets: id, route (never the query), status, duration. */
+/** The one line every request gets: id, route (never the query), status, duration; and its count in the metrics. */
 export function logRequest(id: string, method: string, route: string, status: number, started: number): void {
-	log({ level: 'info', msg: 'request', id, method, route, status, ms: Math.round((performance.now() - started) * 10) / 10 });
+	const ms = performance.now() - started;
+	countRequest(method, route, status, ms / 1000);
+	log({ level: 'info', msg: 'request', id, method: method.slice(0, 16), route, status, ms: Math.round(ms * 10) / 10 });
 }

@@ -1,4 +1,6 @@
-import { authenticateClient } from './clients';
+import { authenticateClient, type Client } from './clients';
+import { countRateLimitRefusal } from './metrics';
+import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
 import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
 import { recordRateLimit } from './audit';
@@ -15,22 +17,44 @@ import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from 
 
 /** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
 export function authorizationServerMetadata({ config }: Services): OAuthResult {
-	const origin = config.origin;
-	return ok({
+	return ok(serverMetadata(config.origin, config.clients));
+}
+
+function serverMetadata(origin: string, clients: Client[]) {
+	return {
 		issuer: origin,
 		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
 		token_endpoint: `${origin}/oauth/token`,
 		userinfo_endpoint: `${origin}/oauth/userinfo`,
 		revocation_endpoint: `${origin}/oauth/revoke`,
 		introspection_endpoint: `${origin}/oauth/introspect`,
+		jwks_uri: `${origin}${JWKS_PATH}`,
 		grant_types_supported: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
 		response_types_supported: [],
 		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-		scopes_supported: [...new Set(config.clients.flatMap((client) => client.scopes))],
+		scopes_supported: [...new Set(['openid', ...clients.flatMap((client) => client.scopes)])],
 		service_documentation: `${origin}/`
+	};
+}
+
+/** Where the JWK Set is served. */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields and OpenID's own. */
+export function openidConfiguration({ config }: Services): OAuthResult {
+	return ok({
+		...serverMetadata(config.origin, config.clients),
+		subject_types_supported: ['public'],
+		id_token_signing_alg_values_supported: [SIGNING_ALG],
+		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email']
 	});
+}
+
+/** RFC 7517 §5: the public signing keys (the one that signs, the next, and retired ones still in use). */
+export async function jsonWebKeySet(services: Services, context: RequestContext): Promise<OAuthResult> {
+	return ok({ keys: (await keyring(services, context.now)).published });
 }
 
 /** Reads client_id/secret from the body or HTTP Basic and checks them. */
@@ -51,6 +75,8 @@ function authenticate(services: Services, params: Params, context: RequestContex
 async function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): Promise<OAuthResult | null> {
 	const verdict = await services.limiter.consume(key, limit, context.now);
 	if (verdict.ok) return null;
+	// The key's fixed prefix names the limit (device-ip, device-client, token-ip); never the key itself.
+	countRateLimitRefusal(key.slice(0, key.indexOf(':')));
 	await recordRateLimit(services, verdict, what, context.ip, context.now);
 	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();
 }

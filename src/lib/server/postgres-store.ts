@@ -14,6 +14,7 @@ import {
 	type PickupRow,
 	type PolledAuthorizationRow,
 	type SessionRow,
+	type SigningKeyRow,
 	type Store,
 	type TokenStateRow,
 	type UncollectedApprovalRow,
@@ -39,7 +40,7 @@ const types = {
 export const DEFAULT_POOL_SIZE = 10;
 
 const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
-	requester_ip, requester_user_agent, entered_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+	requester_ip, requester_user_agent, entered_at, decided_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
 
 /** A poll sooner than the interval after the last poll that was answered (poll-rule.ts). */
 const TOO_SOON = '(last_polled_at IS NOT NULL AND $3 < last_polled_at + interval_seconds::bigint * 1000)';
@@ -77,6 +78,7 @@ function run<T extends pg.QueryResultRow = pg.QueryResultRow>(on: pg.Pool, confi
 /** Migrations, and replacing the clients, run under these advisory locks: instances started together take turns. */
 const MIGRATION_LOCK = 8_628_000;
 const CLIENTS_LOCK = 8_628_001;
+const SIGNING_KEY_LOCK = 8_628_002;
 
 export interface PostgresOptions {
 	url: string;
@@ -294,9 +296,9 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				const scope = consumed.granted_scope ?? consumed.scope;
 				const grant = (
 					await client.query<{ id: number }>(
-						`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip)
-						 VALUES ('device', $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-						[consumed.owner_id, consumed.client_id, scope, consumed.label, consumed.approved_by, now, consumed.requester_ip, pickupIp]
+						`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip, auth_time)
+						 VALUES ('device', $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+						[consumed.owner_id, consumed.client_id, scope, consumed.label, consumed.approved_by, now, consumed.requester_ip, pickupIp, consumed.decided_at]
 					)
 				).rows[0];
 				await client.query(`UPDATE device_authorizations SET grant_id = $2 WHERE id = $1`, [authorizationId, grant.id]);
@@ -309,6 +311,15 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				).rows[0];
 				return { grantId: grant.id, scope, ownerSub: subs.owner_sub, approverSub: subs.approver_sub };
 			}),
+		findApprovedIssuance: async (authorizationId) => {
+			const row = await one<{ sub: string; name: string | null; email: string | null; scope: string; auth_time: number }>(
+				'findApprovedIssuance',
+				`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time
+				 FROM device_authorizations d JOIN users u ON u.id = d.owner_id WHERE d.id = $1 AND d.status = 'approved'`,
+				[authorizationId]
+			);
+			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time };
+		},
 		listPendingAuthorizations: (now, limit) =>
 			query<DeviceAuthorizationRow>(
 				'listPendingAuthorizations',
@@ -409,7 +420,7 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 		findTokenState: (tokenHash) =>
 			one<TokenStateRow>(
 				'findTokenState',
-				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub
+				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = $1`,
 				[tokenHash]
 			),
@@ -464,6 +475,19 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				 ORDER BY g.created_at DESC LIMIT $3`,
 				[now, filter, limit]
 			),
+
+		listSigningKeys: (now) => query<SigningKeyRow>('listSigningKeys', `SELECT * FROM signing_keys WHERE expires_at > $1 ORDER BY activates_at`, [now]),
+		// Instances making the next key at once: one adds it, under a lock.
+		addSigningKey: (key) =>
+			transaction(async (client) => {
+				await client.query('SELECT pg_advisory_xact_lock($1)', [SIGNING_KEY_LOCK]);
+				const added = await client.query(
+					`INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, activates_at, retires_at, expires_at)
+					 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > $6)`,
+					[key.kid, key.alg, key.public_jwk, key.private_jwk, key.created_at, key.activates_at, key.retires_at, key.expires_at]
+				);
+				return added.rowCount === 1;
+			}),
 
 		insertAudit: async (entry, at) => {
 			await query(

@@ -15,6 +15,7 @@ import type {
 	PickupRow,
 	PolledAuthorizationRow,
 	SessionRow,
+	SigningKeyRow,
 	Store,
 	TokenStateRow,
 	UncollectedApprovalRow,
@@ -33,7 +34,7 @@ const migrations = import.meta.glob<string>('./migrations/sqlite/*.sql', { query
 const TOO_SOON = '(last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000)';
 
 const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
-	requester_ip, requester_user_agent, entered_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+	requester_ip, requester_user_agent, entered_at, decided_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
 
 /**
  * The row of a write with RETURNING. Such writes are read with .all(), never .get():
@@ -165,10 +166,20 @@ export function openSqliteStore(path: string): Store {
 			`UPDATE device_authorizations SET status = 'consumed' WHERE id = ? AND status = 'approved' RETURNING ${DEVICE_COLUMNS}`
 		),
 		attachGrant: db.prepare<[number, number]>(`UPDATE device_authorizations SET grant_id = ? WHERE id = ?`),
-		insertGrant: db.prepare<[NewGrant], { id: number }>(
-			`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip, expires_at)
-			 VALUES (:kind, :ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp, :pickupIp, :expiresAt)
+		insertGrant: db.prepare<[NewGrant & { authTime: number | null }], { id: number }>(
+			`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip, expires_at, auth_time)
+			 VALUES (:kind, :ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp, :pickupIp, :expiresAt, :authTime)
 			 RETURNING id`
+		),
+		findApprovedIssuance: db.prepare<[number], { sub: string; name: string | null; email: string | null; scope: string; auth_time: number }>(
+			`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time
+			 FROM device_authorizations d JOIN users u ON u.id = d.owner_id WHERE d.id = ? AND d.status = 'approved'`
+		),
+		listSigningKeys: db.prepare<[number], SigningKeyRow>(`SELECT * FROM signing_keys WHERE expires_at > ? ORDER BY activates_at`),
+		addSigningKey: db.prepare<[SigningKeyRow]>(
+			`INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, activates_at, retires_at, expires_at)
+			 SELECT :kid, :alg, :public_jwk, :private_jwk, :created_at, :activates_at, :retires_at, :expires_at
+			 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > :activates_at)`
 		),
 		revokeOwnGrant: db.prepare<[number, number, number], { id: number }>(
 			`UPDATE grants SET revoked_at = ? WHERE id = ? AND owner_id = ? AND revoked_at IS NULL RETURNING id`
@@ -191,7 +202,7 @@ export function openSqliteStore(path: string): Store {
 		findGrantScope: db.prepare<[number], { scope: string }>(`SELECT scope FROM grants WHERE id = ?`),
 		findUserSubById: db.prepare<[number], { sub: string }>(`SELECT sub FROM users WHERE id = ?`),
 		findTokenState: db.prepare<[Buffer], TokenStateRow>(
-			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub
+			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time
 			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = ?`
 		),
 		retireAccessToken: db.prepare<[number, Buffer]>(`UPDATE tokens SET retired_at = coalesce(retired_at, ?) WHERE token_hash = ? AND kind = 'access'`),
@@ -294,7 +305,8 @@ export function openSqliteStore(path: string): Store {
 				createdAt: now,
 				requesterIp: authorization.requester_ip,
 				pickupIp,
-				expiresAt: null
+				expiresAt: null,
+				authTime: authorization.decided_at
 			})
 		) as { id: number };
 		statements.attachGrant.run(grantId, authorization.id);
@@ -305,7 +317,7 @@ export function openSqliteStore(path: string): Store {
 	});
 
 	const createPersonalGrant = db.transaction((grant: NewGrant, tokenHash: Buffer) => {
-		const { id } = written(statements.insertGrant.all(grant)) as { id: number };
+		const { id } = written(statements.insertGrant.all({ ...grant, authTime: null })) as { id: number };
 		statements.insertToken.run(tokenHash, id, 'access', grant.createdAt, grant.expiresAt ?? grant.createdAt);
 		return id;
 	});
@@ -364,6 +376,10 @@ export function openSqliteStore(path: string): Store {
 		denyDeviceAuthorization: async (denial) => written(statements.denyDeviceAuthorization.all(denial)),
 		pollDeviceAuthorization: async (deviceCodeHash, clientId, now) => written(statements.pollDeviceAuthorization.all({ deviceCodeHash, clientId, now })),
 		redeemApprovedAuthorization: async (authorizationId, tokens, pickupIp, now) => redeemApprovedAuthorization(authorizationId, tokens, pickupIp, now),
+		findApprovedIssuance: async (authorizationId) => {
+			const row = statements.findApprovedIssuance.get(authorizationId);
+			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time };
+		},
 		listPendingAuthorizations: async (now, limit) => statements.listPendingAuthorizations.all(now, limit),
 		listUncollectedApprovals: async (ownerId, now) => statements.listUncollectedApprovals.all({ ownerId, now }),
 		revokeUncollectedApproval: async (id, ownerId, now) => written(statements.revokeUncollectedApproval.all({ id, ownerId, now })),
@@ -387,6 +403,9 @@ export function openSqliteStore(path: string): Store {
 		revokeAnyGrant: async (grantId, now) => written(statements.revokeAnyGrant.all(now, grantId)),
 		listActiveGrants: async (ownerId, kind, now) => statements.listActiveGrants.all(ownerId, kind, now),
 		listAllActiveGrants: async (now, filter, limit) => statements.listAllActiveGrants.all({ now, filter, limit }),
+
+		listSigningKeys: async (now) => statements.listSigningKeys.all(now),
+		addSigningKey: async (key) => statements.addSigningKey.run(key).changes === 1,
 
 		insertAudit: async (entry, at) =>
 			void statements.insertAudit.run({

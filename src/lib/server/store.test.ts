@@ -197,6 +197,41 @@ describe.each(ENGINES)('the store contract on %s', (_engine, locate) => {
 		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ client_id: 'demo-cli', client_name: null });
 	});
 
+	it('instances making the next signing key at the same moment add one key, not two', async () => {
+		const key = (kid: string, activatesAt: number) => ({
+			kid,
+			alg: 'RS256',
+			public_jwk: `{"kid":"${kid}"}`,
+			private_jwk: 'plain:{}',
+			created_at: T0,
+			activates_at: activatesAt,
+			retires_at: activatesAt + 30 * 86_400_000,
+			expires_at: activatesAt + 31 * 86_400_000
+		});
+		const others = await Promise.all([open(), open()]);
+		const added = await Promise.all([store, ...others].map((each, i) => each.addSigningKey(key(`first-${i}`, T0))));
+		expect(added.filter(Boolean)).toHaveLength(1);
+		expect(await store.addSigningKey(key('next', T0 + 30 * 86_400_000))).toBe(true);
+		expect((await store.listSigningKeys(T0)).map((row) => row.kid)).toEqual([`first-${added.indexOf(true)}`, 'next']);
+		expect((await store.listSigningKeys(T0 + 31 * 86_400_000)).map((row) => row.kid)).toEqual(['next']);
+		await Promise.all(others.map((other) => other.close()));
+	});
+
+	it('an approved code names whose tokens it will give, with when it was approved, until it is redeemed', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		expect(await store.findApprovedIssuance(row!.id)).toEqual({
+			sub: 'orcid:0000-0002-1825-0097',
+			name: 'Josiah Carberry',
+			email: null,
+			scope: 'read',
+			authTime: T0
+		});
+		await store.redeemApprovedAuthorization(row!.id, tokenPair('issuance'), null, T0 + 1);
+		expect(await store.findApprovedIssuance(row!.id)).toBeUndefined();
+		expect(await store.findTokenState(tokenPair('issuance').refreshTokenHash)).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: T0 });
+	});
+
 	it('instances replacing the clients at the same moment all succeed', async () => {
 		const clients = [{ id: 'demo-cli', name: 'Demo CLI', type: 'public' as const, scopes: ['read'] }];
 		const others = await Promise.all([open(), open()]);

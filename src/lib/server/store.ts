@@ -39,6 +39,7 @@ export interface DeviceAuthorizationRow {
 	requester_ip: string | null;
 	requester_user_agent: string | null;
 	entered_at: number | null;
+	decided_at: number | null;
 	denial_reason: string | null;
 	owner_id: number | null;
 	approved_by: number | null;
@@ -95,6 +96,10 @@ export interface TokenStateRow {
 	scope: string;
 	revoked_at: number | null;
 	sub: string;
+	name: string | null;
+	email: string | null;
+	/** When the owner signed in and approved (an ID token's auth_time). */
+	auth_time: number | null;
 }
 
 export interface GrantRow {
@@ -174,6 +179,30 @@ export interface AdminGrantRow extends GrantRow {
 	owner_name: string | null;
 }
 
+/** A signing key as stored: public and private JWK as JSON (the private one encrypted when a secret is configured). */
+export interface SigningKeyRow {
+	kid: string;
+	alg: string;
+	public_jwk: string;
+	private_jwk: string;
+	created_at: number;
+	/** Signs from here; published from a day before. */
+	activates_at: number;
+	/** Signs no more from here. */
+	retires_at: number;
+	/** Published until here: every token it signed has expired. */
+	expires_at: number;
+}
+
+/** Whose an approved code's tokens will be, known before they are made (an ID token or a JWT names them). */
+export interface Issuance {
+	sub: string;
+	name: string | null;
+	email: string | null;
+	scope: string;
+	authTime: number;
+}
+
 /** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
@@ -251,6 +280,8 @@ export interface Store {
 	 * of concurrent polls exactly one gets a redemption; the others undefined.
 	 */
 	redeemApprovedAuthorization(authorizationId: number, tokens: NewTokenPair, pickupIp: string | null, now: number): Promise<Redemption | undefined>;
+	/** Who an approved code's tokens are for, while it is still approved. */
+	findApprovedIssuance(authorizationId: number): Promise<Issuance | undefined>;
 	listPendingAuthorizations(now: number, limit: number): Promise<DeviceAuthorizationRow[]>;
 	/** Every owner's when ownerId is null (admins). */
 	listUncollectedApprovals(ownerId: number | null, now: number): Promise<UncollectedApprovalRow[]>;
@@ -275,6 +306,12 @@ export interface Store {
 	revokeAnyGrant(grantId: number, now: number): Promise<{ id: number; client_id: string; owner_id: number } | undefined>;
 	listActiveGrants(ownerId: number, kind: 'device' | 'personal', now: number): Promise<GrantRow[]>;
 	listAllActiveGrants(now: number, filter: string, limit: number): Promise<AdminGrantRow[]>;
+
+	// Signing keys (signing-keys.ts decides when to make one).
+	/** The keys still published at `now`. */
+	listSigningKeys(now: number): Promise<SigningKeyRow[]>;
+	/** Adds the key unless one already signs at or after its activates_at (instances racing add one). */
+	addSigningKey(key: SigningKeyRow): Promise<boolean>;
 
 	// The audit log.
 	insertAudit(entry: AuditEntry, at: number): Promise<void>;

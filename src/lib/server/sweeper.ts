@@ -1,5 +1,6 @@
 import type { Services } from './services';
 import { now } from './clock';
+import { countSweep } from './metrics';
 
 /** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
 export const SWEEP_BATCH = 100;
@@ -48,6 +49,7 @@ export async function sweep({ store, limiter }: Services, at = now(), pace: Swee
 			const started = performance.now();
 			const deleted = await deleteBatch(at, SWEEP_BATCH);
 			report[name] += deleted;
+			countSweep(name, deleted);
 			// Not `< SWEEP_BATCH`: device authorizations are swept from the oldest rows, and a
 			// batch there can be short because a live code sits among them (after DEVICE_CODE_TTL
 			// was lowered), with expired rows behind it. A batch that deletes nothing ends the step.

@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
+import { signAccessToken, signIdToken, type TokenSubject } from './jwt';
 import type { AccessTokenRow, NewTokenPair } from './store';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
@@ -14,39 +15,57 @@ export const PERSONAL_TOKEN_PREFIX = 'dcp_';
 /** The client_id personal access tokens report: they belong to no CLI. */
 export const PERSONAL_CLIENT_ID = 'personal-access-token';
 
+/** RFC 6749 §5.1, with OpenID Connect's id_token when `openid` was granted. */
 export interface TokenResponse {
 	access_token: string;
 	token_type: 'Bearer';
 	expires_in: number;
 	refresh_token: string;
 	scope: string;
+	id_token?: string;
 }
 
-/** A new access and refresh token: the tokens for the answer, and the hashes, the only form that is stored. */
+/** New tokens: the answer to send, and the hashes, the only form that is stored. */
 export interface IssuedTokens {
-	accessToken: string;
-	refreshToken: string;
+	response: TokenResponse;
 	stored: NewTokenPair;
 }
 
-export function newTokenPair(config: Config, now: number): IssuedTokens {
-	const accessToken = generateSecret(ACCESS_TOKEN_PREFIX);
+/** How long a client's access tokens live: its access_token_ttl, else ACCESS_TOKEN_TTL. */
+export function accessTokenLifetime(config: Config, client: Client): number {
+	return client.accessTokenTtl ?? config.accessTokenTtl;
+}
+
+/**
+ * A new access token (opaque, or an RFC 9068 JWT for a client that asked for them), a new
+ * refresh token, and an ID token when `openid` was granted. A JWT is stored like an opaque
+ * token, by its hash, so userinfo, introspection and revocation treat both alike.
+ */
+export async function issueTokens(services: Services, client: Client, subject: TokenSubject, now: number): Promise<IssuedTokens> {
+	const { config } = services;
+	const lifetime = accessTokenLifetime(config, client);
+	const accessToken =
+		client.accessTokenFormat === 'jwt'
+			? await signAccessToken(services, client, subject, generateSecret(), now, lifetime)
+			: generateSecret(ACCESS_TOKEN_PREFIX);
 	const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+	const idToken = subject.scope.split(' ').includes('openid') ? await signIdToken(services, client, subject, now, lifetime) : undefined;
 	return {
-		accessToken,
-		refreshToken,
+		response: {
+			access_token: accessToken,
+			token_type: 'Bearer',
+			expires_in: lifetime,
+			refresh_token: refreshToken,
+			scope: subject.scope,
+			...(idToken ? { id_token: idToken } : {})
+		},
 		stored: {
 			accessTokenHash: hashSecret(accessToken),
-			accessExpiresAt: now + config.accessTokenTtl * 1000,
+			accessExpiresAt: now + lifetime * 1000,
 			refreshTokenHash: hashSecret(refreshToken),
 			refreshExpiresAt: now + config.refreshTokenTtl * 1000
 		}
 	};
-}
-
-/** RFC 6749 §5.1: the successful token response. */
-export function tokenResponse(config: Config, tokens: IssuedTokens, scope: string): TokenResponse {
-	return { access_token: tokens.accessToken, token_type: 'Bearer', expires_in: config.accessTokenTtl, refresh_token: tokens.refreshToken, scope };
 }
 
 /**
@@ -55,9 +74,14 @@ export function tokenResponse(config: Config, tokens: IssuedTokens, scope: strin
  */
 export async function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): Promise<OAuthResult> {
 	if (!refreshToken) return invalidRequest('refresh_token is required.').toResult();
-	const next = newTokenPair(services.config, context.now);
-	const rotation = await services.store.rotateRefreshToken(hashSecret(refreshToken), client.id, next.stored, context.now);
-	if (rotation.outcome === 'rotated') return ok(tokenResponse(services.config, next, rotation.scope));
+	const tokenHash = hashSecret(refreshToken);
+	// The new tokens name the grant's owner: read it first; rotating decides whether they count.
+	const state = await services.store.findTokenState(tokenHash);
+	if (!state || state.kind !== 'refresh' || state.client_id !== client.id) return invalidGrant(REFRESH_REFUSED).toResult();
+	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time };
+	const next = await issueTokens(services, client, subject, context.now);
+	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
+	if (rotation.outcome === 'rotated') return ok(next.response);
 	if (rotation.outcome === 'reused') {
 		await recordAudit(
 			services,
@@ -73,8 +97,10 @@ export async function refreshTokens(services: Services, client: Client, refreshT
 		);
 		return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
 	}
-	return invalidGrant('The refresh token is unknown, expired or revoked. Log in again.').toResult();
+	return invalidGrant(REFRESH_REFUSED).toResult();
 }
+
+const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';
 
 /**
  * RFC 7009: revoking a refresh token ends its grant; revoking an access token ends that

@@ -1,0 +1,96 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client): requests by method, route pattern and status, the
+ * device flow's events, rate-limit refusals, the sweeper, database time, and the process's
+ * own metrics (CPU, memory, event-loop lag). No label ever holds a code, a token, an address
+ * or anything else a user controls: methods outside the known few count as "other".
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
+
+const requests = new Counter({
+	name: 'doorcode_http_requests_total',
+	help: 'HTTP requests answered, by method, route pattern and status.',
+	labelNames: ['method', 'route', 'status'] as const,
+	registers: [registry]
+});
+
+const requestDuration = new Histogram({
+	name: 'doorcode_http_request_duration_seconds',
+	help: 'Time from a request arriving to its answer, by method and route pattern.',
+	labelNames: ['method', 'route'] as const,
+	buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+	registers: [registry]
+});
+
+/** SPEC's device-flow events. */
+export type DeviceFlowEvent = 'issued' | 'entered' | 'approved' | 'denied' | 'expired' | 'redeemed' | 'slow_down' | 'replayed';
+
+const deviceFlowEvents = new Counter({
+	name: 'doorcode_device_flow_events_total',
+	help: 'Device authorization events: codes issued, entered, approved, denied, expired, redeemed, polls slowed down, replays.',
+	labelNames: ['event'] as const,
+	registers: [registry]
+});
+
+const rateLimitRefusals = new Counter({
+	name: 'doorcode_rate_limit_refusals_total',
+	help: 'Requests refused by a rate limit, by limit.',
+	labelNames: ['limit'] as const,
+	registers: [registry]
+});
+
+const sweptRows = new Counter({
+	name: 'doorcode_sweeper_rows_deleted_total',
+	help: 'Expired rows the sweeper deleted, by table.',
+	labelNames: ['table'] as const,
+	registers: [registry]
+});
+
+const sweepBatches = new Counter({ name: 'doorcode_sweeper_batches_total', help: 'Batches the sweeper ran.', registers: [registry] });
+
+const databaseDuration = new Histogram({
+	name: 'doorcode_database_operation_duration_seconds',
+	help: 'Time the store took for one operation, by outcome.',
+	labelNames: ['outcome'] as const,
+	buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+	registers: [registry]
+});
+
+export function countRequest(method: string, route: string, status: number, seconds: number): void {
+	const known = KNOWN_METHODS.has(method) ? method : 'other';
+	requests.inc({ method: known, route, status: String(status) });
+	requestDuration.observe({ method: known, route }, seconds);
+}
+
+export const countDeviceFlow = (event: DeviceFlowEvent) => deviceFlowEvents.inc({ event });
+export const countRateLimitRefusal = (limit: string) => rateLimitRefusals.inc({ limit });
+export function countSweep(table: string, rows: number): void {
+	sweepBatches.inc();
+	if (rows > 0) sweptRows.inc({ table }, rows);
+}
+
+/** Wraps every method of an object (the store) so each call's time is observed. */
+export function measured<T extends object>(target: T): T {
+	const wrapped: Record<string, unknown> = {};
+	for (const [name, value] of Object.entries(target)) {
+		wrapped[name] =
+			typeof value !== 'function'
+				? value
+				: async (...args: unknown[]) => {
+						const end = databaseDuration.startTimer();
+						try {
+							const result: unknown = await (value as (...args: unknown[]) => Promise<unknown>).apply(target, args);
+							end({ outcome: 'ok' });
+							return result;
+						} catch (error) {
+							end({ outcome: 'error' });
+							throw error;
+						}
+					};
+	}
+	return wrapped as T;
+}

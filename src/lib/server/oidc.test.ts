@@ -1,0 +1,169 @@
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_CLIENT, type Client } from './clients';
+import { approveDeviceAuthorization, createDeviceAuthorization } from './device-authorizations';
+import { pollDeviceCode } from './device-grant';
+import { jsonWebKeySet } from './oauth-endpoints';
+import { keyring, openPrivateKey, PUBLISH_AHEAD_MS } from './signing-keys';
+import { actor, context, testServices, type TestServices } from './test-services';
+import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
+import { normalizeUserCode } from './user-code';
+
+const OIDC_CLIENT: Client = { id: 'oidc-cli', name: 'OIDC CLI', type: 'public', scopes: ['openid', 'profile', 'email', 'read'] };
+const JWT_CLIENT: Client = {
+	id: 'jwt-cli',
+	name: 'JWT CLI',
+	type: 'public',
+	scopes: ['openid', 'read'],
+	accessTokenFormat: 'jwt',
+	audience: 'https://api.example.org',
+	accessTokenTtl: 300
+};
+const ISSUER = 'https://login.example.org';
+const DAY = 86_400_000;
+const T0 = 1_800_000_000_000;
+
+let services: TestServices;
+beforeEach(async () => {
+	services = await testServices({ clients: [DEMO_CLIENT, OIDC_CLIENT, JWT_CLIENT], keyEncryptionSecret: 'a test secret that is long enough for the rule' });
+});
+afterEach(() => services.dispose());
+
+/** A device login approved by Josiah Carberry at `now`, and the token response the CLI gets. */
+async function login(client: Client, scope: string, now = T0): Promise<TokenResponse> {
+	const created = (await createDeviceAuthorization(services, client, scope, context(now))).body as { device_code: string; user_code: string };
+	const owner = await services.store.upsertUser(
+		{ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: 'josiah@lab.example' },
+		now
+	);
+	const userCode = normalizeUserCode(created.user_code) as string;
+	await approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: scope, label: null }, now);
+	const answer = await pollDeviceCode(services, client, created.device_code, context(now + 1_000));
+	expect(answer.status).toBe(200);
+	return answer.body as TokenResponse;
+}
+
+const jwksAt = async (now: number) => createLocalJWKSet({ keys: ((await jsonWebKeySet(services, context(now))).body as { keys: JWK[] }).keys });
+
+describe('ID tokens (OpenID Connect Core §2)', () => {
+	it('a client granted openid gets an ID token: iss, sub, aud, iat, exp, auth_time, and name and email when granted', async () => {
+		const tokens = await login(OIDC_CLIENT, 'openid profile email');
+		const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, await jwksAt(T0 + 2_000), {
+			issuer: ISSUER,
+			audience: 'oidc-cli',
+			currentDate: new Date(T0 + 2_000)
+		});
+		expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT' });
+		expect(payload).toEqual({
+			iss: ISSUER,
+			sub: 'orcid:0000-0002-1825-0097',
+			aud: 'oidc-cli',
+			iat: Math.floor((T0 + 1_000) / 1000),
+			exp: Math.floor((T0 + 1_000) / 1000) + 3600,
+			auth_time: Math.floor(T0 / 1000),
+			name: 'Josiah Carberry',
+			email: 'josiah@lab.example'
+		});
+	});
+
+	it('name and email only with profile and email; no ID token without openid, nor for a client that may not ask for it', async () => {
+		const narrow = await login(OIDC_CLIENT, 'openid read');
+		const { payload } = await jwtVerify(narrow.id_token!, await jwksAt(T0 + 2_000), { currentDate: new Date(T0 + 2_000) });
+		expect(payload).not.toHaveProperty('name');
+		expect(payload).not.toHaveProperty('email');
+		expect(await login(OIDC_CLIENT, 'read')).not.toHaveProperty('id_token');
+		expect(await login(DEMO_CLIENT, 'read write')).not.toHaveProperty('id_token');
+		expect((await createDeviceAuthorization(services, DEMO_CLIENT, 'openid', context(T0))).body).toEqual({
+			error: 'invalid_scope',
+			error_description: 'This client may not ask for: openid.'
+		});
+	});
+
+	it('a refresh gives a new ID token for the same person, with the original auth_time', async () => {
+		const tokens = await login(OIDC_CLIENT, 'openid profile');
+		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 60_000))).body as TokenResponse;
+		const { payload } = await jwtVerify(refreshed.id_token!, await jwksAt(T0 + 61_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 61_000) });
+		expect(payload).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: Math.floor(T0 / 1000), iat: Math.floor((T0 + 60_000) / 1000) });
+	});
+});
+
+describe('JWT access tokens (RFC 9068)', () => {
+	it('verify with the JWK Set alone: typ at+jwt, iss, sub, aud from the client, exp from its access_token_ttl, jti, client_id, scope', async () => {
+		const tokens = await login(JWT_CLIENT, 'read');
+		expect(tokens.expires_in).toBe(300);
+		const { payload, protectedHeader } = await jwtVerify(tokens.access_token, await jwksAt(T0 + 2_000), {
+			issuer: ISSUER,
+			audience: 'https://api.example.org',
+			typ: 'at+jwt',
+			currentDate: new Date(T0 + 2_000)
+		});
+		expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+		expect(payload).toEqual({
+			iss: ISSUER,
+			sub: 'orcid:0000-0002-1825-0097',
+			aud: 'https://api.example.org',
+			iat: Math.floor((T0 + 1_000) / 1000),
+			exp: Math.floor((T0 + 1_000) / 1000) + 300,
+			jti: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+			client_id: 'jwt-cli',
+			scope: 'read'
+		});
+	});
+
+	it('a tampered token does not verify', async () => {
+		const tokens = await login(JWT_CLIENT, 'read');
+		const [header, payload, signature] = tokens.access_token.split('.');
+		const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+		const forged = [header, Buffer.from(JSON.stringify({ ...claims, scope: 'read write admin' })).toString('base64url'), signature].join('.');
+		await expect(jwtVerify(forged, await jwksAt(T0 + 2_000), { currentDate: new Date(T0 + 2_000) })).rejects.toMatchObject({
+			code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+		});
+	});
+
+	it('userinfo and introspection accept it, and refuse it at once when it is revoked', async () => {
+		const tokens = await login(JWT_CLIENT, 'read');
+		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null)).ok).toBe(true);
+		expect((await introspectToken(services, tokens.access_token, T0 + 2_000)).body).toMatchObject({
+			active: true,
+			client_id: 'jwt-cli',
+			sub: 'orcid:0000-0002-1825-0097'
+		});
+		await revokeToken(services, JWT_CLIENT, tokens.access_token, context(T0 + 3_000));
+		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 4_000, null)).ok).toBe(false);
+		expect((await introspectToken(services, tokens.access_token, T0 + 4_000)).body).toEqual({ active: false });
+	});
+});
+
+describe('signing keys', () => {
+	it('rotate: the next key is published a day before it signs, and a retired key stays published until its tokens expired', async () => {
+		const first = await keyring(services, T0);
+		const before = await login(JWT_CLIENT, 'read', T0 + 29 * DAY);
+		expect(JSON.parse(Buffer.from(before.access_token.split('.')[0], 'base64url').toString()).kid).toBe(first.signer.kid);
+
+		const dayBefore = await keyring(services, T0 + 30 * DAY - PUBLISH_AHEAD_MS + 1);
+		expect(dayBefore.signer.kid).toBe(first.signer.kid);
+		expect(dayBefore.published.map((key) => key.kid)).toHaveLength(2);
+
+		const after = await keyring(services, T0 + 30 * DAY + 1);
+		expect(after.signer.kid).not.toBe(first.signer.kid);
+		// The token signed by the retired key still verifies while it lives.
+		await expect(jwtVerify(before.access_token, await jwksAt(T0 + 30 * DAY + 1), { currentDate: new Date(T0 + 29 * DAY + 60_000) })).resolves.toBeDefined();
+		// Once every token it signed has expired (the longest lifetime is 1 hour), it is no longer published.
+		const later = await keyring(services, T0 + 30 * DAY + 3_600_000 + 1);
+		expect(later.published.map((key) => key.kid)).not.toContain(first.signer.kid);
+	});
+
+	it('the JWK Set holds public keys only, and private keys are stored encrypted with KEY_ENCRYPTION_SECRET', async () => {
+		await keyring(services, T0);
+		const published = ((await jsonWebKeySet(services, context(T0))).body as { keys: JWK[] }).keys;
+		for (const key of published) {
+			expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+			for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret);
+		}
+		const [row] = await services.store.listSigningKeys(T0);
+		expect(row.private_jwk).toMatch(/^aes256gcm:/);
+		expect(row.private_jwk).not.toContain('"d"');
+		expect(JSON.parse(openPrivateKey('a test secret that is long enough for the rule', row.private_jwk))).toHaveProperty('d');
+		expect(() => openPrivateKey('another secret, not the one it was sealed with', row.private_jwk)).toThrow();
+	});
+});

@@ -1,0 +1,23 @@
+import { requestContext } from '#lib/server/http.ts';
+import { registry } from '#lib/server/metrics.ts';
+import { mayReadMetrics } from '#lib/server/metrics-access.ts';
+import { services } from '#lib/server/services.ts';
+import type { RequestHandler } from './$types';
+
+/** Prometheus text format, for METRICS_TOKEN or this machine only. */
+export const GET: RequestHandler = async (event) => {
+	let connection = '';
+	try {
+		connection = event.getClientAddress();
+	} catch {
+		// No address: not loopback.
+	}
+	const { ip, authorization } = requestContext(event);
+	if (!mayReadMetrics(services().config, authorization, connection, ip)) {
+		return new Response('Metrics are for Prometheus: send METRICS_TOKEN as a bearer token, or ask from this machine.\n', {
+			status: 401,
+			headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer realm="doorcode metrics"' }
+		});
+	}
+	return new Response(await registry.metrics(), { headers: { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' } });
+};
