@@ -231,6 +231,35 @@ async function measureSweep(n) {
 	return { idle: { poll: combine(idle) }, sweeping: { poll: combine(sweeping), expiredLeft } };
 }
 
+/**
+ * What counting costs the hot path: doorcode's poll rate on one database of N codes with
+ * METRICS=on and METRICS=off, each run on a freshly started server, alternating.
+ */
+async function measureMetricsCost(n) {
+	const dir = tempDir('doorcode-bench-metrics-');
+	const port = await freePort();
+	await migrate('doorcode', { appDir, dir, port, devIdp });
+	fill('doorcode', dir, 0, n, Date.now() + 86_400_000);
+	const url = `http://127.0.0.1:${port}/oauth/token`;
+	const freshRun = async (metrics) => {
+		const server = startServer('doorcode', { appDir, dir, port, devIdp, env: { METRICS: metrics } });
+		await server.ready;
+		await warm(url, { mode: 'poll', codes: n });
+		const result = await run(url, { mode: 'poll', codes: n }, 'doorcode', dir);
+		await server.stop();
+		return result;
+	};
+	say(`doorcode: poll load with METRICS=on vs off: ${repeat} × ${duration} s each, alternating`);
+	const on = [];
+	const off = [];
+	for (let r = 0; r < repeat; r++) {
+		on.push(await freshRun('on'));
+		off.push(await freshRun('off'));
+	}
+	removeDir(dir);
+	return { on: combine(on), off: combine(off) };
+}
+
 /** PostgreSQL is measured up to this many codes: a million rows take minutes to load for little news. */
 const POSTGRES_MAX_N = 100_000;
 
@@ -238,6 +267,7 @@ const results = new Map();
 for (const n of sizes) {
 	const { doorcode: ours, baseline: base } = await measurePair(n);
 	const sweep = await measureSweep(n);
+	const metrics = await measureMetricsCost(n);
 	let postgres = null;
 	if (!values['no-postgres'] && n <= POSTGRES_MAX_N) {
 		const dir = tempDir('doorcode-bench-postgres-');
@@ -250,7 +280,7 @@ for (const n of sizes) {
 		};
 		removeDir(dir);
 	}
-	results.set(n, { ours, base, sweep, postgres });
+	results.set(n, { ours, base, sweep, metrics, postgres });
 }
 
 // ---------------------------------------------------------------- report
@@ -264,7 +294,7 @@ const row = (metric, n, ours, base, unit, digits = 0, ratioText) =>
 /** "14,158 /s (13,902–14,511)": the median and, with repeats, the range of the runs. */
 const rate = (r) => `${fmt(r.rps)} /s${r.rpsRuns.length > 1 ? ` (${fmt(Math.min(...r.rpsRuns))}–${fmt(Math.max(...r.rpsRuns))})` : ''}`;
 const transportErrors = [];
-for (const [n, { ours, base, sweep, postgres }] of results) {
+for (const [n, { ours, base, sweep, metrics, postgres }] of results) {
 	row('poll throughput', n, rate(ours.poll), rate(base.poll), '', 0, ratio(ours.poll.rps, base.poll.rps));
 	row('poll p50 latency', n, ours.poll.p50, base.poll.p50, ' ms', 2);
 	row('poll p99 latency', n, ours.poll.p99, base.poll.p99, ' ms', 2);
@@ -286,6 +316,8 @@ for (const [n, { ours, base, sweep, postgres }] of results) {
 		0,
 		`${ratio(sweep.sweeping.poll.rps, sweep.idle.poll.rps)} of idle`
 	);
+	row('poll throughput, METRICS=off (fresh servers)', n, rate(metrics.off), null, '');
+	row('poll throughput, METRICS=on (fresh servers)', n, rate(metrics.on), null, '', 0, `${ratio(metrics.on.rps, metrics.off.rps)} of off`);
 	if (postgres) {
 		const pg = postgres;
 		row('PostgreSQL: poll throughput', n, rate(pg.ours.poll), rate(pg.base.poll), '', 0, ratio(pg.ours.poll.rps, pg.base.poll.rps));

@@ -11,6 +11,7 @@ import { describeDatabase, openDatabase } from '#lib/server/database.ts';
 import { startSweeper } from '#lib/server/sweeper.ts';
 import { randomUUID } from 'node:crypto';
 import { registerFastPath } from '#lib/server/fast-path.ts';
+import { enableMetrics } from '#lib/server/metrics.ts';
 import { responseHeaders } from '#lib/server/headers.ts';
 import { logRequest } from '#lib/server/log.ts';
 
@@ -22,6 +23,7 @@ export const init: ServerInit = async () => {
 	}
 	const config = loaded.config;
 	for (const line of loaded.warnings) console.warn(`doorcode: ${line}`);
+	enableMetrics(config.metrics);
 	const database = await openConfiguredDatabase(config);
 	if (config.devIdp) await startDevIdentityProvider(config);
 	if (!config.rateLimits) console.warn('doorcode: RATE_LIMITS=off: doorcode applies no rate limits of its own');

@@ -30,6 +30,8 @@ export interface Config {
 	signingKeyDays: number;
 	/** METRICS_TOKEN: /metrics wants it as a bearer token; without it, only loopback gets an answer. */
 	metricsToken: string | null;
+	/** METRICS=off: no counting and no /metrics. */
+	metrics: boolean;
 	providers: Partial<Record<ProviderId, ProviderConfig>>;
 	adminSubjects: string[];
 	clients: Client[];
@@ -97,6 +99,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		keyEncryptionSecret: readSecret(env, 'KEY_ENCRYPTION_SECRET', production, errors, warnings),
 		signingKeyDays: readInteger(env, 'SIGNING_KEY_DAYS', 30, 1, 365, errors),
 		metricsToken: env.METRICS_TOKEN?.trim() || null,
+		metrics: readFlag(env, 'METRICS', true, errors),
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),

@@ -9,6 +9,13 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
+/** METRICS=off: nothing is counted (the benchmark measures what counting costs the hot path). */
+let enabled = true;
+
+export function enableMetrics(on: boolean): void {
+	enabled = on;
+}
+
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
 
 const requests = new Counter({
@@ -61,20 +68,23 @@ const databaseDuration = new Histogram({
 });
 
 export function countRequest(method: string, route: string, status: number, seconds: number): void {
+	if (!enabled) return;
 	const known = KNOWN_METHODS.has(method) ? method : 'other';
 	requests.inc({ method: known, route, status: String(status) });
 	requestDuration.observe({ method: known, route }, seconds);
 }
 
-export const countDeviceFlow = (event: DeviceFlowEvent) => deviceFlowEvents.inc({ event });
-export const countRateLimitRefusal = (limit: string) => rateLimitRefusals.inc({ limit });
+export const countDeviceFlow = (event: DeviceFlowEvent) => enabled && deviceFlowEvents.inc({ event });
+export const countRateLimitRefusal = (limit: string) => enabled && rateLimitRefusals.inc({ limit });
 export function countSweep(table: string, rows: number): void {
+	if (!enabled) return;
 	sweepBatches.inc();
 	if (rows > 0) sweptRows.inc({ table }, rows);
 }
 
 /** Wraps every method of an object (the store) so each call's time is observed. */
 export function measured<T extends object>(target: T): T {
+	if (!enabled) return target;
 	const wrapped: Record<string, unknown> = {};
 	for (const [name, value] of Object.entries(target)) {
 		wrapped[name] =

@@ -89,7 +89,7 @@ export function describeConfig(config: Config): string[] {
 		`tokens: access ${config.accessTokenTtl} s, refresh ${config.refreshTokenTtl} s; sessions ${config.sessionTtl} s`,
 		`rate limits: ${config.rateLimits ? `on (codes ${config.limits.codeEntry.count}/${config.limits.codeEntry.windowSeconds}s per address and browser)` : 'off'}; TRUST_PROXY ${config.trustProxy}`,
 		`signing keys: rotated every ${config.signingKeyDays} days; KEY_ENCRYPTION_SECRET ${set(config.keyEncryptionSecret)}`,
-		`metrics: ${config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`
+		`metrics: ${!config.metrics ? 'off' : config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`
 	];
 }
 

@@ -23,6 +23,7 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		keyEncryptionSecret: null,
 		signingKeyDays: 30,
 		metricsToken: null,
+		metrics: true,
 		providers: {},
 		adminSubjects: [],
 		clients: [DEMO_CLIENT],

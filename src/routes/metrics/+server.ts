@@ -13,6 +13,7 @@ export const GET: RequestHandler = async (event) => {
 		// No address: not loopback.
 	}
 	const { ip, authorization } = requestContext(event);
+	if (!services().config.metrics) return new Response('Metrics are off (METRICS=off).\n', { status: 404, headers: { 'Cache-Control': 'no-store' } });
 	if (!mayReadMetrics(services().config, authorization, connection, ip)) {
 		return new Response('Metrics are for Prometheus: send METRICS_TOKEN as a bearer token, or ask from this machine.\n', {
 			status: 401,
