@@ -68,7 +68,17 @@ http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}
 		stdio: 'ignore',
 		env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/usr/local/sbin` }
 	});
-	await expect.poll(async () => (await through('GET', '/healthz')).status, { timeout: 10_000 }).toBe(200);
+	// Until nginx listens, a connection is refused: keep asking.
+	await expect
+		.poll(
+			() =>
+				through('GET', '/healthz').then(
+					(answer) => answer.status,
+					() => 0
+				),
+			{ timeout: 20_000 }
+		)
+		.toBe(200);
 });
 
 test.afterAll(async () => {

@@ -51,7 +51,8 @@ test('/metrics counts requests by route pattern and the device-flow events, and 
 	expect(text).toMatch(/^doorcode_http_requests_total\{method="GET",route="\/device",status="200"\} \d+$/m);
 	expect(text).toMatch(/^doorcode_http_request_duration_seconds_bucket\{le="0\.005",method="POST",route="\/oauth\/token"\} \d+$/m);
 	expect(text).toMatch(/^doorcode_device_flow_events_total\{event="issued"\} \d+$/m);
-	expect(text).toMatch(/^doorcode_database_operation_duration_seconds_count\{outcome="ok"\} \d+$/m);
+	expect(text).toMatch(/^doorcode_database_operation_duration_seconds_count \d+$/m);
+	expect(text).toMatch(/^doorcode_database_errors_total 0$/m);
 	expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
 	expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
 	for (const secret of [code.device_code, code.user_code, code.user_code.replace('-', ''), '127.0.0.1', 'demo-cli']) expect(text).not.toContain(secret);

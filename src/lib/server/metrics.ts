@@ -61,20 +61,44 @@ const sweepBatches = new Counter({ name: 'doorcode_sweeper_batches_total', help:
 
 const databaseDuration = new Histogram({
 	name: 'doorcode_database_operation_duration_seconds',
-	help: 'Time the store took for one operation, by outcome.',
-	labelNames: ['outcome'] as const,
+	help: 'Time the store took for one operation.',
 	buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
 	registers: [registry]
 });
 
+const databaseErrors = new Counter({
+	name: 'doorcode_database_errors_total',
+	help: 'Store operations that failed (an outage, among others).',
+	registers: [registry]
+});
+
+/**
+ * Each (method, route, status) keeps its labelled children, found by one map lookup: labelling
+ * a metric on every request would hash its labels every time, on the hot path.
+ */
+const requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
+
 export function countRequest(method: string, route: string, status: number, seconds: number): void {
 	if (!enabled) return;
 	const known = KNOWN_METHODS.has(method) ? method : 'other';
-	requests.inc({ method: known, route, status: String(status) });
-	requestDuration.observe({ method: known, route }, seconds);
+	const key = `${known} ${route} ${status}`;
+	let children = requestChildren.get(key);
+	if (!children) {
+		children = { count: requests.labels(known, route, String(status)), duration: requestDuration.labels(known, route) };
+		requestChildren.set(key, children);
+	}
+	children.count.inc();
+	children.duration.observe(seconds);
 }
 
-export const countDeviceFlow = (event: DeviceFlowEvent) => enabled && deviceFlowEvents.inc({ event });
+const deviceFlowChildren = new Map<DeviceFlowEvent, { inc(): void }>();
+
+export function countDeviceFlow(event: DeviceFlowEvent): void {
+	if (!enabled) return;
+	let child = deviceFlowChildren.get(event);
+	if (!child) deviceFlowChildren.set(event, (child = deviceFlowEvents.labels(event)));
+	child.inc();
+}
 export const countRateLimitRefusal = (limit: string) => enabled && rateLimitRefusals.inc({ limit });
 export function countSweep(table: string, rows: number): void {
 	if (!enabled) return;
@@ -91,14 +115,14 @@ export function measured<T extends object>(target: T): T {
 			typeof value !== 'function'
 				? value
 				: async (...args: unknown[]) => {
-						const end = databaseDuration.startTimer();
+						const started = performance.now();
 						try {
-							const result: unknown = await (value as (...args: unknown[]) => Promise<unknown>).apply(target, args);
-							end({ outcome: 'ok' });
-							return result;
+							return (await (value as (...args: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
 						} catch (error) {
-							end({ outcome: 'error' });
+							databaseErrors.inc();
 							throw error;
+						} finally {
+							databaseDuration.observe((performance.now() - started) / 1000);
 						}
 					};
 	}
