@@ -2,7 +2,7 @@ import { recordAudit, recordRateLimit } from './audit';
 import { resolveRequestedScopes, type Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import { countDeviceFlow, countRateLimitRefusal } from './metrics';
-import { invalidScope, ok, serverError, type OAuthResult } from './oauth-errors';
+import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
 import type { DeviceAuthorizationRow } from './store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
@@ -47,6 +47,12 @@ export async function createDeviceAuthorization(
 			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
 		});
 		if (inserted === 'user_code_taken') continue;
+		if (inserted !== 'inserted') {
+			return tooManyRequests(
+				Math.ceil((inserted.blockedUntil - context.now) / 1000),
+				'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
+			).toResult();
+		}
 		countDeviceFlow('issued');
 		return ok({
 			device_code: deviceCode,

@@ -83,16 +83,8 @@ async function limited(services: Services, key: string, limit: Limit, what: stri
 
 /** POST /oauth/device_authorization (RFC 8628 §3.1), limited per IP and per client. */
 export async function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
-	const { config, store } = services;
+	const { config } = services;
 	const ip = context.ip ?? 'unknown';
-	const block = await store.findAddressBlock(ip, context.now);
-	if (block) {
-		const retryAfter = Math.ceil((block.until - context.now) / 1000);
-		return tooManyRequests(
-			retryAfter,
-			'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
-		).toResult();
-	}
 	const perIp = await limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
 	if (perIp) return perIp;
 	const client = authenticate(services, params, context);

@@ -198,15 +198,20 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 			}),
 
 		insertDeviceAuthorization: async (row) => {
-			const inserted = await one<{ id: number }>(
+			const result = (await one<{ id: number | null; blocked_until: number | null }>(
 				'insertDeviceAuthorization',
-				`INSERT INTO device_authorizations
-					(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-				 ON CONFLICT (user_code) DO NOTHING RETURNING id`,
+				`WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $8 AND until > $5),
+				 inserted AS (
+					INSERT INTO device_authorizations
+						(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
+					SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM block)
+					ON CONFLICT (user_code) DO NOTHING RETURNING id
+				 )
+				 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until`,
 				[row.deviceCodeHash, row.userCode, row.clientId, row.scope, row.createdAt, row.expiresAt, row.intervalSeconds, row.requesterIp, row.requesterUserAgent]
-			);
-			return inserted ? 'inserted' : 'user_code_taken';
+			))!;
+			if (result.blocked_until !== null) return { blockedUntil: result.blocked_until };
+			return result.id !== null ? 'inserted' : 'user_code_taken';
 		},
 		findLiveDeviceAuthorization: (userCode, now) =>
 			one<DeviceAuthorizationRow>(
@@ -360,7 +365,6 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				[ip, until, reason]
 			);
 		},
-		findAddressBlock: (ip, now) => one<{ until: number }>('findAddressBlock', `SELECT until FROM blocked_addresses WHERE ip = $1 AND until > $2`, [ip, now]),
 
 		createPersonalGrant: (grant, tokenHash) =>
 			transaction(async (client) => {

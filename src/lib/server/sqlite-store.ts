@@ -360,6 +360,9 @@ export function openSqliteStore(path: string): Store {
 		replaceClients: async (clients) => replaceClients(clients),
 
 		insertDeviceAuthorization: async (row) => {
+			// With no block in force (nearly always) no query is needed.
+			const block = row.requesterIp && row.createdAt < lastBlockEnds ? statements.findAddressBlock.get(row.requesterIp, row.createdAt) : undefined;
+			if (block) return { blockedUntil: block.until };
 			try {
 				statements.insertDeviceAuthorization.run(row);
 				return 'inserted';
@@ -389,8 +392,6 @@ export function openSqliteStore(path: string): Store {
 			statements.blockAddress.run(ip, until, reason);
 			lastBlockEnds = Math.max(lastBlockEnds, until);
 		},
-		// Every new code asks; with no block in force (nearly always) no query is needed.
-		findAddressBlock: async (ip, now) => (now < lastBlockEnds ? statements.findAddressBlock.get(ip, now) : undefined),
 
 		createPersonalGrant: async (grant, tokenHash) => createPersonalGrant(grant, tokenHash),
 		rotateRefreshToken: async (tokenHash, clientId, next, now) => rotateRefreshToken(tokenHash, clientId, next, now),

@@ -263,8 +263,12 @@ export interface Store {
 	replaceClients(clients: Client[]): Promise<void>;
 
 	// Device authorizations (RFC 8628). Each transition is one atomic statement.
-	/** 'user_code_taken' when a live code already has this user code: draw another. */
-	insertDeviceAuthorization(row: NewDeviceAuthorization): Promise<'inserted' | 'user_code_taken'>;
+	/**
+	 * A new code, unless its requester's address is blocked ("I didn't start this"): then
+	 * when the block ends. 'user_code_taken' when a code already has this user code: draw
+	 * another. One round trip, the block check included: every new code asks.
+	 */
+	insertDeviceAuthorization(row: NewDeviceAuthorization): Promise<'inserted' | 'user_code_taken' | { blockedUntil: number }>;
 	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorizationRow | undefined>;
 	/** Marks a live code entered and keeps the entry's handle (its hash) for the browser that entered it. */
 	recordCodeEntry(userCode: string, handleHash: Buffer, now: number): Promise<DeviceAuthorizationRow | undefined>;
@@ -291,7 +295,6 @@ export interface Store {
 
 	// Addresses refused new codes after "I didn't start this".
 	blockAddress(ip: string, until: number, reason: string): Promise<void>;
-	findAddressBlock(ip: string, now: number): Promise<{ until: number } | undefined>;
 
 	// Grants and tokens.
 	/** A personal access token: its grant and its one token, all at once. */
