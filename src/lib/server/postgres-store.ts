@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Client } from './clients';
+import { orderMigrations } from './migrations';
 import { SLOW_DOWN_SECONDS } from './poll-rule';
 import { MAX_BLOCK_MS, refuse, type Limit, type Limiter, type Verdict } from './rate-limit';
 import type { Database } from './services';
@@ -28,7 +29,8 @@ import {
  * limits and address blocks live in the database too, so they hold across instances.
  */
 
-const migrations = import.meta.glob<string>('./migrations/postgres/*.sql', { query: '?raw', import: 'default', eager: true });
+/** Read and ordered once, at start-up. */
+const MIGRATIONS = orderMigrations(import.meta.glob<string>('./migrations/postgres/*.sql', { query: '?raw', import: 'default', eager: true }));
 
 /** Any number that fits: doorcode's BIGINTs are ids and milliseconds, far below 2^53. */
 const types = {
@@ -153,7 +155,7 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 
 		schemaIsCurrent: async () => {
 			const applied = new Set((await query<{ name: string }>('appliedMigrations', `SELECT name FROM schema_migrations`, [])).map((row) => row.name));
-			return orderedMigrations().every(([name]) => applied.has(name));
+			return MIGRATIONS.every(([name]) => applied.has(name));
 		},
 		databaseTime: async () => (await one<{ now: number }>('databaseTime', `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`, []))!.now,
 
@@ -581,13 +583,6 @@ function postgresLimiter(pool: pg.Pool): Limiter {
 	};
 }
 
-/** The migration files by name (001_initial.sql, …), in the order they apply. */
-function orderedMigrations(): [string, string][] {
-	return Object.entries(migrations)
-		.map(([file, sql]): [string, string] => [file.slice(file.lastIndexOf('/') + 1), sql])
-		.sort(([a], [b]) => a.localeCompare(b));
-}
-
 /**
  * Applies the numbered migrations not yet recorded, in one transaction under an advisory
  * lock: instances started together on an empty database take turns, and each sees what
@@ -600,7 +595,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
 		await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
 		await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`);
 		const applied = new Set((await client.query<{ name: string }>(`SELECT name FROM schema_migrations`)).rows.map((row) => row.name));
-		for (const [name, sql] of orderedMigrations()) {
+		for (const [name, sql] of MIGRATIONS) {
 			if (applied.has(name)) continue;
 			await client.query(sql);
 			await client.query(`INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, [name, Date.now()]);

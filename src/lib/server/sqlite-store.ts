@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Client } from './clients';
+import { orderMigrations } from './migrations';
 import { SLOW_DOWN_SECONDS } from './poll-rule';
 import type {
 	AccessTokenRow,
@@ -28,7 +29,8 @@ import type {
  * runs them in one transaction here, never calling back into domain code.
  */
 
-const migrations = import.meta.glob<string>('./migrations/sqlite/*.sql', { query: '?raw', import: 'default', eager: true });
+/** Read and ordered once, at start-up. */
+const MIGRATIONS = orderMigrations(import.meta.glob<string>('./migrations/sqlite/*.sql', { query: '?raw', import: 'default', eager: true }));
 
 /** A poll sooner than the interval after the last poll that was answered (poll-rule.ts). */
 const TOO_SOON = '(last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000)';
@@ -347,7 +349,7 @@ export function openSqliteStore(path: string): Store {
 					.all()
 					.map((row) => row.name)
 			);
-			return migrationNames().every((name) => applied.has(name));
+			return MIGRATIONS.every(([name]) => applied.has(name));
 		},
 
 		upsertUser: async (user, now) => written(statements.upsertUser.all({ ...user, now })) as UserRow,
@@ -428,15 +430,6 @@ export function openSqliteStore(path: string): Store {
 	};
 }
 
-/** The migration files by name (001_initial.sql, …), in the order they apply. */
-function orderedMigrations(): [string, string][] {
-	return Object.entries(migrations)
-		.map(([file, sql]): [string, string] => [file.slice(file.lastIndexOf('/') + 1), sql])
-		.sort(([a], [b]) => a.localeCompare(b));
-}
-
-const migrationNames = () => orderedMigrations().map(([name]) => name);
-
 /**
  * Applies the numbered migrations not yet recorded, all in one IMMEDIATE transaction
  * that reads the applied list under the write lock: processes started together on one
@@ -452,7 +445,7 @@ function migrate(db: Database.Database) {
 				.map((r) => r.name)
 		);
 		const record = db.prepare<[string, number]>(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`);
-		for (const [name, sql] of orderedMigrations()) {
+		for (const [name, sql] of MIGRATIONS) {
 			if (applied.has(name)) continue;
 			db.exec(sql);
 			record.run(name, Date.now());
