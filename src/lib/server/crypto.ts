@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 random bytes, base64url: device codes, access, refresh and session tokens (SPEC, security rules). */
 export function generateSecret(prefix = ''): string {
@@ -7,7 +7,7 @@ export function generateSecret(prefix = ''): string {
 
 /** The only form in which a secret is stored: a database leak lets no one poll or call APIs. */
 export function hashSecret(secret: string): Buffer {
-	return createHash('sha256').update(secret).digest();
+	return hash('sha256', secret, 'buffer');
 }
 
 export function sha256Hex(value: string): string {

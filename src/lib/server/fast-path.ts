@@ -96,7 +96,8 @@ function send(res: ServerResponse, method: string, route: string, result: OAuthR
 	if (res.destroyed) return;
 	const id = randomUUID();
 	const { status, headers, body } = serializeOAuth(result, responseHeaders(services().config, id));
-	res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+	headers['Content-Length'] = String(Buffer.byteLength(body));
+	res.writeHead(status, headers);
 	res.end(body);
 	logRequest(id, method, route, result.status, started);
 }

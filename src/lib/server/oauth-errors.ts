@@ -59,7 +59,8 @@ export function ok(body: unknown, headers?: Record<string, string>): OAuthResult
  */
 export function serializeOAuth(result: OAuthResult | OAuthError, common: Record<string, string> = {}) {
 	const { status, body, headers } = result instanceof OAuthError ? result.toResult() : result;
-	return { status, headers: { ...OAUTH_RESPONSE_HEADERS, ...common, ...headers }, body: JSON.stringify(body) };
+	const allHeaders: Record<string, string> = { ...OAUTH_RESPONSE_HEADERS, ...common, ...headers };
+	return { status, headers: allHeaders, body: JSON.stringify(body) };
 }
 
 export function oauthJson(result: OAuthResult | OAuthError, common: Record<string, string> = {}): Response {

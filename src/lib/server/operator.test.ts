@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -64,7 +64,9 @@ describe('the operator command', () => {
 		const copy = join(folder, 'copy.db');
 		expect(await run(['backup', copy])).toMatchObject({ status: 0, out: `backed up ${join(folder, 'doorcode.db')} to ${copy}` });
 		const db = new Database(copy, { readonly: true });
-		expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 8 });
+		// Every migration, the copy as current as the original.
+		const migrations = readdirSync(join(import.meta.dirname, 'migrations', 'sqlite')).length;
+		expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: migrations });
 		expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
 		db.close();
 		expect((await run(['backup', copy])).status).toBe(1);

@@ -12,7 +12,8 @@ export interface PollState {
 export interface PollDecision {
 	outcome: PollOutcome;
 	intervalSeconds: number;
-	lastPolledAt: number | null;
+	/** The clock after this poll: its own time, or (slowed down) the last answered poll's. */
+	lastPolledAt: number;
 }
 
 /** RFC 8628 §3.5: a client that polls too fast waits 5 seconds more on every later poll. */
@@ -24,8 +25,9 @@ export const SLOW_DOWN_SECONDS = 5;
  * after the last answered poll is slowed down (+5 s, and the clock is not restarted, so a
  * client that backs off gets through); then denied; then expired; an approved code is
  * offered for redemption (issue: redeemApprovedAuthorization decides which poll gets the
- * tokens); anything else is still pending. Each engine computes this in one statement on
- * the hot path; the store contract tests hold every engine's statement to this function.
+ * tokens); anything else is still pending. SQLite applies this function to one read of the
+ * row and its in-memory clock (poll-clock.ts); PostgreSQL computes it in one statement.
+ * The store contract tests hold both engines to this function.
  */
 export function decidePoll(state: PollState, now: number): PollDecision {
 	const answered = (outcome: PollOutcome): PollDecision => ({ outcome, intervalSeconds: state.intervalSeconds, lastPolledAt: now });

@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Client } from './clients';
 import { orderMigrations } from './migrations';
-import { SLOW_DOWN_SECONDS } from './poll-rule';
+import { PollClock } from './poll-clock';
+import { decidePoll } from './poll-rule';
 import type {
 	AccessTokenRow,
 	AdminGrantRow,
@@ -32,11 +33,14 @@ import type {
 /** Read and ordered once, at start-up. */
 const MIGRATIONS = orderMigrations(import.meta.glob<string>('./migrations/sqlite/*.sql', { query: '?raw', import: 'default', eager: true }));
 
-/** A poll sooner than the interval after the last poll that was answered (poll-rule.ts). */
-const TOO_SOON = '(last_polled_at IS NOT NULL AND :now < last_polled_at + interval_seconds * 1000)';
-
 const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
 	requester_ip, requester_user_agent, entered_at, decided_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+
+/** What a poll reads of its device authorization. */
+type PollStateRow = Pick<
+	DeviceAuthorizationRow,
+	'id' | 'status' | 'created_at' | 'expires_at' | 'interval_seconds' | 'entered_at' | 'denial_reason' | 'grant_id'
+>;
 
 /**
  * The row of a write with RETURNING. Such writes are read with .all(), never .get():
@@ -144,25 +148,13 @@ export function openSqliteStore(path: string): Store {
 		),
 		findAddressBlock: db.prepare<[string, number], { until: number }>(`SELECT until FROM blocked_addresses WHERE ip = ? AND until > ?`),
 		deleteExpiredBlocks: db.prepare<[number, number]>(`DELETE FROM blocked_addresses WHERE ip IN (SELECT ip FROM blocked_addresses WHERE until <= ? LIMIT ?)`),
-		// decidePoll (poll-rule.ts) as one statement, in the same order. Every SET expression
-		// reads the row as it was, so the outcome, the interval and the clock are decided
-		// together. An approved row is only *offered* here ('issue'): redeemApprovedAuthorization
-		// decides which poll gets the tokens.
-		pollDeviceAuthorization: db.prepare<[{ deviceCodeHash: Buffer; clientId: string; now: number }], PolledAuthorizationRow>(
-			`UPDATE device_authorizations SET
-				last_poll_outcome = CASE
-					WHEN status = 'consumed' THEN 'replayed'
-					WHEN ${TOO_SOON} THEN 'slow_down'
-					WHEN status = 'denied' THEN 'denied'
-					WHEN expires_at <= :now THEN 'expired'
-					WHEN status = 'approved' THEN 'issue'
-					ELSE 'pending'
-				END,
-				interval_seconds = interval_seconds + iif(status <> 'consumed' AND ${TOO_SOON}, ${SLOW_DOWN_SECONDS}, 0),
-				last_polled_at = iif(status <> 'consumed' AND ${TOO_SOON}, last_polled_at, :now)
-			 WHERE device_code_hash = :deviceCodeHash AND client_id = :clientId
-			 RETURNING id, last_poll_outcome, last_polled_at, interval_seconds, entered_at, denial_reason, grant_id`
+		// What a poll decides on (poll-rule.ts); the clock is in memory (poll-clock.ts).
+		findPollState: db.prepare<[Buffer, string], PollStateRow>(
+			`SELECT id, status, created_at, expires_at, interval_seconds, entered_at, denial_reason, grant_id
+			 FROM device_authorizations WHERE device_code_hash = ? AND client_id = ?`
 		),
+		// Only a slow_down writes: the longer interval outlives the process.
+		setPollInterval: db.prepare<[number, number]>(`UPDATE device_authorizations SET interval_seconds = ? WHERE id = ?`),
 		// approved → consumed: of any number of concurrent polls exactly one gets the tokens.
 		consumeApprovedAuthorization: db.prepare<[number], DeviceAuthorizationRow>(
 			`UPDATE device_authorizations SET status = 'consumed' WHERE id = ? AND status = 'approved' RETURNING ${DEVICE_COLUMNS}`
@@ -276,6 +268,34 @@ export function openSqliteStore(path: string): Store {
 	/** When the last address block still in the table ends (this process is the only writer). */
 	let lastBlockEnds = db.prepare<[], { until: number | null }>(`SELECT max(until) AS until FROM blocked_addresses`).get()?.until ?? 0;
 
+	const pollClock = new PollClock();
+
+	/** decidePoll on the row and this process's clock: a waiting poll reads and writes nothing else. */
+	const pollDeviceAuthorization = (deviceCodeHash: Buffer, clientId: string, now: number): PolledAuthorizationRow | undefined => {
+		const row = statements.findPollState.get(deviceCodeHash, clientId);
+		if (!row) return undefined;
+		const decision = decidePoll(
+			{
+				status: row.status,
+				expiresAt: row.expires_at,
+				intervalSeconds: row.interval_seconds,
+				lastPolledAt: pollClock.lastPolledAt(row.id, row.interval_seconds, row.created_at)
+			},
+			now
+		);
+		if (decision.intervalSeconds !== row.interval_seconds) statements.setPollInterval.run(decision.intervalSeconds, row.id);
+		pollClock.record(row.id, decision.lastPolledAt, decision.intervalSeconds, now);
+		return {
+			id: row.id,
+			last_poll_outcome: decision.outcome,
+			last_polled_at: decision.lastPolledAt,
+			interval_seconds: decision.intervalSeconds,
+			entered_at: row.entered_at,
+			denial_reason: row.denial_reason,
+			grant_id: row.grant_id
+		};
+	};
+
 	const insertTokenPair = (grantId: number, tokens: NewTokenPair, now: number) => {
 		statements.insertToken.run(tokens.accessTokenHash, grantId, 'access', now, tokens.accessExpiresAt);
 		statements.insertToken.run(tokens.refreshTokenHash, grantId, 'refresh', now, tokens.refreshExpiresAt);
@@ -379,7 +399,7 @@ export function openSqliteStore(path: string): Store {
 		claimDeviceAuthorization: async (userCode, userId, now) => written(statements.claimDeviceAuthorization.all({ userCode, userId, now })),
 		approveDeviceAuthorization: async (approval) => written(statements.approveDeviceAuthorization.all(approval)),
 		denyDeviceAuthorization: async (denial) => written(statements.denyDeviceAuthorization.all(denial)),
-		pollDeviceAuthorization: async (deviceCodeHash, clientId, now) => written(statements.pollDeviceAuthorization.all({ deviceCodeHash, clientId, now })),
+		pollDeviceAuthorization: async (deviceCodeHash, clientId, now) => pollDeviceAuthorization(deviceCodeHash, clientId, now),
 		redeemApprovedAuthorization: async (authorizationId, tokens, pickupIp, now) => redeemApprovedAuthorization(authorizationId, tokens, pickupIp, now),
 		findApprovedIssuance: async (authorizationId) => {
 			const row = statements.findApprovedIssuance.get(authorizationId);

@@ -277,7 +277,7 @@ export interface Store {
 	claimDeviceAuthorization(userCode: string, userId: number, now: number): Promise<DeviceAuthorizationRow | undefined>;
 	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorizationRow | undefined>;
 	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorizationRow | undefined>;
-	/** One poll, decided by the rule in poll-rule.ts: outcome, interval and clock in one statement. */
+	/** One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL). */
 	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, now: number): Promise<PolledAuthorizationRow | undefined>;
 	/**
 	 * approved → consumed, a grant for it and its first tokens, all at once: of any number

@@ -1,5 +1,5 @@
 import { requestContext } from '#lib/server/http.ts';
-import { registry } from '#lib/server/metrics.ts';
+import { METRICS_CONTENT_TYPE, metricsText } from '#lib/server/metrics.ts';
 import { mayReadMetrics } from '#lib/server/metrics-access.ts';
 import { services } from '#lib/server/services.ts';
 import type { RequestHandler } from './$types';
@@ -20,5 +20,5 @@ export const GET: RequestHandler = async (event) => {
 			headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer realm="doorcode metrics"' }
 		});
 	}
-	return new Response(await registry.metrics(), { headers: { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' } });
+	return new Response(await metricsText(), { headers: { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' } });
 };
