@@ -409,7 +409,7 @@ const table = [
 		(values['truncate-wal']
 			? 'The WAL is checkpointed and truncated from outside before every run. '
 			: 'The WAL is left as each phase left it, as on a running server (--truncate-wal empties it before every run). ') +
-		"The baseline reads its poll's `UPDATE … RETURNING` with better-sqlite3's .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode steps such writes to the end (.all()) and its WAL stays near SQLite's 1,000-page checkpoint size (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. " +
+		"The baseline reads its poll's `UPDATE … RETURNING` with better-sqlite3's .get(), which never lets SQLite auto-checkpoint, so its WAL grows by a page per poll; doorcode's waiting polls write nothing (a SELECT; the poll clock is in memory), so its WAL holds only what creation and slow_down wrote (see the WAL row). Ratios are doorcode/baseline; they travel between machines, absolute numbers do not. " +
 		`Other processes kept ${busyAtStart} CPUs busy before the first run and ${busyAtEnd} after the last${Math.max(busyAtStart, busyAtEnd) > 0.2 ? ': the machine was not quiet, treat the numbers with care' : ''}.`,
 	'',
 	'| metric | N | doorcode | baseline | ratio |',

@@ -5,8 +5,10 @@
  * providers: authorization code + PKCE (S256) + state, client_secret_basic,
  * `{baseUrl}/oauth/authorize`, `/oauth/token`, `/oauth/userinfo`.
  *
- * Loaded only with `await import()` when DEV_IDP=1: no top-level side effects,
- * and oidc-provider itself is imported inside startDevIdentityProvider.
+ * Loaded only with `await import()` when DEV_IDP=1: no top-level side effects.
+ * Each stand-in listens from the start, but oidc-provider (and Koa under it, some
+ * 18 MB of memory) is loaded and set up by the first request that reaches it, so
+ * a server nobody signs in to through it never pays for it.
  *
  * Behaviour worth knowing:
  * - Every authorization shows the sign-in page (the stand-in never remembers
@@ -83,14 +85,13 @@ const MAX_FORM_BYTES = 8 * 1024;
 /** Starts two oidc-provider instances on 127.0.0.1 (ports from `ports` or random free ports), one per provider. */
 export async function startDevIdentityProvider(options: { origin: string; ports?: { orcid?: number; clerk?: number } }): Promise<DevIdentityProvider> {
 	const origin = new URL(options.origin).origin;
-	const { default: ProviderClass } = await import('oidc-provider');
 	const started: RunningProvider[] = [];
 	let orcid: RunningProvider;
 	let clerk: RunningProvider;
 	try {
-		orcid = await startOne(ProviderClass, SETTINGS.orcid, origin, options.ports?.orcid ?? 0);
+		orcid = await startOne(SETTINGS.orcid, origin, options.ports?.orcid ?? 0);
 		started.push(orcid);
-		clerk = await startOne(ProviderClass, SETTINGS.clerk, origin, options.ports?.clerk ?? 0);
+		clerk = await startOne(SETTINGS.clerk, origin, options.ports?.clerk ?? 0);
 		started.push(clerk);
 	} catch (error) {
 		await Promise.all(started.map((one) => one.close()));
@@ -112,57 +113,60 @@ interface RunningProvider {
 	close(): Promise<void>;
 }
 
-async function startOne(
-	ProviderClass: new (issuer: string, configuration?: Configuration) => Provider,
-	settings: KindSettings,
-	origin: string,
-	port: number
-): Promise<RunningProvider> {
-	let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function startOne(settings: KindSettings, origin: string, port: number): Promise<RunningProvider> {
+	let handler: Promise<Handler> | undefined;
 	const server = createServer((req, res) => {
-		if (handle) handle(req, res);
-		else sendPage(res, 503, 'Starting', '<p>The development sign-in is starting; try again in a moment.</p>');
+		handler ??= createHandler(settings, origin, baseUrl, clientId, clientSecret);
+		handler.then(
+			(handle) => handle(req, res),
+			(error: unknown) => {
+				handler = undefined;
+				console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+				sendPage(res, 500, 'Something went wrong', '<p>The development sign-in could not start. Try again in a moment.</p>');
+			}
+		);
 	});
 	await listen(server, port);
-	const close = () => closeServer(server);
-	try {
-		const { port: actualPort } = server.address() as AddressInfo;
-		const baseUrl = `http://127.0.0.1:${actualPort}`;
-		const clientId = `doorcode-dev-${settings.kind}`;
-		const clientSecret = randomBytes(32).toString('base64url');
-		const provider = new ProviderClass(baseUrl, {
-			...(await configuration(settings, origin, clientId, clientSecret)),
-			adapter: memoryAdapter()
-		});
-		// Every authorization asks again: the login session ends once the browser
-		// is sent back to the client, so the next sign-in shows the user list.
-		provider.use(async (ctx, next) => {
-			await next();
-			const oidc = routeOf(ctx) === 'resume' ? ctx.oidc : undefined;
-			if (oidc?.session && !oidc.session.destroyed) await oidc.session.destroy();
-		});
-		provider.on('server_error', (_ctx, error) => {
+	const { port: actualPort } = server.address() as AddressInfo;
+	const baseUrl = `http://127.0.0.1:${actualPort}`;
+	const clientId = `doorcode-dev-${settings.kind}`;
+	const clientSecret = randomBytes(32).toString('base64url');
+	return { info: { baseUrl, clientId, clientSecret }, close: () => closeServer(server) };
+}
+
+/** The stand-in itself, set up on its first request. */
+async function createHandler(settings: KindSettings, origin: string, baseUrl: string, clientId: string, clientSecret: string): Promise<Handler> {
+	const { default: ProviderClass } = await import('oidc-provider');
+	const provider = new ProviderClass(baseUrl, {
+		...(await configuration(settings, origin, clientId, clientSecret)),
+		adapter: memoryAdapter()
+	});
+	// Every authorization asks again: the login session ends once the browser
+	// is sent back to the client, so the next sign-in shows the user list.
+	provider.use(async (ctx, next) => {
+		await next();
+		const oidc = routeOf(ctx) === 'resume' ? ctx.oidc : undefined;
+		if (oidc?.session && !oidc.session.destroyed) await oidc.session.destroy();
+	});
+	provider.on('server_error', (_ctx, error) => {
+		console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+	});
+	const callback = provider.callback();
+	return (req, res) => {
+		const path = new URL(req.url ?? '/', baseUrl).pathname;
+		const uid = INTERACTION_PATH.exec(path)?.[1];
+		if (uid === undefined) {
+			callback(req, res);
+			return;
+		}
+		interaction(provider, settings, uid, req, res).catch((error: unknown) => {
 			console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+			if (!res.headersSent) sendPage(res, 500, 'Something went wrong', '<p>The development sign-in failed. Go back to doorcode and try again.</p>');
+			else res.end();
 		});
-		const callback = provider.callback();
-		handle = (req, res) => {
-			const path = new URL(req.url ?? '/', baseUrl).pathname;
-			const uid = INTERACTION_PATH.exec(path)?.[1];
-			if (uid === undefined) {
-				callback(req, res);
-				return;
-			}
-			interaction(provider, settings, uid, req, res).catch((error: unknown) => {
-				console.error(`doorcode dev identity provider (${settings.kind}):`, error);
-				if (!res.headersSent) sendPage(res, 500, 'Something went wrong', '<p>The development sign-in failed. Go back to doorcode and try again.</p>');
-				else res.end();
-			});
-		};
-		return { info: { baseUrl, clientId, clientSecret }, close };
-	} catch (error) {
-		await close();
-		throw error;
-	}
+	};
 }
 
 function routeOf(ctx: KoaContextWithOIDC): string | undefined {
