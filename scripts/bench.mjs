@@ -189,6 +189,17 @@ async function measurePair(n) {
 	return result;
 }
 
+/** One measured poll run of N codes on doorcode freshly started on `dir` with `env`, warmed up first, then stopped. */
+async function pollOnFreshServer(n, dir, port, env) {
+	const url = `http://127.0.0.1:${port}/oauth/token`;
+	const server = startServer('doorcode', { appDir, dir, port, devIdp, env });
+	await server.ready;
+	await warm(url, { mode: 'poll', codes: n });
+	const result = await run(url, { mode: 'poll', codes: n }, 'doorcode', dir);
+	await server.stop();
+	return result;
+}
+
 /**
  * doorcode's poll rate on N live + N expired rows, on two identical copies of one database:
  * sweeper idle (SWEEP_INTERVAL=86400) vs SWEEP_INTERVAL=1. Both servers are started afresh
@@ -206,22 +217,13 @@ async function measureSweep(n) {
 	fill('doorcode', idleDir, 0, n, Date.now() + 86_400_000);
 	copyFileSync(databaseFile('doorcode', idleDir), databaseFile('doorcode', sweepDir));
 
-	const url = `http://127.0.0.1:${port}/oauth/token`;
-	/** One measured run on a freshly started server; the warm-up also covers the first sweep's start. */
-	const freshRun = async (dir, sweepInterval) => {
-		const server = startServer('doorcode', { appDir, dir, port, devIdp, env: { SWEEP_INTERVAL: sweepInterval } });
-		await server.ready;
-		await warm(url, { mode: 'poll', codes: n });
-		const result = await run(url, { mode: 'poll', codes: n }, 'doorcode', dir);
-		await server.stop();
-		return result;
-	};
 	say(`doorcode: poll load on ${fmt(2 * n)} rows, sweeper idle vs SWEEP_INTERVAL=1: ${repeat} × ${duration} s each, alternating`);
 	const idle = [];
 	const sweeping = [];
 	for (let r = 0; r < repeat; r++) {
-		idle.push(await freshRun(idleDir, '86400'));
-		sweeping.push(await freshRun(sweepDir, '1'));
+		// The warm-up also covers the first sweep's start.
+		idle.push(await pollOnFreshServer(n, idleDir, port, { SWEEP_INTERVAL: '86400' }));
+		sweeping.push(await pollOnFreshServer(n, sweepDir, port, { SWEEP_INTERVAL: '1' }));
 	}
 	const db = new Database(databaseFile('doorcode', sweepDir), { readonly: true });
 	const expiredLeft = db.prepare('SELECT count(*) AS n FROM device_authorizations WHERE expires_at <= ?').get(Date.now()).n;
@@ -240,21 +242,12 @@ async function measureMetricsCost(n) {
 	const port = await freePort();
 	await migrate('doorcode', { appDir, dir, port, devIdp });
 	fill('doorcode', dir, 0, n, Date.now() + 86_400_000);
-	const url = `http://127.0.0.1:${port}/oauth/token`;
-	const freshRun = async (metrics) => {
-		const server = startServer('doorcode', { appDir, dir, port, devIdp, env: { METRICS: metrics } });
-		await server.ready;
-		await warm(url, { mode: 'poll', codes: n });
-		const result = await run(url, { mode: 'poll', codes: n }, 'doorcode', dir);
-		await server.stop();
-		return result;
-	};
 	say(`doorcode: poll load with METRICS=on vs off: ${repeat} × ${duration} s each, alternating`);
 	const on = [];
 	const off = [];
 	for (let r = 0; r < repeat; r++) {
-		on.push(await freshRun('on'));
-		off.push(await freshRun('off'));
+		on.push(await pollOnFreshServer(n, dir, port, { METRICS: 'on' }));
+		off.push(await pollOnFreshServer(n, dir, port, { METRICS: 'off' }));
 	}
 	removeDir(dir);
 	return { on: combine(on), off: combine(off) };

@@ -45,8 +45,8 @@ type PollStateRow = Pick<
 /**
  * The row of a write with RETURNING. Such writes are read with .all(), never .get():
  * .get() resets the statement after its first row, before SQLite steps it to the end,
- * and only a statement stepped to its end runs the WAL auto-checkpoint, so a poll-only
- * load would grow the WAL without bound.
+ * and only a statement stepped to its end runs the WAL auto-checkpoint, so a load of such
+ * writes would grow the WAL without bound.
  */
 function written<T>(rows: T[]): T | undefined {
 	return rows[0];
