@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { DEVICE_GRANT } from '../support/oauth.ts';
+import { ACME_API_BASIC, DEVICE_GRANT } from '../support/oauth.ts';
 import { SERVERS } from '../support/servers.ts';
 
 const limited = SERVERS.limited;
@@ -33,11 +33,39 @@ test('new codes are limited per IP: the sixth in a minute answers 429 with Retry
 	expect((await from('198.51.100.11')('/oauth/device_authorization', 'client_id=demo-cli')).status).toBe(200);
 });
 
-test('new codes are limited per client, whatever the address', async () => {
+test("a public client's limit counts per client and address: strangers asking in its name cannot lock its other users out", async () => {
 	const answers = [];
-	for (let i = 0; i < 9; i++) answers.push((await from(`198.51.100.${50 + i}`)('/oauth/device_authorization', 'client_id=narrow-cli')).status);
-	expect(answers.slice(0, 8)).toEqual(Array(8).fill(200));
-	await expectLimited(await from('198.51.100.70')('/oauth/device_authorization', 'client_id=narrow-cli'));
+	for (let i = 0; i < 12; i++) answers.push((await from(`198.51.100.${50 + i}`)('/oauth/device_authorization', 'client_id=narrow-cli')).status);
+	expect(answers).toEqual(Array(12).fill(200));
+	expect((await from('198.51.100.70')('/oauth/device_authorization', 'client_id=narrow-cli')).status).toBe(200);
+});
+
+test("a confidential client's limit counts every caller: only the holders of its secret can spend it", async () => {
+	const asAcme = (ip: string) =>
+		fetch(`${limited.origin}/oauth/device_authorization`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': ip, ...ACME_API_BASIC },
+			body: 'scope=read'
+		});
+	const answers = [];
+	for (let i = 0; i < 8; i++) answers.push((await asAcme(`198.51.100.${80 + i}`)).status);
+	expect(answers).toEqual(Array(8).fill(200));
+	await expectLimited(await asAcme('198.51.100.90'));
+});
+
+test('an IPv6 address counts as its /64: one host cannot spread its requests over its own addresses', async () => {
+	const newCodes = [];
+	for (let i = 1; i <= 6; i++) newCodes.push((await from(`2001:db8:6:4::${i}`)('/oauth/device_authorization', 'client_id=demo-cli')).status);
+	expect(newCodes).toEqual([200, 200, 200, 200, 200, 429]);
+	// The next /64 is another host.
+	expect((await from('2001:db8:6:5::1')('/oauth/device_authorization', 'client_id=demo-cli')).status).toBe(200);
+	const polls = [];
+	for (let i = 1; i <= 21; i++) {
+		polls.push(
+			(await from(`2001:db8:7:4:${i}::1`)('/oauth/token', `grant_type=${encodeURIComponent(DEVICE_GRANT)}&client_id=demo-cli&device_code=guess-${i}`)).status
+		);
+	}
+	expect(polls).toEqual([...Array(20).fill(400), 429]);
 });
 
 test('the token endpoint has a per-IP ceiling above slow_down: guessing device codes is refused with 429', async () => {

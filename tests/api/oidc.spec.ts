@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
-import { approvedTokens, userinfo } from '../support/oauth.ts';
+import { ACME_API_BASIC, approvedTokens, userinfo } from '../support/oauth.ts';
 import { signInAndDecide } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
 
@@ -84,16 +84,30 @@ test('a JWT access token verifies with the JWK Set alone in Node (jose) and Pyth
 	expect(run(process.execPath, [NODE_EXAMPLE, server.origin, 'https://other.example.org', tokens.access_token]).status).toBe(1);
 });
 
-test('userinfo and introspection accept a JWT access token, and refuse it at once when revoked', async ({ page }) => {
+test('a JWT access token for another API is refused at userinfo; introspection names its aud, and answers inactive at once when revoked', async ({ page }) => {
 	const tokens = await approvedTokens(page, server, 'jwt-cli');
-	expect((await userinfo(server, tokens.access_token)).status).toBe(200);
+	const refused = await userinfo(server, tokens.access_token);
+	expect(refused.status).toBe(401);
+	expect(await refused.json()).toEqual({
+		error: 'invalid_token',
+		error_description: 'The access token is meant for another API (its aud), not for this server.'
+	});
+	const introspect = async () =>
+		(
+			await fetch(`${server.origin}/oauth/introspect`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...ACME_API_BASIC },
+				body: new URLSearchParams({ token: tokens.access_token })
+			})
+		).json();
+	expect(await introspect()).toMatchObject({ active: true, client_id: 'jwt-cli', aud: 'https://api.example.org' });
 	const revoked = await fetch(`${server.origin}/oauth/revoke`, {
 		method: 'POST',
 		headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
 		body: new URLSearchParams({ token: tokens.access_token, client_id: 'jwt-cli' })
 	});
 	expect(revoked.status).toBe(200);
-	expect((await userinfo(server, tokens.access_token)).status).toBe(401);
+	expect(await introspect()).toEqual({ active: false });
 });
 
 test('the README shows both verification examples exactly as the tests run them', () => {

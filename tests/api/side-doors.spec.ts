@@ -130,7 +130,8 @@ test('a bad start-up setting stops the server with one line naming it, never a s
 				ORIGIN: 'http://login.example.org',
 				CLIENTS_FILE: 'tests/fixtures/clients.json',
 				ORCID_CLIENT_ID: 'APP-TEST',
-				ORCID_CLIENT_SECRET: 'secret'
+				ORCID_CLIENT_SECRET: 'secret',
+				KEY_ENCRYPTION_SECRET: 'a key encryption secret of at least 32 characters'
 			},
 			/^doorcode: ORIGIN: must be https when NODE_ENV=production/
 		]

@@ -40,7 +40,8 @@ async function waitForLine(read: () => string, pattern: RegExp): Promise<string>
 
 test('the reference CLI prints the URL and code on lines of their own, and says who logged in', async ({ page }) => {
 	const configHome = mkdtempSync(join(tmpdir(), 'doorcode-cli-'));
-	const cli = runCli(['--server', server.origin, '--no-qr'], configHome);
+	// A client granted profile learns the person's name (userinfo releases it only then).
+	const cli = runCli(['--server', server.origin, '--client', 'oidc-cli', '--no-qr'], configHome);
 	const url = await waitForLine(cli.output, /^http:\/\/\S+\/device$/);
 	const code = await waitForLine(cli.output, /^[A-Z]{4}-[A-Z]{4}$/);
 	expect(url).toBe(`${server.origin}/device`);
@@ -84,8 +85,9 @@ test('the reference CLI refreshes by itself across an expired access token, even
 	writeFileSync(credentialsFile, JSON.stringify({ servers: { [server.origin]: { ...first, expires_at: Date.now() - 1000 } } }), { mode: 0o600 });
 	const [a, b] = [runCli(['whoami', '--server', server.origin], configHome), runCli(['whoami', '--server', server.origin], configHome)];
 	expect([await a.exited, await b.exited]).toEqual([0, 0]);
-	expect(a.output()).toContain('Logged in as Josiah Carberry');
-	expect(b.output()).toContain('Logged in as Josiah Carberry');
+	// demo-cli is not granted profile: the CLI names the person by their sub.
+	expect(a.output()).toContain('Logged in as orcid:0000-0002-1825-0097');
+	expect(b.output()).toContain('Logged in as orcid:0000-0002-1825-0097');
 	const second = stored();
 	expect(second.refresh_token).not.toBe(first.refresh_token);
 	expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);

@@ -52,11 +52,14 @@ describe('configuration', () => {
 		expect(result.ok ? [] : result.errors).toEqual([expect.stringMatching(/no sign-in provider is configured/)]);
 	});
 
-	it('DEV_IDP is refused in production, and production needs ORIGIN and CLIENTS_FILE', () => {
+	it('DEV_IDP is refused in production, and production needs ORIGIN, CLIENTS_FILE and KEY_ENCRYPTION_SECRET', () => {
 		const result = loadConfig({ NODE_ENV: 'production', DEV_IDP: '1' });
 		expect(result.ok).toBe(false);
 		if (result.ok) return;
-		expect(result.errors.map((line) => line.split(':')[0]).sort()).toEqual(['CLIENTS_FILE', 'DEV_IDP', 'ORIGIN']);
+		expect(result.errors.map((line) => line.split(':')[0]).sort()).toEqual(['CLIENTS_FILE', 'DEV_IDP', 'KEY_ENCRYPTION_SECRET', 'ORIGIN']);
+		expect(result.errors.find((line) => line.startsWith('KEY_ENCRYPTION_SECRET'))).toBe(
+			'KEY_ENCRYPTION_SECRET: required when NODE_ENV=production: without it the private signing keys are stored unencrypted, and anyone with a copy of the database or a backup could sign tokens (e.g. openssl rand -base64 48)'
+		);
 	});
 
 	it('ADMIN_SUBJECTS accepts orcid:, clerk: and email: and names a bad entry', () => {
@@ -79,7 +82,7 @@ describe('configuration', () => {
 	});
 
 	it('production refuses a plain-http ORIGIN except on loopback, where no one else can listen', () => {
-		const production = { ...orcid, NODE_ENV: 'production', CLIENTS_FILE: 'clients.json' };
+		const production = { ...orcid, NODE_ENV: 'production', CLIENTS_FILE: 'clients.json', KEY_ENCRYPTION_SECRET: 'k'.repeat(32) };
 		const clients = () => JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }] });
 		expect(loadConfig({ ...production, ORIGIN: 'http://login.example.org' }, clients)).toEqual({
 			ok: false,

@@ -96,7 +96,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		databasePath: env.DATABASE_PATH?.trim() || './data/doorcode.db',
 		databaseUrl: readDatabaseUrl(env, errors),
 		databasePoolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, errors),
-		keyEncryptionSecret: readSecret(env, 'KEY_ENCRYPTION_SECRET', production, errors, warnings),
+		keyEncryptionSecret: readSecret(env, 'KEY_ENCRYPTION_SECRET', production, errors),
 		signingKeyDays: readInteger(env, 'SIGNING_KEY_DAYS', 30, 1, 365, errors),
 		metricsToken: env.METRICS_TOKEN?.trim() || null,
 		metrics: readFlag(env, 'METRICS', true, errors),
@@ -203,10 +203,11 @@ function readClientsFile(env: Env, production: boolean, readFile: (path: string)
 	return result.clients;
 }
 
-function readSecret(env: Env, name: string, production: boolean, errors: string[], warnings: string[]): string | null {
+function readSecret(env: Env, name: string, production: boolean, errors: string[]): string | null {
 	const value = env[name];
 	if (!value) {
-		if (production) warnings.push(`${name}: not set, so the private signing keys are stored unencrypted: anyone with a copy of the database could sign tokens`);
+		const why = 'without it the private signing keys are stored unencrypted, and anyone with a copy of the database or a backup could sign tokens';
+		if (production) errors.push(`${name}: required when NODE_ENV=production: ${why} (e.g. openssl rand -base64 48)`);
 		return null;
 	}
 	// The value is a secret: never repeated in a message.

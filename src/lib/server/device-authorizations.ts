@@ -3,6 +3,7 @@ import { resolveRequestedScopes, type Client } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import { countDeviceFlow, countRateLimitRefusal } from './metrics';
 import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './oauth-errors';
+import { addressKey } from './rate-limit';
 import type { RequestContext, Services } from './services';
 import type { DeviceAuthorizationRow } from './store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
@@ -44,6 +45,7 @@ export async function createDeviceAuthorization(
 			expiresAt: context.now + config.deviceCodeTtl * 1000,
 			intervalSeconds: config.pollInterval,
 			requesterIp: context.ip,
+			requesterNetwork: context.ip && addressKey(context.ip),
 			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
 		});
 		if (inserted === 'user_code_taken') continue;
@@ -112,7 +114,7 @@ export async function resolveDeviceLogin(services: Services, handle: string, sou
 }
 
 function guessingKeys(source: CodeEntrySource): string[] {
-	return [`code-ip:${source.ip ?? 'unknown'}`, `code-browser:${source.browser}`];
+	return [`code-ip:${addressKey(source.ip)}`, `code-browser:${source.browser}`];
 }
 
 async function waitingOutGuesses({ limiter }: Services, source: CodeEntrySource, now: number): Promise<CodeLookupRefusal | null> {
@@ -166,14 +168,14 @@ export function claimForConfirmation({ store }: Services, userCode: string, user
 
 /**
  * "I didn't start this": deny the code, mark it reported in the audit log, and refuse
- * new codes from the address that asked for it for REPORT_BLOCK_SECONDS.
+ * new codes from the address that asked for it (its /64 for IPv6) for REPORT_BLOCK_SECONDS.
  */
 export async function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
 	const decision = await denyDeviceAuthorization(services, actor, userCode, 'reported', now);
 	if (!decision.ok) return decision;
 	const ip = decision.authorization.requester_ip;
 	const until = now + services.config.reportBlockSeconds * 1000;
-	if (ip) await services.store.blockAddress(ip, until, `reported by ${actor.sub}`);
+	if (ip) await services.store.blockAddress(addressKey(ip), until, `reported by ${actor.sub}`);
 	return { ok: true as const, requesterIp: ip, blockedUntil: until };
 }
 

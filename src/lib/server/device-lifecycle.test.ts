@@ -55,6 +55,7 @@ function storedCode(userCode: string, expiresAt: number) {
 		expiresAt,
 		intervalSeconds: 5,
 		requesterIp: null,
+		requesterNetwork: null,
 		requesterUserAgent: null
 	});
 }

@@ -5,10 +5,11 @@ import { createDeviceAuthorization } from './device-authorizations';
 import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
 import { recordRateLimit } from './audit';
 import { invalidClient, invalidRequest, ok, tooManyRequests, unsupportedGrantType, type OAuthResult } from './oauth-errors';
-import type { Limit } from './rate-limit';
+import { addressKey, type Limit } from './rate-limit';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from './services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
+import { releasedClaims } from './jwt';
 
 /**
  * The JSON API as plain functions from parsed fields to (status, JSON): no framework
@@ -48,7 +49,7 @@ export function openidConfiguration({ config }: Services): OAuthResult {
 		...serverMetadata(config.origin, config.clients),
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: [SIGNING_ALG],
-		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email']
+		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']
 	});
 }
 
@@ -81,17 +82,22 @@ async function limited(services: Services, key: string, limit: Limit, what: stri
 	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();
 }
 
-/** POST /oauth/device_authorization (RFC 8628 §3.1), limited per IP and per client. */
+/**
+ * POST /oauth/device_authorization (RFC 8628 §3.1), limited per address and per client. A
+ * public client's id is anyone's to name, so its limit counts per client and address:
+ * strangers asking in its name use up only their own share, never its other users'.
+ */
 export async function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const { config } = services;
-	const ip = context.ip ?? 'unknown';
-	const perIp = await limited(services, `device-ip:${ip}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
+	const address = addressKey(context.ip);
+	const perIp = await limited(services, `device-ip:${address}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
 	if (perIp) return perIp;
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	const { id, type } = client.client;
 	const perClient = await limited(
 		services,
-		`device-client:${client.client.id}`,
+		type === 'public' ? `device-client:${id}:${address}` : `device-client:${id}`,
 		config.limits.deviceAuthorizationPerClient,
 		'new codes for this client',
 		context
@@ -105,13 +111,7 @@ const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
 /** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
-	const ceiling = await limited(
-		services,
-		`token-ip:${context.ip ?? 'unknown'}`,
-		services.config.limits.tokenPerIp,
-		'token requests from this address',
-		context
-	);
+	const ceiling = await limited(services, `token-ip:${addressKey(context.ip)}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
 	if (ceiling) return ceiling;
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.').toResult();
@@ -141,7 +141,7 @@ export async function introspectionEndpoint(services: Services, params: Params, 
 	return introspectToken(services, params.get('token'), context.now);
 }
 
-/** GET /oauth/userinfo: who a bearer token belongs to. */
+/** GET /oauth/userinfo: who a bearer token belongs to, as far as its scopes release it (OIDC Core §5.4). */
 export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
 	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
 	if (!bearer.ok) return bearer.error.toResult();
@@ -149,8 +149,7 @@ export async function userinfoEndpoint(services: Services, context: RequestConte
 	return ok({
 		sub: token.sub,
 		provider: token.provider,
-		...(token.name ? { name: token.name } : {}),
-		...(token.email ? { email: token.email } : {}),
+		...releasedClaims({ name: token.name, email: token.email, actor: token.approved_by_sub }, token.scope),
 		scope: token.scope,
 		client_id: token.client_id,
 		...(token.approved_by_sub ? { approved_by: token.approved_by_sub } : {})

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT, type Client } from './clients';
 import { approveDeviceAuthorization, createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
-import { jsonWebKeySet } from './oauth-endpoints';
+import { approveOnBehalf } from './admin';
+import { jsonWebKeySet, userinfoEndpoint } from './oauth-endpoints';
 import { keyring, openPrivateKey, PUBLISH_AHEAD_MS } from './signing-keys';
 import { actor, context, testServices, type TestServices } from './test-services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
@@ -19,13 +20,18 @@ const JWT_CLIENT: Client = {
 	audience: 'https://api.example.org',
 	accessTokenTtl: 300
 };
+/** JWT access tokens for doorcode itself (no audience of its own): its userinfo accepts them. */
+const OWN_JWT_CLIENT: Client = { id: 'own-jwt-cli', name: 'Own JWT CLI', type: 'public', scopes: ['profile', 'read'], accessTokenFormat: 'jwt' };
 const ISSUER = 'https://login.example.org';
 const DAY = 86_400_000;
 const T0 = 1_800_000_000_000;
 
 let services: TestServices;
 beforeEach(async () => {
-	services = await testServices({ clients: [DEMO_CLIENT, OIDC_CLIENT, JWT_CLIENT], keyEncryptionSecret: 'a test secret that is long enough for the rule' });
+	services = await testServices({
+		clients: [DEMO_CLIENT, OIDC_CLIENT, JWT_CLIENT, OWN_JWT_CLIENT],
+		keyEncryptionSecret: 'a test secret that is long enough for the rule'
+	});
 });
 afterEach(() => services.dispose());
 
@@ -62,7 +68,8 @@ describe('ID tokens (OpenID Connect Core §2)', () => {
 			exp: Math.floor((T0 + 1_000) / 1000) + 3600,
 			auth_time: Math.floor(T0 / 1000),
 			name: 'Josiah Carberry',
-			email: 'josiah@lab.example'
+			email: 'josiah@lab.example',
+			email_verified: true
 		});
 	});
 
@@ -84,6 +91,71 @@ describe('ID tokens (OpenID Connect Core §2)', () => {
 		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 60_000))).body as TokenResponse;
 		const { payload } = await jwtVerify(refreshed.id_token!, await jwksAt(T0 + 61_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 61_000) });
 		expect(payload).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: Math.floor(T0 / 1000), iat: Math.floor((T0 + 60_000) / 1000) });
+	});
+});
+
+describe('what tokens say about their owner', () => {
+	it('userinfo releases name only with profile and email only with email (OIDC Core §5.4)', async () => {
+		const ask = async (scope: string) => {
+			const tokens = await login(OIDC_CLIENT, scope);
+			return (await userinfoEndpoint(services, { ...context(T0 + 2_000), authorization: `Bearer ${tokens.access_token}` })).body;
+		};
+		expect(await ask('read')).toEqual({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', scope: 'read', client_id: 'oidc-cli' });
+		expect(await ask('profile read')).toMatchObject({ name: 'Josiah Carberry' });
+		expect(await ask('profile read')).not.toHaveProperty('email');
+		expect(await ask('email')).toEqual({
+			sub: 'orcid:0000-0002-1825-0097',
+			provider: 'orcid',
+			email: 'josiah@lab.example',
+			email_verified: true,
+			scope: 'email',
+			client_id: 'oidc-cli'
+		});
+	});
+
+	it("an approval on the owner's behalf says so: act names the admin, no auth_time, the typed address unverified", async () => {
+		const admin = await services.store.upsertUser({ sub: 'orcid:0000-0001-5109-3700', provider: 'orcid', name: 'Laure Haak', email: null }, T0);
+		const created = (await createDeviceAuthorization(services, OIDC_CLIENT, 'openid email read', context(T0))).body as {
+			device_code: string;
+			user_code: string;
+		};
+		const decision = await approveOnBehalf(
+			services,
+			actor(admin),
+			{ userCode: created.user_code, owner: 'tech@lab.example', label: 'kiosk', scopes: ['openid', 'email', 'read'] },
+			T0
+		);
+		expect(decision.ok).toBe(true);
+		const tokens = (await pollDeviceCode(services, OIDC_CLIENT, created.device_code, context(T0 + 1_000))).body as TokenResponse;
+		const { payload } = await jwtVerify(tokens.id_token!, await jwksAt(T0 + 2_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 2_000) });
+		expect(payload).not.toHaveProperty('auth_time');
+		expect(payload).toMatchObject({
+			sub: 'email:tech@lab.example',
+			email: 'tech@lab.example',
+			email_verified: false,
+			act: { sub: 'orcid:0000-0001-5109-3700' }
+		});
+		expect((await userinfoEndpoint(services, { ...context(T0 + 2_000), authorization: `Bearer ${tokens.access_token}` })).body).toMatchObject({
+			sub: 'email:tech@lab.example',
+			email_verified: false,
+			act: { sub: 'orcid:0000-0001-5109-3700' }
+		});
+		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 60_000))).body as TokenResponse;
+		const again = await jwtVerify(refreshed.id_token!, await jwksAt(T0 + 61_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 61_000) });
+		expect(again.payload).not.toHaveProperty('auth_time');
+		expect(again.payload.act).toEqual({ sub: 'orcid:0000-0001-5109-3700' });
+	});
+
+	it('a revoked, used or expired refresh token is refused before anything is signed', async () => {
+		const tokens = await login(OIDC_CLIENT, 'openid read');
+		const used = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 10_000))).body as TokenResponse;
+		// From here on signing would fail: the keyring is read again with a secret that opens nothing.
+		services.config.keyEncryptionSecret = 'a different secret that opens none of the stored keys';
+		const later = context(T0 + 10 * 60_000);
+		expect((await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, later)).body).toMatchObject({ error: 'invalid_grant' });
+		expect((await refreshTokens(services, OIDC_CLIENT, used.refresh_token, later)).body).toMatchObject({ error: 'invalid_grant' });
+		const expired = await login(OIDC_CLIENT, 'read', T0);
+		expect((await refreshTokens(services, OIDC_CLIENT, expired.refresh_token, context(T0 + 31 * DAY))).body).toMatchObject({ error: 'invalid_grant' });
 	});
 });
 
@@ -120,17 +192,28 @@ describe('JWT access tokens (RFC 9068)', () => {
 		});
 	});
 
-	it('userinfo and introspection accept it, and refuse it at once when it is revoked', async () => {
-		const tokens = await login(JWT_CLIENT, 'read');
+	it('userinfo and introspection accept one made for doorcode, and refuse it at once when it is revoked', async () => {
+		const tokens = await login(OWN_JWT_CLIENT, 'read');
 		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null)).ok).toBe(true);
 		expect((await introspectToken(services, tokens.access_token, T0 + 2_000)).body).toMatchObject({
 			active: true,
-			client_id: 'jwt-cli',
-			sub: 'orcid:0000-0002-1825-0097'
+			client_id: 'own-jwt-cli',
+			sub: 'orcid:0000-0002-1825-0097',
+			aud: ISSUER
 		});
-		await revokeToken(services, JWT_CLIENT, tokens.access_token, context(T0 + 3_000));
+		await revokeToken(services, OWN_JWT_CLIENT, tokens.access_token, context(T0 + 3_000));
 		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 4_000, null)).ok).toBe(false);
 		expect((await introspectToken(services, tokens.access_token, T0 + 4_000)).body).toEqual({ active: false });
+	});
+
+	it('one made for another API is refused at userinfo (RFC 9068 §4), and introspection names that API as its aud', async () => {
+		const tokens = await login(JWT_CLIENT, 'read');
+		const refused = await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null);
+		expect(refused.ok || refused.error.toResult().body).toEqual({
+			error: 'invalid_token',
+			error_description: 'The access token is meant for another API (its aud), not for this server.'
+		});
+		expect((await introspectToken(services, tokens.access_token, T0 + 2_000)).body).toMatchObject({ active: true, aud: 'https://api.example.org' });
 	});
 });
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -71,6 +71,8 @@ describe('the operator command', () => {
 		db.close();
 		expect((await run(['backup', copy])).status).toBe(1);
 		expect((await run(['backup'])).status).toBe(2);
+		// The database, its WAL and the backup hold the signing keys: their owner's alone, whatever the umask.
+		for (const file of [join(folder, 'doorcode.db'), copy]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
 		expect(await run(['sweep'])).toMatchObject({ status: 0, out: 'swept: 0 device authorizations, 0 tokens, 0 sessions, 0 address blocks' });
 	});
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { loadConfig, type Config } from './config';
 import { sha256Hex } from './crypto';
@@ -114,9 +114,12 @@ async function backup(config: Config, file: string | undefined, io: Output): Pro
 	}
 	const db = new Database(config.databasePath, { readonly: true, fileMustExist: true });
 	try {
+		// The copy holds the signing keys: made readable by its owner alone before a byte is written.
+		closeSync(openSync(file, 'wx', 0o600));
 		// SQLite's online backup: a consistent copy while the server keeps writing.
 		await db.backup(file);
 	} catch (error) {
+		rmSync(file, { force: true });
 		io.err(`doorcode: backup: ${(error as Error).message}`);
 		return 1;
 	} finally {

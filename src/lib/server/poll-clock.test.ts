@@ -35,6 +35,7 @@ describe('the SQLite poll clock', () => {
 			expiresAt: T0 + 600_000,
 			intervalSeconds: 5,
 			requesterIp: null,
+			requesterNetwork: null,
 			requesterUserAgent: null
 		});
 		return deviceCodeHash;

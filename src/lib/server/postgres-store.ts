@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Client } from './clients';
 import { orderMigrations } from './migrations';
 import { SLOW_DOWN_SECONDS } from './poll-rule';
-import { MAX_BLOCK_MS, refuse, type Limit, type Limiter, type Verdict } from './rate-limit';
+import { MAX_BLOCK_MS, MAX_STRIKES, refuse, type Limit, type Limiter, type Verdict } from './rate-limit';
 import type { Database } from './services';
 import {
 	DatabaseUnavailable,
@@ -202,7 +202,7 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 		insertDeviceAuthorization: async (row) => {
 			const result = (await one<{ id: number | null; blocked_until: number | null }>(
 				'insertDeviceAuthorization',
-				`WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $8 AND until > $5),
+				`WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $10 AND until > $5),
 				 inserted AS (
 					INSERT INTO device_authorizations
 						(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
@@ -210,7 +210,18 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 					ON CONFLICT (user_code) DO NOTHING RETURNING id
 				 )
 				 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until`,
-				[row.deviceCodeHash, row.userCode, row.clientId, row.scope, row.createdAt, row.expiresAt, row.intervalSeconds, row.requesterIp, row.requesterUserAgent]
+				[
+					row.deviceCodeHash,
+					row.userCode,
+					row.clientId,
+					row.scope,
+					row.createdAt,
+					row.expiresAt,
+					row.intervalSeconds,
+					row.requesterIp,
+					row.requesterUserAgent,
+					row.requesterNetwork
+				]
 			))!;
 			if (result.blocked_until !== null) return { blockedUntil: result.blocked_until };
 			return result.id !== null ? 'inserted' : 'user_code_taken';
@@ -319,13 +330,14 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				return { grantId: grant.id, scope, ownerSub: subs.owner_sub, approverSub: subs.approver_sub };
 			}),
 		findApprovedIssuance: async (authorizationId) => {
-			const row = await one<{ sub: string; name: string | null; email: string | null; scope: string; auth_time: number }>(
+			const row = await one<{ sub: string; name: string | null; email: string | null; scope: string; auth_time: number; actor: string | null }>(
 				'findApprovedIssuance',
-				`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time
-				 FROM device_authorizations d JOIN users u ON u.id = d.owner_id WHERE d.id = $1 AND d.status = 'approved'`,
+				`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time, a.sub AS actor
+				 FROM device_authorizations d JOIN users u ON u.id = d.owner_id LEFT JOIN users a ON a.id = d.approved_by
+				 WHERE d.id = $1 AND d.status = 'approved'`,
 				[authorizationId]
 			);
-			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time };
+			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time, actor: row.actor };
 		},
 		listPendingAuthorizations: (now, limit) =>
 			query<DeviceAuthorizationRow>(
@@ -426,8 +438,10 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 		findTokenState: (tokenHash) =>
 			one<TokenStateRow>(
 				'findTokenState',
-				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time
-				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = $1`,
+				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time,
+					a.sub AS approved_by_sub
+				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
+				 WHERE t.token_hash = $1`,
 				[tokenHash]
 			),
 		findActiveAccessToken: (tokenHash, now) =>
@@ -552,7 +566,7 @@ function postgresLimiter(pool: pg.Pool): Limiter {
 			// after a block; next: this failure's count; at the limit the key is blocked for
 			// window · 2^base (at most MAX_BLOCK_MS) and the count starts again.
 			const expired = `($2::bigint - r.window_start >= $3::bigint)`;
-			const base = `(CASE WHEN ${expired} AND r.strikes > 0 AND r.blocked_until + $3::bigint <= $2::bigint THEN r.strikes - 1 ELSE r.strikes END)`;
+			const base = `least(${MAX_STRIKES}, CASE WHEN ${expired} AND r.strikes > 0 AND r.blocked_until + $3::bigint <= $2::bigint THEN r.strikes - 1 ELSE r.strikes END)`;
 			const next = `(CASE WHEN ${expired} THEN 1 ELSE r.count + 1 END)`;
 			const reached = `(${next} >= $4::integer)`;
 			const row = (
@@ -564,7 +578,7 @@ function postgresLimiter(pool: pg.Pool): Limiter {
 					 ON CONFLICT (key) DO UPDATE SET
 						count = CASE WHEN ${reached} THEN 0 ELSE ${next} END,
 						window_start = CASE WHEN ${reached} OR ${expired} THEN $2::bigint ELSE r.window_start END,
-						strikes = CASE WHEN ${reached} THEN ${base} + 1 ELSE ${base} END,
+						strikes = CASE WHEN ${reached} THEN least(${MAX_STRIKES}, ${base} + 1) ELSE ${base} END,
 						blocked_until = CASE WHEN ${reached} THEN $2::bigint + least($5::bigint, $3::bigint * power(2, ${base})::bigint) ELSE r.blocked_until END,
 						forget_at = greatest(r.forget_at, $2::bigint + $5::bigint + least($5::bigint, $3::bigint * power(2, ${base})::bigint))
 					 RETURNING blocked_until, (count = 0 AND window_start = $2::bigint AND blocked_until > $2::bigint) AS just_blocked`,
@@ -576,7 +590,8 @@ function postgresLimiter(pool: pg.Pool): Limiter {
 		async prune(now: number): Promise<void> {
 			await run(pool, {
 				name: 'rateLimitPrune',
-				text: `DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE forget_at <= $1 LIMIT 1000 FOR UPDATE SKIP LOCKED)`,
+				// Everything over, in one statement by the forget_at index: a flood of addresses is gone by the next sweep.
+				text: `DELETE FROM rate_limits WHERE forget_at <= $1`,
 				values: [now]
 			});
 		}

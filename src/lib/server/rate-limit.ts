@@ -46,17 +46,39 @@ interface Window {
 
 /** A block after too many failures doubles with every repeat, up to an hour. */
 export const MAX_BLOCK_MS = 60 * 60 * 1000;
-/** Past this many keys, expired windows are dropped so memory stays bounded. */
-const PRUNE_AT = 50_000;
+/**
+ * Strikes stop counting here: 2^MAX_STRIKES windows of even one second pass MAX_BLOCK_MS,
+ * and no arithmetic on them can overflow (PostgreSQL's bigint did at 48), however often
+ * an address earns a block.
+ */
+export const MAX_STRIKES = 16;
+/** The most keys the in-memory keeper holds; past it, the oldest windows are forgotten first. */
+export const MAX_MEMORY_KEYS = 200_000;
 
 /** How long the `strikes`-th block lasts. */
 export function blockMs(limit: Limit, strikes: number): number {
-	return Math.min(MAX_BLOCK_MS, limit.windowSeconds * 1000 * 2 ** strikes);
+	return Math.min(MAX_BLOCK_MS, limit.windowSeconds * 1000 * 2 ** Math.min(strikes, MAX_STRIKES));
 }
 
-/** The limits of one process, in memory: SQLite's, where one process is all there is. */
+/**
+ * The limits of one process, in memory: SQLite's, where one process is all there is.
+ * The map is kept in the order windows started (a window that starts again moves to the
+ * end), so forgetting what is over reads from the front and stops at the first window
+ * still live: constant work per new key, however many addresses flood in. Past
+ * MAX_MEMORY_KEYS the oldest windows go first; a blocked one is moved to the back
+ * instead, so a flood of new addresses cannot wash out a block.
+ */
 export class MemoryLimiter implements Limiter {
 	private readonly windows = new Map<string, Window>();
+	private readonly maxKeys: number;
+
+	constructor(maxKeys = MAX_MEMORY_KEYS) {
+		this.maxKeys = maxKeys;
+	}
+
+	get size(): number {
+		return this.windows.size;
+	}
 
 	async consume(key: string, limit: Limit, now: number): Promise<Verdict> {
 		const window = this.window(key, limit, now);
@@ -75,34 +97,57 @@ export class MemoryLimiter implements Limiter {
 		window.count++;
 		if (window.count < limit.count) return ALLOWED;
 		window.blockedUntil = now + blockMs(limit, window.strikes);
-		window.strikes++;
+		window.strikes = Math.min(window.strikes + 1, MAX_STRIKES);
 		window.count = 0;
-		window.start = now;
+		this.restart(key, window, now);
 		return refuse(window.blockedUntil, now, true);
 	}
 
 	private window(key: string, limit: Limit, now: number): Window {
 		let window = this.windows.get(key);
 		if (!window) {
-			if (this.windows.size >= PRUNE_AT) this.forget(now);
+			this.makeRoom(now);
 			window = { start: now, count: 0, blockedUntil: 0, strikes: 0 };
 			this.windows.set(key, window);
 		} else if (now - window.start >= limit.windowSeconds * 1000) {
 			// A whole quiet window after a block ends forgives one earlier block.
 			if (window.strikes > 0 && window.blockedUntil + limit.windowSeconds * 1000 <= now) window.strikes--;
-			window.start = now;
 			window.count = 0;
+			this.restart(key, window, now);
 		}
 		return window;
+	}
+
+	/** A window that starts again moves to the end of the map, which stays in start order. */
+	private restart(key: string, window: Window, now: number): void {
+		window.start = now;
+		this.windows.delete(key);
+		this.windows.set(key, window);
 	}
 
 	async prune(now: number): Promise<void> {
 		this.forget(now);
 	}
 
+	/**
+	 * Forgets windows over for a whole MAX_BLOCK_MS, from the oldest. A block ends at most
+	 * MAX_BLOCK_MS after its window started, so such a window blocks nothing any more.
+	 */
 	private forget(now: number): void {
 		for (const [key, window] of this.windows) {
-			if (window.blockedUntil <= now && now - window.start > MAX_BLOCK_MS) this.windows.delete(key);
+			if (now - window.start <= MAX_BLOCK_MS) return;
+			this.windows.delete(key);
+		}
+	}
+
+	private makeRoom(now: number): void {
+		if (this.windows.size < this.maxKeys) return;
+		this.forget(now);
+		// Still full: the oldest windows go, but a window that blocks moves to the back (a few at most per new key).
+		for (let moved = 0; this.windows.size >= this.maxKeys;) {
+			const [key, window] = this.windows.entries().next().value as [string, Window];
+			this.windows.delete(key);
+			if (window.blockedUntil > now && moved++ < 8) this.windows.set(key, window);
 		}
 	}
 }
@@ -118,4 +163,25 @@ export function parseLimit(value: string): Limit | null {
 	const count = Number(match[1]);
 	const windowSeconds = Number(match[2]);
 	return count >= 1 && windowSeconds >= 1 && windowSeconds <= 86_400 ? { count, windowSeconds } : null;
+}
+
+/**
+ * The address a limit or an address block counts: an IPv4 address as it is, an IPv6
+ * address as its /64 (one host is handed a whole /64, so its addresses are one client),
+ * an IPv4-mapped IPv6 address (::ffff:192.0.2.1) as its IPv4 address.
+ */
+export function addressKey(ip: string | null): string {
+	if (!ip) return 'unknown';
+	const address = ip.split('%', 1)[0].toLowerCase();
+	if (!address.includes(':')) return address;
+	const [head, tail] = address.split('::', 2);
+	const split = (part: string | undefined) => (part ? part.split(':') : []);
+	const ipv4 = /\d+\.\d+\.\d+\.\d+$/.exec(address)?.[0];
+	// An embedded IPv4 tail (…:192.0.2.1) stands for the last two of the eight groups.
+	const present = split(head).length + split(tail).length + (ipv4 ? 1 : 0);
+	const groups = [...split(head), ...Array<string>(tail === undefined ? 0 : 8 - present).fill('0'), ...split(tail)].map((group) =>
+		(Number.parseInt(group, 16) || 0).toString(16)
+	);
+	if (ipv4 && groups.slice(0, 5).every((group) => group === '0') && groups[5] === 'ffff') return ipv4;
+	return `${groups.slice(0, 4).join(':')}::/64`;
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Client } from './clients';
 import { orderMigrations } from './migrations';
@@ -53,7 +53,7 @@ function written<T>(rows: T[]): T | undefined {
 }
 
 export function openSqliteStore(path: string): Store {
-	if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+	if (path !== ':memory:') keepToOwner(path);
 	const db = new Database(path);
 	// First, so that a second process opening the same new file waits instead of failing.
 	db.pragma('busy_timeout = 5000');
@@ -165,9 +165,13 @@ export function openSqliteStore(path: string): Store {
 			 VALUES (:kind, :ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp, :pickupIp, :expiresAt, :authTime)
 			 RETURNING id`
 		),
-		findApprovedIssuance: db.prepare<[number], { sub: string; name: string | null; email: string | null; scope: string; auth_time: number }>(
-			`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time
-			 FROM device_authorizations d JOIN users u ON u.id = d.owner_id WHERE d.id = ? AND d.status = 'approved'`
+		findApprovedIssuance: db.prepare<
+			[number],
+			{ sub: string; name: string | null; email: string | null; scope: string; auth_time: number; actor: string | null }
+		>(
+			`SELECT u.sub, u.name, u.email, coalesce(d.granted_scope, d.scope) AS scope, d.decided_at AS auth_time, a.sub AS actor
+			 FROM device_authorizations d JOIN users u ON u.id = d.owner_id LEFT JOIN users a ON a.id = d.approved_by
+			 WHERE d.id = ? AND d.status = 'approved'`
 		),
 		listSigningKeys: db.prepare<[number], SigningKeyRow>(`SELECT * FROM signing_keys WHERE expires_at > ? ORDER BY activates_at`),
 		addSigningKey: db.prepare<[SigningKeyRow]>(
@@ -196,8 +200,10 @@ export function openSqliteStore(path: string): Store {
 		findGrantScope: db.prepare<[number], { scope: string }>(`SELECT scope FROM grants WHERE id = ?`),
 		findUserSubById: db.prepare<[number], { sub: string }>(`SELECT sub FROM users WHERE id = ?`),
 		findTokenState: db.prepare<[Buffer], TokenStateRow>(
-			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time
-			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id WHERE t.token_hash = ?`
+			`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time,
+				a.sub AS approved_by_sub
+			 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
+			 WHERE t.token_hash = ?`
 		),
 		retireAccessToken: db.prepare<[number, Buffer]>(`UPDATE tokens SET retired_at = coalesce(retired_at, ?) WHERE token_hash = ? AND kind = 'access'`),
 		findPickup: db.prepare<[string, number], PickupRow>(
@@ -383,7 +389,7 @@ export function openSqliteStore(path: string): Store {
 
 		insertDeviceAuthorization: async (row) => {
 			// With no block in force (nearly always) no query is needed.
-			const block = row.requesterIp && row.createdAt < lastBlockEnds ? statements.findAddressBlock.get(row.requesterIp, row.createdAt) : undefined;
+			const block = row.requesterNetwork && row.createdAt < lastBlockEnds ? statements.findAddressBlock.get(row.requesterNetwork, row.createdAt) : undefined;
 			if (block) return { blockedUntil: block.until };
 			try {
 				statements.insertDeviceAuthorization.run(row);
@@ -403,7 +409,7 @@ export function openSqliteStore(path: string): Store {
 		redeemApprovedAuthorization: async (authorizationId, tokens, pickupIp, now) => redeemApprovedAuthorization(authorizationId, tokens, pickupIp, now),
 		findApprovedIssuance: async (authorizationId) => {
 			const row = statements.findApprovedIssuance.get(authorizationId);
-			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time };
+			return row && { sub: row.sub, name: row.name, email: row.email, scope: row.scope, authTime: row.auth_time, actor: row.actor };
 		},
 		listPendingAuthorizations: async (now, limit) => statements.listPendingAuthorizations.all(now, limit),
 		listUncollectedApprovals: async (ownerId, now) => statements.listUncollectedApprovals.all({ ownerId, now }),
@@ -448,6 +454,16 @@ export function openSqliteStore(path: string): Store {
 		deleteExpiredSessions: async (now, limit) => statements.deleteExpiredSessions.run(now, limit).changes,
 		deleteExpiredBlocks: async (now, limit) => statements.deleteExpiredBlocks.run(now, limit).changes
 	};
+}
+
+/**
+ * The database holds the signing keys and every hash: its file is its owner's alone (0600),
+ * and SQLite gives its WAL and shared-memory files the same mode as the database file.
+ */
+function keepToOwner(path: string): void {
+	mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+	closeSync(openSync(path, 'a', 0o600));
+	for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
 /**

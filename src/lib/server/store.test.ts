@@ -64,6 +64,7 @@ describe.each(ENGINES)('the store contract on %s', (_engine, locate) => {
 			expiresAt: T0 + TTL,
 			intervalSeconds: 5,
 			requesterIp: '192.0.2.1',
+			requesterNetwork: '192.0.2.1',
 			requesterUserAgent: 'test'
 		});
 		return { inserted, userCode, deviceCodeHash };
@@ -225,7 +226,8 @@ describe.each(ENGINES)('the store contract on %s', (_engine, locate) => {
 			name: 'Josiah Carberry',
 			email: null,
 			scope: 'read',
-			authTime: T0
+			authTime: T0,
+			actor: null
 		});
 		await store.redeemApprovedAuthorization(row!.id, tokenPair('issuance'), null, T0 + 1);
 		expect(await store.findApprovedIssuance(row!.id)).toBeUndefined();

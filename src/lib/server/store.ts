@@ -70,6 +70,8 @@ export interface NewDeviceAuthorization {
 	expiresAt: number;
 	intervalSeconds: number;
 	requesterIp: string | null;
+	/** The requester's address as address blocks name it (rate-limit.ts addressKey: an IPv6 /64). */
+	requesterNetwork: string | null;
 	requesterUserAgent: string | null;
 }
 
@@ -100,6 +102,8 @@ export interface TokenStateRow {
 	email: string | null;
 	/** When the owner signed in and approved (an ID token's auth_time). */
 	auth_time: number | null;
+	/** The admin who approved on the owner's behalf, if one did. */
+	approved_by_sub: string | null;
 }
 
 export interface GrantRow {
@@ -201,6 +205,8 @@ export interface Issuance {
 	email: string | null;
 	scope: string;
 	authTime: number;
+	/** The admin who approved on the owner's behalf, if one did. */
+	actor: string | null;
 }
 
 /** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
@@ -293,8 +299,8 @@ export interface Store {
 	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<{ user_code: string; client_id: string } | undefined>;
 	findPickup(userCode: string, ownerId: number): Promise<PickupRow | undefined>;
 
-	// Addresses refused new codes after "I didn't start this".
-	blockAddress(ip: string, until: number, reason: string): Promise<void>;
+	// Addresses (addressKey: an IPv6 /64) refused new codes after "I didn't start this".
+	blockAddress(network: string, until: number, reason: string): Promise<void>;
 
 	// Grants and tokens.
 	/** A personal access token: its grant and its one token, all at once. */

@@ -73,6 +73,7 @@ describe('sweeping under load', () => {
 				expiresAt: T0 - 1,
 				intervalSeconds: 5,
 				requesterIp: null,
+				requesterNetwork: null,
 				requesterUserAgent: null
 			});
 		}

@@ -4,7 +4,7 @@ import type { Config } from './config';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
 import type { RequestContext, Services } from './services';
-import { signAccessToken, signIdToken, type TokenSubject } from './jwt';
+import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
 import type { AccessTokenRow, NewTokenPair } from './store';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
@@ -75,29 +75,37 @@ export async function issueTokens(services: Services, client: Client, subject: T
 export async function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): Promise<OAuthResult> {
 	if (!refreshToken) return invalidRequest('refresh_token is required.').toResult();
 	const tokenHash = hashSecret(refreshToken);
-	// The new tokens name the grant's owner: read it first; rotating decides whether they count.
+	// The new tokens name the grant's owner: read it first. A token that cannot be rotated is
+	// refused (or, used before, ends its grant) before anything is signed.
 	const state = await services.store.findTokenState(tokenHash);
-	if (!state || state.kind !== 'refresh' || state.client_id !== client.id) return invalidGrant(REFRESH_REFUSED).toResult();
-	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time };
+	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED).toResult();
+	if (state.retired_at !== null) return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED).toResult();
+	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
 	const next = await issueTokens(services, client, subject, context.now);
+	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
 	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
 	if (rotation.outcome === 'rotated') return ok(next.response);
-	if (rotation.outcome === 'reused') {
-		await recordAudit(
-			services,
-			{
-				actor: null,
-				action: 'grant.revoked_reused_refresh_token',
-				clientId: client.id,
-				subject: rotation.sub,
-				ip: context.ip,
-				detail: `grant ${rotation.grantId}: a used refresh token was presented again, so it leaked`
-			},
-			context.now
-		);
-		return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
-	}
+	if (rotation.outcome === 'reused') return refuseReusedRefreshToken(services, client, rotation.grantId, rotation.sub, context);
 	return invalidGrant(REFRESH_REFUSED).toResult();
+}
+
+/** RFC 9700 §4.14.2: a refresh token presented again has leaked; its grant ends. */
+async function refuseReusedRefreshToken(services: Services, client: Client, grantId: number, sub: string, context: RequestContext): Promise<OAuthResult> {
+	await services.store.revokeGrant(grantId, context.now);
+	await recordAudit(
+		services,
+		{
+			actor: null,
+			action: 'grant.revoked_reused_refresh_token',
+			clientId: client.id,
+			subject: sub,
+			ip: context.ip,
+			detail: `grant ${grantId}: a used refresh token was presented again, so it leaked`
+		},
+		context.now
+	);
+	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
 }
 
 const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';
@@ -139,6 +147,7 @@ export async function introspectToken(services: Services, token: string | undefi
 	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
 		return ok({ active: false });
 	}
+	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.client_id) : undefined;
 	return ok({
 		active: true,
 		sub: state.sub,
@@ -146,8 +155,17 @@ export async function introspectToken(services: Services, token: string | undefi
 		client_id: state.client_id,
 		token_type: state.kind === 'access' ? 'Bearer' : 'refresh_token',
 		exp: Math.floor(state.expires_at / 1000),
-		iat: Math.floor(state.created_at / 1000)
+		iat: Math.floor(state.created_at / 1000),
+		// RFC 7662 §2.2: whom the token is meant for, so a resource server can refuse another API's.
+		...(audience ? { aud: audience } : {}),
+		...(state.approved_by_sub !== null ? { act: { sub: state.approved_by_sub } } : {})
 	});
+}
+
+/** The `aud` of a client's access tokens: its `audience` for JWT access tokens, else this server. */
+function accessTokenAudienceOf(services: Services, clientId: string): string {
+	const client = services.clients.get(clientId);
+	return client?.accessTokenFormat === 'jwt' ? accessTokenAudience(services, client) : services.config.origin;
 }
 
 export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
@@ -159,6 +177,10 @@ export async function authenticateBearer(services: Services, authorization: stri
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
 	const token = await services.store.findActiveAccessToken(hashSecret(match[1]), now);
 	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
+	if (accessTokenAudienceOf(services, token.client_id) !== services.config.origin) {
+		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };
+	}
 	await services.store.touchGrant(token.grant_id, now, ip);
 	return { ok: true, token };
 }
