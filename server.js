@@ -19,6 +19,9 @@ function refuse(line) {
 const portText = process.env.PORT?.trim() || '3000';
 if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) refuse(`PORT: must be a port number from 1 to 65535 (got "${portText}")`);
 const port = Number(portText);
+const graceText = process.env.SHUTDOWN_GRACE_SECONDS?.trim() || '10';
+if (!/^\d{1,4}$/.test(graceText) || Number(graceText) > 3600)
+	refuse(`SHUTDOWN_GRACE_SECONDS: must be a whole number of seconds from 0 to 3600 (got "${graceText}")`);
 const host = process.env.HOST?.trim() || '0.0.0.0';
 // A host name is looked up when listening; an address must be one.
 if (/^[\d.]+$/.test(host) ? !isIP(host) : !/^[A-Za-z0-9.:-]+$/.test(host)) refuse(`HOST: must be an IP address or a host name to listen on (got "${host}")`);
@@ -77,7 +80,7 @@ server.listen(port, host, () => {
 });
 
 /** Seconds a stop waits for requests in flight before it closes their connections anyway. */
-const SHUTDOWN_GRACE_MS = 1000 * Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 10);
+const SHUTDOWN_GRACE_MS = 1000 * Number(graceText);
 
 /**
  * SIGTERM (Kubernetes, systemd) or SIGINT: stop accepting connections, let requests in flight

@@ -6,7 +6,8 @@ import { databaseUnavailable, methodNotAllowed, oauthJson, OAuthError } from '#l
 import { DatabaseUnavailable } from '#lib/server/store.ts';
 import { sessionCookie } from '#lib/server/cookies.ts';
 import { validateSessionToken } from '#lib/server/sessions.ts';
-import { createServices, services, setServices } from '#lib/server/services.ts';
+import { createServices, services, setServices, type Services } from '#lib/server/services.ts';
+import { prepareSigningKeys, SigningKeysUnusable } from '#lib/server/signing-keys.ts';
 import { describeDatabase, openDatabase } from '#lib/server/database.ts';
 import { startSweeper } from '#lib/server/sweeper.ts';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,7 @@ export const init: ServerInit = async () => {
 	const built = await createServices(config, database);
 	setServices(built);
 	const stopFollowingClock = await followDatabaseClock(built.store);
+	await openSigningKeys(built);
 	const stopSweeper = startSweeper(built);
 	registerFastPath();
 	// server.js calls this on SIGTERM once requests in flight are answered.
@@ -59,6 +61,17 @@ async function openConfiguredDatabase(config: Config) {
 			? `DATABASE_URL: cannot use ${describeDatabase(config)}`
 			: `DATABASE_PATH: cannot open ${config.databasePath} as a SQLite database`;
 		console.error(`doorcode: ${what}: ${(caught as Error).message}`);
+		process.exit(1);
+	}
+}
+
+/** The signing keys are sealed if they were stored in clear, and must open: else one line naming the variable, and the exit. */
+async function openSigningKeys(services: Services) {
+	try {
+		await prepareSigningKeys(services, now());
+	} catch (caught) {
+		if (!(caught instanceof SigningKeysUnusable)) throw caught;
+		console.error(`doorcode: KEY_ENCRYPTION_SECRET: ${caught.message}; set the secret the keys were stored with`);
 		process.exit(1);
 	}
 }

@@ -22,7 +22,8 @@ test('OpenID discovery names the JWK Set, the signing algorithm, openid and the 
 		userinfo_endpoint: `${server.origin}/oauth/userinfo`,
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: ['RS256'],
-		claims_supported: expect.arrayContaining(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email'])
+		claims_supported: expect.arrayContaining(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']),
+		response_types_supported: []
 	});
 	expect(openid.scopes_supported).toContain('openid');
 	const oauth = await (await fetch(`${server.origin}/.well-known/oauth-authorization-server`)).json();

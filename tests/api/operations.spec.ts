@@ -62,6 +62,11 @@ test('without METRICS_TOKEN, /metrics answers only this machine, also through a 
 	const forwarded = await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': '203.0.113.7' } });
 	expect(forwarded.status).toBe(401);
 	expect(await forwarded.text()).not.toContain('doorcode_');
+	// A forwarded hop that is no address names no machine: refused, not taken for this one.
+	for (const junk of ['junk', 'unknown', '127.0.0.1.evil']) {
+		expect((await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': junk } })).status, junk).toBe(401);
+	}
+	expect((await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': '127.0.0.1' } })).status).toBe(200);
 });
 
 test('with METRICS_TOKEN, /metrics wants it as a bearer token, even from this machine', async () => {

@@ -39,14 +39,18 @@ function rawRequest(requestText: string): Promise<{ status: number; headers: Rec
 
 const withoutBody = (method: string, path: string) => `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
 
-test('TRACE on /oauth/* answers 405 with Allow and an RFC 6749 body, not plain text', async () => {
+test('TRACE on /oauth/* and /.well-known/* answers 405 with Allow, an RFC 6749 body and the security headers, not plain text', async () => {
 	for (const [path, allow] of [
 		['/oauth/token', 'POST'],
 		['/oauth/device_authorization', 'POST'],
-		['/oauth/userinfo', 'GET, POST']
+		['/oauth/userinfo', 'GET, POST'],
+		['/.well-known/openid-configuration', 'GET'],
+		['/.well-known/jwks.json', 'GET']
 	]) {
 		const answer = await rawRequest(withoutBody('TRACE', path));
 		expect(answer.status).toBe(405);
+		expect(answer.headers['x-content-type-options']).toBe('nosniff');
+		expect(answer.headers['referrer-policy']).toBe('no-referrer');
 		expect(answer.headers.allow).toBe(allow);
 		expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
 		expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: `Use ${allow} for this endpoint.` });
@@ -117,6 +121,11 @@ test('a bad start-up setting stops the server with one line naming it, never a s
 	const cases: [Record<string, string>, RegExp][] = [
 		[{ PORT: 'abc', DATABASE_PATH: database }, /^doorcode: PORT: must be a port number from 1 to 65535 \(got "abc"\)$/],
 		[{ PORT: '99999', DATABASE_PATH: database }, /^doorcode: PORT: must be a port number/],
+		[
+			{ PORT: String(await freePort()), DATABASE_PATH: database, SHUTDOWN_GRACE_SECONDS: 'abc' },
+			/^doorcode: SHUTDOWN_GRACE_SECONDS: must be a whole number of seconds from 0 to 3600 \(got "abc"\)$/
+		],
+		[{ PORT: String(await freePort()), DATABASE_PATH: database, SHUTDOWN_GRACE_SECONDS: '-5' }, /^doorcode: SHUTDOWN_GRACE_SECONDS: must be a whole number/],
 		[{ PORT: String(await freePort()), HOST: '999.1.1.1', DATABASE_PATH: database }, /^doorcode: HOST: must be an IP address or a host name/],
 		[{ PORT: String(busyPort), DATABASE_PATH: database }, new RegExp(`^doorcode: PORT: ${busyPort} is already in use on 127\\.0\\.0\\.1`)],
 		[{ PORT: String(await freePort()), DATABASE_PATH: notADatabase }, /^doorcode: DATABASE_PATH: cannot open .* as a SQLite database: file is not a database$/],

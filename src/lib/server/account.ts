@@ -1,5 +1,5 @@
 import { recordAudit } from './audit';
-import { revokeUncollectedApproval } from './device-authorizations';
+import { revokeApproval, type ApprovalRevocation } from './device-authorizations';
 import { SCOPE_TOKEN } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import type { Services } from './services';
@@ -40,12 +40,19 @@ export async function listUncollectedApprovals(services: Services, holder: Accou
 }
 
 /** Takes back an approval of the person's own before its CLI collected the tokens; the CLI hears access_denied. */
-export async function revokeOwnApproval(services: Services, holder: AccountHolder, approvalId: number, ip: string | null, now: number): Promise<boolean> {
+export async function revokeOwnApproval(
+	services: Services,
+	holder: AccountHolder,
+	approvalId: number,
+	ip: string | null,
+	now: number
+): Promise<ApprovalRevocation> {
 	const actor = { userId: holder.id, sub: holder.sub, ip };
 	for (const id of await ownerIds(services, holder)) {
-		if (await revokeUncollectedApproval(services, actor, approvalId, id, now)) return true;
+		const revocation = await revokeApproval(services, actor, approvalId, id, now);
+		if (revocation.outcome !== 'gone') return revocation;
 	}
-	return false;
+	return { outcome: 'gone' };
 }
 
 export function listPersonalTokens(services: Services, holder: AccountHolder, now: number): Promise<GrantRow[]> {

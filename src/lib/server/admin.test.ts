@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { narrowScopes, normalizeEmail, resolveOwner } from './admin';
+import { adminOverview, narrowScopes, normalizeEmail, resolveOwner } from './admin';
 import { testServices, type TestServices } from './test-services';
 
 describe('scope narrowing', () => {
@@ -35,6 +35,14 @@ describe('owners', () => {
 	it('an owner email is trimmed and lower-cased; non-addresses are refused', () => {
 		expect(normalizeEmail('  Tech@Lab.Example ')).toBe('tech@lab.example');
 		for (const bad of ['', 'tech', 'tech@', '@lab.example', 'a b@lab.example', 'tech@lab', '<x>@lab.example']) expect(normalizeEmail(bad)).toBeNull();
+	});
+
+	it('control characters (a NUL) in an owner or a filter are refused or dropped, never sent to the database', async () => {
+		for (const owner of ['a\u0000b@lab.example', 'orcid:0000\u0000', 'tech@lab.example\u0007']) {
+			expect(await resolveOwner(services, owner, 1)).toMatchObject({ ok: false });
+		}
+		const overview = await adminOverview(services, { code: null, filter: '\u0000', page: null }, 1);
+		expect(overview.grants).toEqual([]);
 	});
 
 	it('an email owner becomes the user email:<address>, the same one every time', async () => {

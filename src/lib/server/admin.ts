@@ -1,11 +1,18 @@
 import { auditPage, recordAudit } from './audit';
-import { approveDeviceAuthorization, denyDeviceAuthorization, revokeUncollectedApproval, type Actor, type Decision } from './device-authorizations';
+import {
+	approveDeviceAuthorization,
+	denyDeviceAuthorization,
+	revokeApproval,
+	type Actor,
+	type ApprovalRevocation,
+	type Decision
+} from './device-authorizations';
 import type { Services } from './services';
 import { formatUserCode, normalizeUserCode } from './user-code';
 
 /** Admins approve codes on behalf of others: the lab workstation, the kiosk, the shared machine. */
 
-const EMAIL = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
+const EMAIL = /^[^\s\p{Cc}@<>()",;:\\]+@[^\s\p{Cc}@<>()",;:\\]+\.[^\s\p{Cc}@<>()",;:\\]+$/u;
 
 /** An owner's email address as doorcode keys it: trimmed, lower-cased, or null when it is not one. */
 export function normalizeEmail(input: string): string | null {
@@ -34,7 +41,7 @@ export async function resolveOwner({ store }: Services, input: string, now: numb
 		const user = await store.upsertUser({ sub: `email:${asEmail}`, provider: 'email', name: null, email: asEmail }, now);
 		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
-	if (/^(orcid|clerk):\S+$/.test(value)) {
+	if (/^(orcid|clerk):[^\s\p{Cc}]+$/u.test(value)) {
 		const user = await store.findUserBySub(value);
 		if (user) return { ok: true, ownerId: user.id, ownerSub: user.sub };
 		return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
@@ -88,8 +95,8 @@ export async function revokeGrantAsAdmin(services: Services, admin: Actor, grant
 }
 
 /** Takes back anyone's approval before its CLI collected the tokens. */
-export function revokeApprovalAsAdmin(services: Services, admin: Actor, approvalId: number, now: number): Promise<boolean> {
-	return revokeUncollectedApproval(services, admin, approvalId, null, now);
+export function revokeApprovalAsAdmin(services: Services, admin: Actor, approvalId: number, now: number): Promise<ApprovalRevocation> {
+	return revokeApproval(services, admin, approvalId, null, now);
 }
 
 /** What /admin shows: pending codes, the code looked up, grants and approvals not yet collected, clients, the audit log. */
@@ -101,7 +108,16 @@ export async function adminOverview(services: Services, query: { code: string | 
 		store.listPendingAuthorizations(now, 200),
 		code ? store.findLiveDeviceAuthorization(code, now) : undefined,
 		store.listUncollectedApprovals(null, now),
-		store.listAllActiveGrants(now, query.filter.trim().toLowerCase().slice(0, 100), 200),
+		// Control characters match no one (and PostgreSQL refuses a NUL in text): dropped.
+		store.listAllActiveGrants(
+			now,
+			query.filter
+				.replace(/\p{Cc}/gu, '')
+				.trim()
+				.toLowerCase()
+				.slice(0, 100),
+			200
+		),
 		auditPage(services, query.page)
 	]);
 	return {

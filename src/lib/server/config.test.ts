@@ -47,6 +47,12 @@ describe('configuration', () => {
 		expect(half.ok ? [] : half.errors).toEqual([expect.stringMatching(/^ORCID_CLIENT_SECRET: required/)]);
 	});
 
+	it('METRICS_TOKEN must be long enough not to be guessed, and is never repeated in the message', () => {
+		const short = loadConfig({ ...orcid, METRICS_TOKEN: 'hunter2' });
+		expect(short.ok ? [] : short.errors).toEqual(['METRICS_TOKEN: must be at least 24 characters without spaces (e.g. openssl rand -hex 24)']);
+		expect(loadConfig({ ...orcid, METRICS_TOKEN: 'prometheus-scrape-token-for-the-tests' }).ok).toBe(true);
+	});
+
 	it('with no provider at all start-up stops and says how to configure one', () => {
 		const result = loadConfig({});
 		expect(result.ok ? [] : result.errors).toEqual([expect.stringMatching(/no sign-in provider is configured/)]);

@@ -98,7 +98,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		databasePoolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, errors),
 		keyEncryptionSecret: readSecret(env, 'KEY_ENCRYPTION_SECRET', production, errors),
 		signingKeyDays: readInteger(env, 'SIGNING_KEY_DAYS', 30, 1, 365, errors),
-		metricsToken: env.METRICS_TOKEN?.trim() || null,
+		metricsToken: readMetricsToken(env, errors),
 		metrics: readFlag(env, 'METRICS', true, errors),
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
@@ -212,6 +212,14 @@ function readSecret(env: Env, name: string, production: boolean, errors: string[
 	}
 	// The value is a secret: never repeated in a message.
 	if (value.length < 32) errors.push(`${name}: must be at least 32 characters (e.g. openssl rand -base64 48)`);
+	return value;
+}
+
+function readMetricsToken(env: Env, errors: string[]): string | null {
+	const value = env.METRICS_TOKEN?.trim();
+	if (!value) return null;
+	// A secret: never repeated in a message. Short tokens can be guessed scrape by scrape.
+	if (value.length < 24 || /\s/.test(value)) errors.push('METRICS_TOKEN: must be at least 24 characters without spaces (e.g. openssl rand -hex 24)');
 	return value;
 }
 

@@ -290,12 +290,19 @@ async function deny(services: Services, denial: DenialRecord, now: number): Prom
 }
 
 /**
- * approved → denied before the CLI collected its tokens (its next poll answers
- * access_denied). `ownerId` null lets an admin revoke anyone's.
+ * What taking back an approval did: revoked before the CLI collected its tokens (its next
+ * poll answers access_denied); too late, the CLI collected them meanwhile and is logged in
+ * by the grant named (revoke that to end it); or nothing to take back.
  */
-export async function revokeUncollectedApproval(services: Services, actor: Actor, approvalId: number, ownerId: number | null, now: number): Promise<boolean> {
+export type ApprovalRevocation = { outcome: 'revoked' } | { outcome: 'collected'; grantId: number } | { outcome: 'gone' };
+
+/** approved → denied before the CLI collected its tokens. `ownerId` null lets an admin revoke anyone's. */
+export async function revokeApproval(services: Services, actor: Actor, approvalId: number, ownerId: number | null, now: number): Promise<ApprovalRevocation> {
 	const revoked = await services.store.revokeUncollectedApproval(approvalId, ownerId, now);
-	if (!revoked) return false;
+	if (!revoked) {
+		const grantId = await services.store.findCollectedGrant(approvalId, ownerId);
+		return grantId === undefined ? { outcome: 'gone' } : { outcome: 'collected', grantId };
+	}
 	await recordAudit(
 		services,
 		{
@@ -308,5 +315,8 @@ export async function revokeUncollectedApproval(services: Services, actor: Actor
 		},
 		now
 	);
-	return true;
+	return { outcome: 'revoked' };
 }
+
+/** What a page says when an approval was collected before it could be taken back. */
+export const COLLECTED_MESSAGE = 'Too late to take back the approval: the device collected its tokens meanwhile and is logged in. Revoke its login to end it.';

@@ -1,3 +1,4 @@
+import { recordAudit } from './audit';
 import { DENIAL_DESCRIPTIONS, type DenialReason } from './device-authorizations';
 import { hashSecret } from './crypto';
 import { countDeviceFlow } from './metrics';
@@ -25,8 +26,21 @@ export async function pollDeviceCode(services: Services, client: Client, deviceC
 	switch (polled.last_poll_outcome) {
 		case 'replayed':
 			countDeviceFlow('replayed');
-			// A device code redeemed twice has leaked: end what it gave out.
-			if (polled.grant_id !== null) await store.revokeGrant(polled.grant_id, context.now);
+			// A device code redeemed twice has leaked: end what it gave out, and say so in the audit log.
+			if (polled.grant_id !== null) {
+				await store.revokeGrant(polled.grant_id, context.now);
+				await recordAudit(
+					services,
+					{
+						actor: null,
+						action: 'grant.revoked_replayed_device_code',
+						clientId: client.id,
+						ip: context.ip,
+						detail: `grant ${polled.grant_id}: its device code was presented again after it was redeemed, so it leaked`
+					},
+					context.now
+				);
+			}
 			return invalidGrant(REPLAYED).toResult();
 		case 'slow_down':
 			countDeviceFlow('slow_down');

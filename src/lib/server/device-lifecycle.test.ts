@@ -10,7 +10,7 @@ import {
 	denyDeviceAuthorization,
 	enterUserCode,
 	resolveDeviceLogin,
-	revokeUncollectedApproval
+	revokeApproval
 } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
@@ -71,6 +71,12 @@ describe('device authorization lifecycle', () => {
 		expect(await answerAt(deviceCode, T0 + 20_000)).toEqual({
 			error: 'invalid_grant',
 			error_description: 'The device code was already used; the tokens issued from it are now revoked.'
+		});
+		// The replay revoked the grant: the audit log says so, and why.
+		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({
+			action: 'grant.revoked_replayed_device_code',
+			client_id: 'demo-cli',
+			detail: expect.stringMatching(/^grant \d+: its device code was presented again after it was redeemed, so it leaked$/)
 		});
 	});
 
@@ -190,14 +196,27 @@ describe('side doors: every way of naming a code counts, and only the right brow
 		expect((await approve(userCode, T0)).ok).toBe(true);
 		const [approval] = await services.store.listUncollectedApprovals((await josiah()).id, T0 + 1_000);
 		expect(approval).toMatchObject({ user_code: userCode, owner_sub: 'orcid:0000-0002-1825-0097' });
-		expect(await revokeUncollectedApproval(services, actor(await laure()), approval.id, (await laure()).id, T0 + 1_000)).toBe(false);
-		expect(await revokeUncollectedApproval(services, actor(await josiah()), approval.id, (await josiah()).id, T0 + 1_000)).toBe(true);
+		expect(await revokeApproval(services, actor(await laure()), approval.id, (await laure()).id, T0 + 1_000)).toEqual({ outcome: 'gone' });
+		expect(await revokeApproval(services, actor(await josiah()), approval.id, (await josiah()).id, T0 + 1_000)).toEqual({ outcome: 'revoked' });
 		expect(await answerAt(deviceCode, T0 + 5_000)).toEqual({
 			error: 'access_denied',
 			error_description: 'The approval was revoked before the device collected its tokens.'
 		});
 		expect(await services.store.listUncollectedApprovals(null, T0 + 6_000)).toEqual([]);
 		expect(await auditActions()).toContain('device.approval_revoked');
+	});
+
+	it('an approval its CLI collected meanwhile is not "already revoked": the answer names the live grant to revoke', async () => {
+		const { deviceCode, userCode } = await newCode();
+		expect((await approve(userCode, T0)).ok).toBe(true);
+		const [approval] = await services.store.listUncollectedApprovals((await josiah()).id, T0 + 1_000);
+		expect((await pollAt(deviceCode, T0 + 5_000)).status).toBe(200);
+		const revocation = await revokeApproval(services, actor(await josiah()), approval.id, (await josiah()).id, T0 + 6_000);
+		expect(revocation).toEqual({ outcome: 'collected', grantId: expect.any(Number) });
+		const grants = await services.store.listActiveGrants((await josiah()).id, 'device', T0 + 6_000);
+		expect(grants.map((grant) => grant.id)).toEqual([(revocation as { grantId: number }).grantId]);
+		// Someone else's approval names nothing.
+		expect(await revokeApproval(services, actor(await laure()), approval.id, (await laure()).id, T0 + 6_000)).toEqual({ outcome: 'gone' });
 	});
 });
 

@@ -29,17 +29,26 @@ const MAX_DRAINED_BYTES = 1024 * 1024;
  * with a plain-text 400: on the API it gets the JSON 405 every other wrong method gets.
  */
 const METHOD_FETCH_REFUSES = 'TRACE';
-/** The log names a route, never a raw path someone typed. */
-const OAUTH_ROUTES = ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo'];
+/** The log names a route, never a raw path someone typed; each with the methods it answers. */
+const API_ROUTES: Record<string, string> = {
+	'/oauth/device_authorization': 'POST',
+	'/oauth/token': 'POST',
+	'/oauth/revoke': 'POST',
+	'/oauth/introspect': 'POST',
+	'/oauth/userinfo': 'GET, POST',
+	'/.well-known/oauth-authorization-server': 'GET',
+	'/.well-known/openid-configuration': 'GET',
+	'/.well-known/jwks.json': 'GET'
+};
 
 /** Serves the request when it is one of the hot POSTs; false hands it on to SvelteKit. */
 export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	if (!req.url || !req.method) return false;
 	const route = req.url.split('?', 1)[0];
-	if (req.method === METHOD_FETCH_REFUSES && route.startsWith('/oauth/')) {
+	if (req.method === METHOD_FETCH_REFUSES && (route.startsWith('/oauth/') || route.startsWith('/.well-known/'))) {
 		res.shouldKeepAlive = false;
-		const known = OAUTH_ROUTES.includes(route) ? route : 'unmatched';
-		send(res, req.method, known, methodNotAllowed(route === '/oauth/userinfo' ? 'GET, POST' : 'POST').toResult(), performance.now());
+		const allowed = API_ROUTES[route] ?? (route.startsWith('/oauth/') ? 'POST' : 'GET');
+		send(res, req.method, route in API_ROUTES ? route : 'unmatched', methodNotAllowed(allowed).toResult(), performance.now());
 		req.resume();
 		return true;
 	}

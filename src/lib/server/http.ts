@@ -25,15 +25,19 @@ export type OAuthEndpoint = (services: Services, params: Params, context: Reques
  * outermost trusted proxy saw). Entries further left are the client's own claims.
  */
 export function clientAddress(connectionAddress: string, forwardedFor: string | null, trustProxy: number): string {
-	if (trustProxy === 0 || !forwardedFor) return connectionAddress;
+	const claimed = trustedHop(forwardedFor, trustProxy);
+	// Only an IP address counts: any other text would become a limit key and a "requested from".
+	return claimed !== null && isIP(claimed) ? claimed : connectionAddress;
+}
+
+/** What the outermost trusted proxy says the client is, as written (null when no proxy is trusted or none said). */
+export function trustedHop(forwardedFor: string | null, trustProxy: number): string | null {
+	if (trustProxy === 0 || !forwardedFor) return null;
 	const hops = forwardedFor
 		.split(',')
 		.map((hop) => hop.trim())
 		.filter(Boolean);
-	if (hops.length === 0) return connectionAddress;
-	const claimed = hops[Math.max(0, hops.length - trustProxy)];
-	// Only an IP address counts: any other text would become a limit key and a "requested from".
-	return isIP(claimed) ? claimed : connectionAddress;
+	return hops.length === 0 ? null : hops[Math.max(0, hops.length - trustProxy)];
 }
 
 /** Who is asking, from the connection's address and the request's headers. */

@@ -5,7 +5,9 @@ import { approveDeviceAuthorization, createDeviceAuthorization } from './device-
 import { pollDeviceCode } from './device-grant';
 import { approveOnBehalf } from './admin';
 import { jsonWebKeySet, userinfoEndpoint } from './oauth-endpoints';
-import { keyring, openPrivateKey, PUBLISH_AHEAD_MS } from './signing-keys';
+import { readiness } from './probes';
+import { ERASE_AFTER_RETIRED_MS, keyring, openPrivateKey, prepareSigningKeys, PUBLISH_AHEAD_MS, SigningKeysUnusable } from './signing-keys';
+import { sweep } from './sweeper';
 import { actor, context, testServices, type TestServices } from './test-services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
 import { normalizeUserCode } from './user-code';
@@ -25,6 +27,7 @@ const OWN_JWT_CLIENT: Client = { id: 'own-jwt-cli', name: 'Own JWT CLI', type: '
 const ISSUER = 'https://login.example.org';
 const DAY = 86_400_000;
 const T0 = 1_800_000_000_000;
+const NO_REST = { restFactor: 0, minRestMs: 0 };
 
 let services: TestServices;
 beforeEach(async () => {
@@ -248,5 +251,48 @@ describe('signing keys', () => {
 		expect(row.private_jwk).not.toContain('"d"');
 		expect(JSON.parse(openPrivateKey('a test secret that is long enough for the rule', row.private_jwk))).toHaveProperty('d');
 		expect(() => openPrivateKey('another secret, not the one it was sealed with', row.private_jwk)).toThrow();
+	});
+
+	it('forty concurrent first requests load the keyring once: one key is made, not forty', async () => {
+		const keyrings = await Promise.all(Array.from({ length: 40 }, () => keyring(services, T0)));
+		expect(new Set(keyrings).size).toBe(1);
+		expect(await services.store.listSigningKeys(T0)).toHaveLength(1);
+	});
+
+	it('keys stored in clear before KEY_ENCRYPTION_SECRET was set are sealed at start-up, and still sign', async () => {
+		services.config.keyEncryptionSecret = null;
+		const before = await keyring(services, T0);
+		expect((await services.store.listSigningKeys(T0))[0].private_jwk).toMatch(/^plain:/);
+		services.config.keyEncryptionSecret = 'the secret set later, long enough for the rule';
+		await prepareSigningKeys(services, T0 + 2 * 60_000);
+		const [row] = await services.store.listSigningKeys(T0);
+		expect(row.private_jwk).toMatch(/^aes256gcm:/);
+		expect((await keyring(services, T0 + 4 * 60_000)).signer.kid).toBe(before.signer.kid);
+	});
+
+	it('a KEY_ENCRYPTION_SECRET that opens no key is found at start-up, and the instance is not ready', async () => {
+		await keyring(services, T0);
+		expect(await readiness(services, T0 + 1_000)).toEqual({ status: 200, body: { status: 'ready' } });
+		services.config.keyEncryptionSecret = 'not the secret the keys were sealed with, though long';
+		await expect(prepareSigningKeys(services, T0 + 2 * 60_000)).rejects.toBeInstanceOf(SigningKeysUnusable);
+		expect(await readiness(services, T0 + 3 * 60_000)).toMatchObject({
+			status: 503,
+			body: { status: 'unavailable', reason: expect.stringMatching(/cannot be opened: KEY_ENCRYPTION_SECRET is not the one it was encrypted with$/) }
+		});
+	});
+
+	it('a retired key loses its private half an hour after it stops signing, and goes once it is no longer published', async () => {
+		services.config.accessTokenTtl = 6 * 3600;
+		const first = await keyring(services, T0);
+		await keyring(services, T0 + 30 * DAY + 1);
+		const privateOf = async () => (await services.store.listSigningKeys(0)).find((row) => row.kid === first.signer.kid)?.private_jwk;
+		await sweep(services, T0 + 30 * DAY + 1, NO_REST);
+		expect(await privateOf()).toMatch(/^aes256gcm:/);
+		await sweep(services, T0 + 30 * DAY + ERASE_AFTER_RETIRED_MS + 1, NO_REST);
+		expect(await privateOf()).toBe('erased');
+		// Still published, for the tokens it signed, until the longest of them (six hours here) has expired.
+		expect((await keyring(services, T0 + 30 * DAY + ERASE_AFTER_RETIRED_MS + 1)).published.map((key) => key.kid)).toContain(first.signer.kid);
+		await sweep(services, T0 + 31 * DAY, NO_REST);
+		expect(await services.store.listSigningKeys(0)).toHaveLength(1);
 	});
 });

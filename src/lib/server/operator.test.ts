@@ -39,7 +39,7 @@ describe('the operator command', () => {
 	it('check-config prints what the server would run with, secrets only as set or not, and fails naming a bad variable', async () => {
 		env = {
 			...env,
-			METRICS_TOKEN: 'metrics-token-value',
+			METRICS_TOKEN: 'metrics-token-value-of-24-characters',
 			KEY_ENCRYPTION_SECRET: 'key-encryption-secret-value-32-characters',
 			ADMIN_SUBJECTS: 'orcid:0000-0001-5109-3700'
 		};
@@ -48,7 +48,7 @@ describe('the operator command', () => {
 		expect(checked.out).toContain(`database: SQLite at ${join(folder, 'doorcode.db')}`);
 		expect(checked.out).toContain('ORCID at https://orcid.org (client APP-OPERATOR, secret set)');
 		expect(checked.out).toContain('KEY_ENCRYPTION_SECRET set');
-		for (const secret of ['orcid-client-secret-value', 'metrics-token-value', 'key-encryption-secret-value'])
+		for (const secret of ['orcid-client-secret-value', 'metrics-token-value-of-24-characters', 'key-encryption-secret-value'])
 			expect(checked.out + checked.err).not.toContain(secret);
 
 		env = { ...env, DATABASE_URL: 'postgres://doorcode:database-password@db.internal:5432/doorcode' };

@@ -6,6 +6,7 @@ import { MAX_BLOCK_MS, MAX_STRIKES, refuse, type Limit, type Limiter, type Verdi
 import type { Database } from './services';
 import {
 	DatabaseUnavailable,
+	ERASED_PRIVATE_KEY,
 	type AccessTokenRow,
 	type AdminGrantRow,
 	type AuditRow,
@@ -371,6 +372,16 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				[userCode, ownerId]
 			),
 
+		findCollectedGrant: async (id, ownerId) =>
+			(
+				await one<{ grant_id: number }>(
+					'findCollectedGrant',
+					`SELECT d.grant_id FROM device_authorizations d JOIN grants g ON g.id = d.grant_id
+					 WHERE d.id = $1 AND d.status = 'consumed' AND ($2::bigint IS NULL OR d.owner_id = $2) AND g.revoked_at IS NULL`,
+					[id, ownerId]
+				)
+			)?.grant_id,
+
 		blockAddress: async (ip, until, reason) => {
 			await query(
 				'blockAddress',
@@ -508,6 +519,20 @@ export async function openPostgresDatabase({ url, poolSize = DEFAULT_POOL_SIZE }
 				);
 				return added.rowCount === 1;
 			}),
+
+		sealSigningKey: async (kid, stored, sealed) => {
+			await query('sealSigningKey', `UPDATE signing_keys SET private_jwk = $3 WHERE kid = $1 AND private_jwk = $2`, [kid, stored, sealed]);
+		},
+		eraseRetiredPrivateKeys: async (retiredBefore) =>
+			(
+				await run(pool, {
+					name: 'eraseRetiredPrivateKeys',
+					text: `UPDATE signing_keys SET private_jwk = $2 WHERE retires_at <= $1 AND private_jwk <> $2`,
+					values: [retiredBefore, ERASED_PRIVATE_KEY]
+				})
+			).rowCount ?? 0,
+		deleteExpiredSigningKeys: async (now) =>
+			(await run(pool, { name: 'deleteExpiredSigningKeys', text: `DELETE FROM signing_keys WHERE expires_at <= $1`, values: [now] })).rowCount ?? 0,
 
 		insertAudit: async (entry, at) => {
 			await query(

@@ -83,9 +83,12 @@ function nameOf(userinfo: Record<string, unknown>): string | null {
 	return parts.length ? parts.join(' ') : null;
 }
 
-/** Only an address the provider vouches for is trusted, since grants can be addressed to emails. */
-function emailOf(userinfo: Record<string, unknown>): string | null {
-	if (typeof userinfo.email !== 'string' || userinfo.email_verified === false) return null;
+/**
+ * Only an address the provider vouches for is trusted, since grants can be addressed to
+ * emails: `email_verified: true`, and a missing `email_verified` is not a vouch.
+ */
+export function emailOf(userinfo: Record<string, unknown>): string | null {
+	if (typeof userinfo.email !== 'string' || userinfo.email_verified !== true) return null;
 	return userinfo.email.trim().toLowerCase() || null;
 }
 

@@ -22,6 +22,15 @@ export const PUBLISH_AHEAD_MS = DAY;
 const BOOTSTRAP_BACKDATE_MS = 60_000;
 /** The keyring is read from the store again after this long, so instances agree within a minute. */
 const RELOAD_MS = 60_000;
+/**
+ * A retired key's private half is no use once its successor has signed for a while (an
+ * hour, for instances whose clocks differ): it is erased, so old private keys do not live on
+ * in every backup. Its public half stays published until every token it signed has expired.
+ */
+export const ERASE_AFTER_RETIRED_MS = 60 * 60 * 1000;
+
+/** How a private key stored without KEY_ENCRYPTION_SECRET begins. */
+const PLAIN = 'plain:';
 
 export interface SigningKey {
 	kid: string;
@@ -38,10 +47,22 @@ export interface Keyring {
 }
 
 let cached: { keyring: Keyring; loadedAt: number; signerRetires: number; services: Services } | undefined;
+/** The load under way: requests that arrive meanwhile wait for it, so instances make a key once, not once per request. */
+let loading: { promise: Promise<Keyring>; services: Services } | undefined;
 
 /** The keyring at `now`, making the first key, or the next one a day before it is needed. */
-export async function keyring(services: Services, now: number): Promise<Keyring> {
-	if (cached && cached.services === services && now - cached.loadedAt < RELOAD_MS && now < cached.signerRetires) return cached.keyring;
+export function keyring(services: Services, now: number): Promise<Keyring> {
+	if (cached && cached.services === services && now - cached.loadedAt < RELOAD_MS && now < cached.signerRetires) return Promise.resolve(cached.keyring);
+	if (loading?.services !== services) {
+		const promise = loadKeyring(services, now).finally(() => {
+			if (loading?.promise === promise) loading = undefined;
+		});
+		loading = { promise, services };
+	}
+	return loading.promise;
+}
+
+async function loadKeyring(services: Services, now: number): Promise<Keyring> {
 	let rows = await services.store.listSigningKeys(now);
 	const signing = currentSigner(rows, now);
 	const latest = rows.at(-1);
@@ -61,6 +82,39 @@ export async function keyring(services: Services, now: number): Promise<Keyring>
 	cached = { keyring, loadedAt: now, signerRetires: signer.retires_at, services };
 	return keyring;
 }
+
+/**
+ * At start-up: keys stored in clear before KEY_ENCRYPTION_SECRET was set are encrypted now,
+ * and the keyring must open (a wrong or missing secret is found here, not at the first
+ * sign-in). Throws SigningKeysUnusable when it cannot.
+ */
+export async function prepareSigningKeys(services: Services, now: number): Promise<void> {
+	const secret = services.config.keyEncryptionSecret;
+	if (secret) {
+		for (const row of await services.store.listSigningKeys(now)) {
+			if (row.private_jwk.startsWith(PLAIN))
+				await services.store.sealSigningKey(row.kid, row.private_jwk, sealPrivateKey(secret, openPrivateKey(secret, row.private_jwk)));
+		}
+	}
+	await usableKeyring(services, now);
+}
+
+/** The keyring, or SigningKeysUnusable when its private key cannot be opened (a wrong KEY_ENCRYPTION_SECRET). */
+export async function usableKeyring(services: Services, now: number): Promise<Keyring> {
+	try {
+		return await keyring(services, now);
+	} catch (caught) {
+		if (caught instanceof SigningKeyLocked) throw new SigningKeysUnusable(caught.message);
+		throw caught;
+	}
+}
+
+/** No instance can sign: its KEY_ENCRYPTION_SECRET does not open the keys in the store. */
+export class SigningKeysUnusable extends Error {
+	readonly name = 'SigningKeysUnusable';
+}
+
+class SigningKeyLocked extends Error {}
 
 function currentSigner(rows: SigningKeyRow[], now: number): SigningKeyRow | undefined {
 	return rows.filter((row) => row.activates_at <= now && now < row.retires_at).at(-1);
@@ -88,12 +142,20 @@ async function makeKey(services: Services, activatesAt: number, now: number): Pr
 }
 
 async function privateKeyOf({ config }: Services, row: SigningKeyRow): Promise<CryptoKey> {
-	return (await importJWK(JSON.parse(openPrivateKey(config.keyEncryptionSecret, row.private_jwk)) as JWK, row.alg)) as CryptoKey;
+	let json: string;
+	try {
+		json = openPrivateKey(config.keyEncryptionSecret, row.private_jwk);
+	} catch {
+		throw new SigningKeyLocked(
+			`the signing key ${row.kid} cannot be opened: KEY_ENCRYPTION_SECRET is ${config.keyEncryptionSecret ? 'not the one it was encrypted with' : 'not set'}`
+		);
+	}
+	return (await importJWK(JSON.parse(json) as JWK, row.alg)) as CryptoKey;
 }
 
 /** `aes256gcm:` + base64url(iv ‖ tag ‖ ciphertext) with a key derived from the secret; `plain:` + JSON without one. */
 export function sealPrivateKey(secret: string | null, json: string): string {
-	if (!secret) return `plain:${json}`;
+	if (!secret) return `${PLAIN}${json}`;
 	const iv = randomBytes(12);
 	const cipher = createCipheriv('aes-256-gcm', encryptionKey(secret), iv);
 	const sealed = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
@@ -101,7 +163,7 @@ export function sealPrivateKey(secret: string | null, json: string): string {
 }
 
 export function openPrivateKey(secret: string | null, stored: string): string {
-	if (stored.startsWith('plain:')) return stored.slice('plain:'.length);
+	if (stored.startsWith(PLAIN)) return stored.slice(PLAIN.length);
 	if (!secret) throw new Error('a signing key is encrypted and KEY_ENCRYPTION_SECRET is not set');
 	const bytes = Buffer.from(stored.slice('aes256gcm:'.length), 'base64url');
 	const decipher = createDecipheriv('aes-256-gcm', encryptionKey(secret), bytes.subarray(0, 12));

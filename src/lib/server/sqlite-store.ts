@@ -5,6 +5,7 @@ import type { Client } from './clients';
 import { orderMigrations } from './migrations';
 import { PollClock } from './poll-clock';
 import { decidePoll } from './poll-rule';
+import { ERASED_PRIVATE_KEY } from './store';
 import type {
 	AccessTokenRow,
 	AdminGrantRow,
@@ -179,6 +180,9 @@ export function openSqliteStore(path: string): Store {
 			 SELECT :kid, :alg, :public_jwk, :private_jwk, :created_at, :activates_at, :retires_at, :expires_at
 			 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > :activates_at)`
 		),
+		sealSigningKey: db.prepare<[string, string, string]>(`UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?`),
+		eraseRetiredPrivateKeys: db.prepare<[string, number, string]>(`UPDATE signing_keys SET private_jwk = ? WHERE retires_at <= ? AND private_jwk <> ?`),
+		deleteExpiredSigningKeys: db.prepare<[number]>(`DELETE FROM signing_keys WHERE expires_at <= ?`),
 		revokeOwnGrant: db.prepare<[number, number, number], { id: number }>(
 			`UPDATE grants SET revoked_at = ? WHERE id = ? AND owner_id = ? AND revoked_at IS NULL RETURNING id`
 		),
@@ -210,6 +214,10 @@ export function openSqliteStore(path: string): Store {
 			`SELECT d.status, d.requester_ip, d.client_id, g.created_at AS picked_up_at, g.pickup_ip
 			 FROM device_authorizations d LEFT JOIN grants g ON g.id = d.grant_id
 			 WHERE d.user_code = ? AND d.owner_id = ?`
+		),
+		findCollectedGrant: db.prepare<[{ id: number; ownerId: number | null }], { grant_id: number }>(
+			`SELECT d.grant_id FROM device_authorizations d JOIN grants g ON g.id = d.grant_id
+			 WHERE d.id = :id AND d.status = 'consumed' AND (:ownerId IS NULL OR d.owner_id = :ownerId) AND g.revoked_at IS NULL`
 		),
 		revokeGrant: db.prepare<[number, number]>(`UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`),
 		touchGrant: db.prepare<[number, string | null, number]>(`UPDATE grants SET last_used_at = ?, last_used_ip = ? WHERE id = ?`),
@@ -415,6 +423,7 @@ export function openSqliteStore(path: string): Store {
 		listUncollectedApprovals: async (ownerId, now) => statements.listUncollectedApprovals.all({ ownerId, now }),
 		revokeUncollectedApproval: async (id, ownerId, now) => written(statements.revokeUncollectedApproval.all({ id, ownerId, now })),
 		findPickup: async (userCode, ownerId) => statements.findPickup.get(userCode, ownerId),
+		findCollectedGrant: async (id, ownerId) => statements.findCollectedGrant.get({ id, ownerId })?.grant_id,
 
 		blockAddress: async (ip, until, reason) => {
 			statements.blockAddress.run(ip, until, reason);
@@ -435,6 +444,9 @@ export function openSqliteStore(path: string): Store {
 
 		listSigningKeys: async (now) => statements.listSigningKeys.all(now),
 		addSigningKey: async (key) => statements.addSigningKey.run(key).changes === 1,
+		sealSigningKey: async (kid, stored, sealed) => void statements.sealSigningKey.run(sealed, kid, stored),
+		eraseRetiredPrivateKeys: async (retiredBefore) => statements.eraseRetiredPrivateKeys.run(ERASED_PRIVATE_KEY, retiredBefore, ERASED_PRIVATE_KEY).changes,
+		deleteExpiredSigningKeys: async (now) => statements.deleteExpiredSigningKeys.run(now).changes,
 
 		insertAudit: async (entry, at) =>
 			void statements.insertAudit.run({

@@ -183,6 +183,9 @@ export interface AdminGrantRow extends GrantRow {
 	owner_name: string | null;
 }
 
+/** What a retired key's private half becomes once no instance may sign with it any more. */
+export const ERASED_PRIVATE_KEY = 'erased';
+
 /** A signing key as stored: public and private JWK as JSON (the private one encrypted when a secret is configured). */
 export interface SigningKeyRow {
 	kid: string;
@@ -298,6 +301,8 @@ export interface Store {
 	/** approved → denied ('revoked') before the CLI collected its tokens. */
 	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<{ user_code: string; client_id: string } | undefined>;
 	findPickup(userCode: string, ownerId: number): Promise<PickupRow | undefined>;
+	/** The live grant an approval became once its CLI collected the tokens (any owner's when ownerId is null). */
+	findCollectedGrant(approvalId: number, ownerId: number | null): Promise<number | undefined>;
 
 	// Addresses (addressKey: an IPv6 /64) refused new codes after "I didn't start this".
 	blockAddress(network: string, until: number, reason: string): Promise<void>;
@@ -321,6 +326,12 @@ export interface Store {
 	listSigningKeys(now: number): Promise<SigningKeyRow[]>;
 	/** Adds the key unless one already signs at or after its activates_at (instances racing add one). */
 	addSigningKey(key: SigningKeyRow): Promise<boolean>;
+	/** Replaces a private key stored as `stored` with its sealed form (instances racing: the first wins). */
+	sealSigningKey(kid: string, stored: string, sealed: string): Promise<void>;
+	/** Erases the private halves of keys retired before `retiredBefore`; says how many. */
+	eraseRetiredPrivateKeys(retiredBefore: number): Promise<number>;
+	/** Deletes keys no longer published (every token they signed has expired); says how many. */
+	deleteExpiredSigningKeys(now: number): Promise<number>;
 
 	// The audit log.
 	insertAudit(entry: AuditEntry, at: number): Promise<void>;

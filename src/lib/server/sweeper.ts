@@ -1,6 +1,7 @@
 import type { Services } from './services';
 import { now } from './clock';
 import { countSweep } from './metrics';
+import { ERASE_AFTER_RETIRED_MS } from './signing-keys';
 
 /** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
 export const SWEEP_BATCH = 100;
@@ -37,6 +38,9 @@ export interface SweepReport {
  */
 export async function sweep({ store, limiter }: Services, at = now(), pace: SweepPace = SWEEP_PACE): Promise<SweepReport> {
 	await limiter.prune(at);
+	// A handful of rows at most: retired keys lose their private halves, unpublished ones go.
+	await store.eraseRetiredPrivateKeys(at - ERASE_AFTER_RETIRED_MS);
+	await store.deleteExpiredSigningKeys(at);
 	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0, blocks: 0 };
 	const steps: [keyof SweepReport, (now: number, limit: number) => Promise<number>][] = [
 		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],

@@ -10,6 +10,7 @@ import {
 	revokeOwnApproval,
 	revokeOwnGrant
 } from '#lib/server/account.ts';
+import { COLLECTED_MESSAGE } from '#lib/server/device-authorizations.ts';
 import { readForm, requestContext } from '#lib/server/http.ts';
 import { services } from '#lib/server/services.ts';
 import type { Actions, PageServerLoad } from './$types';
@@ -36,12 +37,15 @@ export const actions: Actions = {
 		const user = signedInUser(event.locals);
 		const form = await readForm(event.request);
 		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
-		const revoke = form.has('approval') ? revokeOwnApproval : revokeOwnGrant;
-		const id = Number(form.get(form.has('approval') ? 'approval' : 'grant'));
-		if (!Number.isSafeInteger(id) || !(await revoke(services(), user, id, requestContext(event).ip, now()))) {
-			return fail(404, { revokeError: 'That device or token is not yours, or was already revoked.' });
-		}
-		return { revoked: true };
+		const approval = form.has('approval');
+		const id = Number(form.get(approval ? 'approval' : 'grant'));
+		const gone = () => fail(404, { revokeError: 'That device or token is not yours, or was already revoked.', collectedGrant: null });
+		if (!Number.isSafeInteger(id)) return gone();
+		const { ip } = requestContext(event);
+		if (!approval) return (await revokeOwnGrant(services(), user, id, ip, now())) ? { revoked: true } : gone();
+		const revocation = await revokeOwnApproval(services(), user, id, ip, now());
+		if (revocation.outcome === 'collected') return fail(409, { revokeError: COLLECTED_MESSAGE, collectedGrant: revocation.grantId });
+		return revocation.outcome === 'revoked' ? { revoked: true } : gone();
 	},
 	createToken: async (event) => {
 		const user = signedInUser(event.locals);

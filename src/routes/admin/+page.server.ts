@@ -1,5 +1,6 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { now } from '#lib/server/clock.ts';
+import { COLLECTED_MESSAGE } from '#lib/server/device-authorizations.ts';
 import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/admin.ts';
 import { noticeCookie } from '#lib/server/cookies.ts';
 import { actorOf, readForm } from '#lib/server/http.ts';
@@ -61,11 +62,13 @@ export const actions: Actions = {
 		const admin = adminOf(event);
 		const { text } = await fields(event);
 		// A collected device is a grant; an approval its CLI has not collected yet has no grant so far.
-		const revoke = text('approval') ? revokeApprovalAsAdmin : revokeGrantAsAdmin;
+		const approval = text('approval') !== '';
 		const id = Number(text('approval') || text('grant'));
-		if (!Number.isSafeInteger(id) || !(await revoke(services(), admin, id, now()))) {
-			return fail(404, { revokeError: 'That grant does not exist or was already revoked.' });
-		}
-		return { revoked: true };
+		const gone = () => fail(404, { revokeError: 'That grant does not exist or was already revoked.', collectedGrant: null });
+		if (!Number.isSafeInteger(id)) return gone();
+		if (!approval) return (await revokeGrantAsAdmin(services(), admin, id, now())) ? { revoked: true } : gone();
+		const revocation = await revokeApprovalAsAdmin(services(), admin, id, now());
+		if (revocation.outcome === 'collected') return fail(409, { revokeError: COLLECTED_MESSAGE, collectedGrant: revocation.grantId });
+		return revocation.outcome === 'revoked' ? { revoked: true } : gone();
 	}
 };

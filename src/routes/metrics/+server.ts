@@ -1,4 +1,4 @@
-import { requestContext } from '#lib/server/http.ts';
+import { trustedHop } from '#lib/server/http.ts';
 import { METRICS_CONTENT_TYPE, metricsText } from '#lib/server/metrics.ts';
 import { mayReadMetrics } from '#lib/server/metrics-access.ts';
 import { services } from '#lib/server/services.ts';
@@ -12,9 +12,11 @@ export const GET: RequestHandler = async (event) => {
 	} catch {
 		// No address: not loopback.
 	}
-	const { ip, authorization } = requestContext(event);
-	if (!services().config.metrics) return new Response('Metrics are off (METRICS=off).\n', { status: 404, headers: { 'Cache-Control': 'no-store' } });
-	if (!mayReadMetrics(services().config, authorization, connection, ip)) {
+	const { config } = services();
+	const forwardedHop = trustedHop(event.request.headers.get('x-forwarded-for'), config.trustProxy);
+	const authorization = event.request.headers.get('authorization');
+	if (!config.metrics) return new Response('Metrics are off (METRICS=off).\n', { status: 404, headers: { 'Cache-Control': 'no-store' } });
+	if (!mayReadMetrics(config, authorization, connection, forwardedHop)) {
 		return new Response('Metrics are for Prometheus: send METRICS_TOKEN as a bearer token, or ask from this machine.\n', {
 			status: 401,
 			headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer realm="doorcode metrics"' }

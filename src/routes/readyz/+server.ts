@@ -1,10 +1,11 @@
 import { json } from '@sveltejs/kit';
+import { now } from '#lib/server/clock.ts';
 import { readiness } from '#lib/server/probes.ts';
 import { services } from '#lib/server/services.ts';
 import type { RequestHandler } from './$types';
 
-/** Readiness: the database answers and its schema is current. */
+/** Readiness: the database answers, its schema is current and the signing keys open. */
 export const GET: RequestHandler = async () => {
-	const { status, body } = await readiness(services());
+	const { status, body } = await readiness(services(), now());
 	return json(body, { status, headers: { 'Cache-Control': 'no-store' } });
 };
