@@ -28,6 +28,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+	CLIENT,
 	Database,
 	databaseBytes,
 	databaseFile,
@@ -189,15 +190,74 @@ async function measurePair(n) {
 	return result;
 }
 
-/** One measured poll run of N codes on doorcode freshly started on `dir` with `env`, warmed up first, then stopped. */
-async function pollOnFreshServer(n, dir, port, env) {
+/**
+ * One measured poll run of N codes on doorcode freshly started on `dir` with `env`, warmed up
+ * first, then stopped. `alongside(origin)`, when given, runs from start-up to the end of the
+ * measured run and is stopped by the signal it gets; what it resolves to comes back as `beside`.
+ */
+async function pollOnFreshServer(n, dir, port, env, alongside) {
 	const url = `http://127.0.0.1:${port}/oauth/token`;
 	const server = startServer('doorcode', { appDir, dir, port, devIdp, env });
 	await server.ready;
+	const stop = new AbortController();
+	const beside = alongside?.(`http://127.0.0.1:${port}`, stop.signal);
 	await warm(url, { mode: 'poll', codes: n });
 	const result = await run(url, { mode: 'poll', codes: n }, 'doorcode', dir);
+	stop.abort();
+	const besideResult = await beside;
 	await server.stop();
-	return result;
+	return { ...result, beside: besideResult };
+}
+
+/**
+ * A flood of token requests, each from a new address (its own IPv6 /64, named by
+ * X-Forwarded-For to the loopback server), with FLOOD_CONCURRENCY in flight: every one
+ * makes a new rate-limit key. Resolves to the requests answered per second.
+ */
+const FLOOD_CONCURRENCY = 8;
+async function floodOfAddresses(origin, signal) {
+	let sent = 0;
+	const startedAt = performance.now();
+	const worker = async () => {
+		while (!signal.aborted) {
+			const i = sent++;
+			await fetch(`${origin}/oauth/token`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::1` },
+				body: `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=${CLIENT}&device_code=flood-${i}`
+			})
+				.then((response) => response.arrayBuffer())
+				.catch(() => {});
+		}
+	};
+	await Promise.all(Array.from({ length: FLOOD_CONCURRENCY }, worker));
+	return { addresses: sent, perSecond: sent / ((performance.now() - startedAt) / 1000) };
+}
+
+/**
+ * The poll rate of normal clients while a flood of new addresses hits the rate limits (on, with
+ * ceilings far above both loads so nothing is refused), against the same server without the flood.
+ */
+async function measureFlood(n) {
+	const dir = tempDir('doorcode-bench-flood-');
+	const port = await freePort();
+	await migrate('doorcode', { appDir, dir, port, devIdp });
+	fill('doorcode', dir, 0, n, Date.now() + 86_400_000);
+	const env = { RATE_LIMITS: 'on', TRUST_PROXY: '1', RATE_LIMIT_TOKEN: '1000000000/60' };
+	say(`doorcode: poll load with rate limits on, quiet vs a flood of new addresses: ${repeat} × ${duration} s each, alternating`);
+	const quiet = [];
+	const flooded = [];
+	for (let r = 0; r < repeat; r++) {
+		quiet.push(await pollOnFreshServer(n, dir, port, env));
+		flooded.push(await pollOnFreshServer(n, dir, port, env, floodOfAddresses));
+	}
+	removeDir(dir);
+	return {
+		quiet: combine(quiet),
+		flooded: combine(flooded),
+		floodRate: median(flooded.map((r) => r.beside.perSecond)),
+		floodAddresses: median(flooded.map((r) => r.beside.addresses))
+	};
 }
 
 /**
@@ -261,6 +321,7 @@ for (const n of sizes) {
 	const { doorcode: ours, baseline: base } = await measurePair(n);
 	const sweep = await measureSweep(n);
 	const metrics = await measureMetricsCost(n);
+	const flood = await measureFlood(n);
 	let postgres = null;
 	if (!values['no-postgres'] && n <= POSTGRES_MAX_N) {
 		const dir = tempDir('doorcode-bench-postgres-');
@@ -273,7 +334,7 @@ for (const n of sizes) {
 		};
 		removeDir(dir);
 	}
-	results.set(n, { ours, base, sweep, metrics, postgres });
+	results.set(n, { ours, base, sweep, metrics, flood, postgres });
 }
 
 // ---------------------------------------------------------------- report
@@ -287,7 +348,7 @@ const row = (metric, n, ours, base, unit, digits = 0, ratioText) =>
 /** "14,158 /s (13,902–14,511)": the median and, with repeats, the range of the runs. */
 const rate = (r) => `${fmt(r.rps)} /s${r.rpsRuns.length > 1 ? ` (${fmt(Math.min(...r.rpsRuns))}–${fmt(Math.max(...r.rpsRuns))})` : ''}`;
 const transportErrors = [];
-for (const [n, { ours, base, sweep, metrics, postgres }] of results) {
+for (const [n, { ours, base, sweep, metrics, flood, postgres }] of results) {
 	row('poll throughput', n, rate(ours.poll), rate(base.poll), '', 0, ratio(ours.poll.rps, base.poll.rps));
 	row('poll p50 latency', n, ours.poll.p50, base.poll.p50, ' ms', 2);
 	row('poll p99 latency', n, ours.poll.p99, base.poll.p99, ' ms', 2);
@@ -311,6 +372,16 @@ for (const [n, { ours, base, sweep, metrics, postgres }] of results) {
 	);
 	row('poll throughput, METRICS=off (fresh servers)', n, rate(metrics.off), null, '');
 	row('poll throughput, METRICS=on (fresh servers)', n, rate(metrics.on), null, '', 0, `${ratio(metrics.on.rps, metrics.off.rps)} of off`);
+	row('poll throughput, rate limits on, no flood (fresh servers)', n, rate(flood.quiet), null, '');
+	row(
+		`poll throughput during a flood of new addresses (${fmt(flood.floodRate)} /s, ${fmt(flood.floodAddresses)} addresses a run)`,
+		n,
+		`${rate(flood.flooded)}; p50 ${fmt(flood.flooded.p50, 2)} ms`,
+		null,
+		'',
+		0,
+		`${ratio(flood.flooded.rps, flood.quiet.rps)} of no flood`
+	);
 	if (postgres) {
 		const pg = postgres;
 		row('PostgreSQL: poll throughput', n, rate(pg.ours.poll), rate(pg.base.poll), '', 0, ratio(pg.ours.poll.rps, pg.base.poll.rps));
@@ -343,7 +414,8 @@ for (const [n, { ours, base, sweep, metrics, postgres }] of results) {
 		['baseline poll', base.poll],
 		['baseline creation', base.create],
 		['sweep idle', sweep.idle.poll],
-		['sweeping', sweep.sweeping.poll]
+		['sweeping', sweep.sweeping.poll],
+		['polls during the flood', flood.flooded]
 	]) {
 		if (r.errors) transportErrors.push(`${what} at N = ${fmt(n)}: ${fmt(r.errors)} connection errors or timeouts`);
 	}
