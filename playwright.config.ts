@@ -2,8 +2,8 @@ import { defineConfig } from '@playwright/test';
 import { SERVERS } from './tests/support/servers.ts';
 
 /**
- * Browser and API tests against the built app (`vite build` runs first in npm test),
- * in Debian's Chromium: Playwright cannot download its own browser here.
+ * Browser and API tests against the built app (`vite build` runs first in npm test), in Debian's
+ * Chromium, or the one from npm where there is none: Playwright cannot download its own browser here.
  */
 export default defineConfig({
 	testDir: 'tests',
@@ -13,11 +13,12 @@ export default defineConfig({
 	retries: 0,
 	timeout: 60_000,
 	reporter: [['list'], ['./tests/support/summary-reporter.ts']],
-	globalSetup: './tests/support/playwright-postgres.ts',
+	globalSetup: ['./tests/support/playwright-chromium.ts', './tests/support/playwright-postgres.ts'],
 	use: {
 		baseURL: SERVERS.main.origin,
 		launchOptions: {
-			executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+			// Set by the global setup in playwright-chromium.ts, before any worker starts.
+			executablePath: process.env.CHROMIUM_PATH,
 			args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 		},
 		trace: 'off',
