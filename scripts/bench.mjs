@@ -223,7 +223,10 @@ async function floodOfAddresses(origin, signal) {
 			const i = sent++;
 			await fetch(`${origin}/oauth/token`, {
 				method: 'POST',
-				headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::1` },
+				headers: {
+					'Content-Type': 'application/x-www-form-urlencoded',
+					'X-Forwarded-For': `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::1`
+				},
 				body: `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=${CLIENT}&device_code=flood-${i}`
 			})
 				.then((response) => response.arrayBuffer())

@@ -80,7 +80,8 @@ test('introspection tells an authenticated confidential client what a live token
 		client_id: 'demo-cli',
 		token_type: 'Bearer',
 		exp: expect.any(Number),
-		iat: expect.any(Number)
+		iat: expect.any(Number),
+		aud: server.origin
 	});
 	expect(live.body.exp - live.body.iat).toBe(3600);
 	const post = await form(server, '/oauth/introspect', { token: tokens.access_token, client_id: 'acme-api', client_secret: 'acme-secret' });

@@ -20,12 +20,13 @@ test('an admin approves a code for an email owner with a label and one of two sc
 	expect(answer.status).toBe(200);
 	expect(answer.body).toMatchObject({ scope: 'read', sub: 'email:tech@lab.example', approved_by: 'orcid:0000-0001-5109-3700' });
 	const me = await (await userinfo(server, answer.body.access_token)).json();
+	// Not granted email, so no address; approved on the owner's behalf, so the admin is named as the actor.
 	expect(me).toEqual({
 		sub: 'email:tech@lab.example',
 		provider: 'email',
-		email: 'tech@lab.example',
 		scope: 'read',
 		client_id: 'demo-cli',
+		act: { sub: 'orcid:0000-0001-5109-3700' },
 		approved_by: 'orcid:0000-0001-5109-3700'
 	});
 

@@ -6,9 +6,9 @@ import { SERVERS } from '../support/servers.ts';
 
 const server = SERVERS.main;
 
-test('a full ORCID login gives the polling CLI tokens that userinfo names as the ORCID iD', async ({ page }) => {
-	const config = await discover(server);
-	const authorization = await client.initiateDeviceAuthorization(config, { scope: 'read write' });
+test('a full ORCID login gives the polling CLI tokens that userinfo names as the ORCID iD, with the name profile releases', async ({ page }) => {
+	const config = await discover(server, 'oidc-cli');
+	const authorization = await client.initiateDeviceAuthorization(config, { scope: 'profile read' });
 	const tokens = client.pollDeviceAuthorizationGrant(config, authorization);
 
 	await signInAndDecide(page, authorization.user_code, { provider: 'ORCID' });
@@ -17,20 +17,20 @@ test('a full ORCID login gives the polling CLI tokens that userinfo names as the
 
 	const granted = await tokens;
 	expect(granted.token_type.toLowerCase()).toBe('bearer');
-	expect(granted.scope).toBe('read write');
+	expect(granted.scope).toBe('profile read');
 	const userinfo = await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${granted.access_token}` } });
 	expect(await userinfo.json()).toEqual({
 		sub: 'orcid:0000-0002-1825-0097',
 		provider: 'orcid',
 		name: 'Josiah Carberry',
-		scope: 'read write',
-		client_id: 'demo-cli'
+		scope: 'profile read',
+		client_id: 'oidc-cli'
 	});
 });
 
 test('a full Clerk login gives tokens for the Clerk user id, with the email the provider vouched for', async ({ page }) => {
-	const config = await discover(server);
-	const authorization = await client.initiateDeviceAuthorization(config, {});
+	const config = await discover(server, 'oidc-cli');
+	const authorization = await client.initiateDeviceAuthorization(config, { scope: 'email read' });
 	const tokens = client.pollDeviceAuthorizationGrant(config, authorization);
 
 	await signInAndDecide(page, authorization.user_code, { provider: 'Clerk' });
@@ -38,7 +38,7 @@ test('a full Clerk login gives tokens for the Clerk user id, with the email the 
 
 	const granted = await tokens;
 	const userinfo = await (await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${granted.access_token}` } })).json();
-	expect(userinfo).toMatchObject({ sub: 'clerk:user_2demoAlice0000000000000', provider: 'clerk', email: 'alice@lab.example' });
+	expect(userinfo).toMatchObject({ sub: 'clerk:user_2demoAlice0000000000000', provider: 'clerk', email: 'alice@lab.example', email_verified: true });
 });
 
 test('denying at the confirm page shows a device error and the CLI gets access_denied', async ({ page }) => {

@@ -205,6 +205,37 @@ test('an approved device can be revoked at /account before its CLI collects the 
 	await expect(admin.auditEntriesFor(code.user_code).filter({ hasText: 'device.approval_revoked' })).toContainText('clerk:user_2demoBob');
 });
 
+test('an approval the CLI collected while the page was open is not "already revoked": the page says so and revokes the login itself', async ({
+	page,
+	browser
+}) => {
+	const code = await requestCode(main);
+	const admin = new AdminPage(page);
+	await admin.open();
+	await admin.lookUp(code.user_code);
+	await admin.approve({ owner: 'bob@lab.example', label: 'Collected meanwhile', scopes: { read: true, write: true } });
+	await expect(page).toHaveURL(/\/admin$/);
+
+	const owner = await (await browser.newContext({ baseURL: main.origin })).newPage();
+	await owner.goto('/account');
+	await new LoginPage(owner).signInWith('Clerk');
+	await new DevIdentityProviderPage(owner).signIn('Bob Example');
+	const item = owner.getByRole('list', { name: 'Approved devices' }).getByRole('listitem').filter({ hasText: 'Collected meanwhile' });
+	await expect(item).toContainText('not yet');
+	// The CLI collects its tokens while the page is still open.
+	const tokens = (await poll(main, code.device_code)).body as { access_token: string };
+	await item.getByRole('button', { name: /^Revoke Demo CLI Collected meanwhile before it is collected$/ }).click();
+	await expect(owner.getByRole('alert')).toHaveText(
+		'Too late to take back the approval: the device collected its tokens meanwhile and is logged in. Revoke its login to end it.'
+	);
+	const me = () => fetch(`${main.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+	expect((await me()).status).toBe(200);
+	await owner.getByRole('button', { name: "Revoke the device's login" }).click();
+	await expect(owner.getByRole('alert')).toHaveCount(0);
+	expect((await me()).status).toBe(401);
+	await owner.close();
+});
+
 test('an admin sees approvals not yet collected among the grants and can revoke one', async ({ page }) => {
 	const code = await requestCode(main);
 	const admin = new AdminPage(page);
