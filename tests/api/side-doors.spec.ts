@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { form, readDatabase } from '../support/oauth.ts';
 import { SERVERS } from '../support/servers.ts';
-import { freePort } from '../support/spawned-server.ts';
+import { freePort, startServer } from '../support/spawned-server.ts';
 
 /** The security review's findings that a CLI, an API or an operator meets (issue "Close the side doors"). */
 
@@ -157,4 +157,22 @@ test('a bad start-up setting stops the server with one line naming it, never a s
 	} finally {
 		busy.close();
 	}
+});
+
+test('a KEY_ENCRYPTION_SECRET that does not open the stored signing keys stops start-up with one line naming it', async () => {
+	const first = await startServer('wrong-key-secret', { KEY_ENCRYPTION_SECRET: 'the secret the keys were sealed with, 32+ chars' });
+	expect((await fetch(`${first.origin}/readyz`)).status).toBe(200);
+	await first.kill();
+	const { code, stderr } = await startWith({
+		PORT: String(await freePort()),
+		DATABASE_PATH: first.databasePath,
+		KEY_ENCRYPTION_SECRET: 'another secret altogether, also 32+ characters'
+	});
+	const lines = stderr.split('\n').filter((line) => line && !line.includes('DEV_IDP=1: development sign-in'));
+	expect(code, stderr).toBe(1);
+	expect(lines, stderr).toEqual([
+		expect.stringMatching(
+			/^doorcode: KEY_ENCRYPTION_SECRET: the signing key \S+ cannot be opened: KEY_ENCRYPTION_SECRET is not the one it was encrypted with; set the secret the keys were stored with$/
+		)
+	]);
 });
