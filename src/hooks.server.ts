@@ -2,7 +2,7 @@ import type { RequestEvent } from '@sveltejs/kit';
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
 import { followDatabaseClock, now } from '#lib/server/clock.ts';
 import { loadConfig, type Config } from '#lib/server/config.ts';
-import { databaseUnavailable, methodNotAllowed, oauthJson, OAuthError } from '#lib/server/oauth-errors.ts';
+import { databaseUnavailable, methodNotAllowed, noSuchEndpoint, oauthJson } from '#lib/server/oauth-errors.ts';
 import { DatabaseUnavailable } from '#lib/server/store.ts';
 import { sessionCookie } from '#lib/server/cookies.ts';
 import { validateSessionToken } from '#lib/server/sessions.ts';
@@ -143,7 +143,7 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	const common = responseHeaders(services().config, requestId);
 	let response = await resolveUnlessDatabaseIsDown(event, resolve, common);
 	if (isApiPath(event.url.pathname) && response.status === 404 && !response.headers.get('content-type')?.includes('json')) {
-		response = oauthJson(new OAuthError(404, 'invalid_request', 'There is no such endpoint.'), common);
+		response = oauthJson(noSuchEndpoint(), common);
 	}
 	if (isApiPath(event.url.pathname) && response.status === 405 && !response.headers.get('content-type')?.includes('json')) {
 		response = oauthJson(methodNotAllowed(response.headers.get('allow') ?? 'POST'), common);

@@ -1,11 +1,11 @@
 import { recordAudit } from './audit';
 import { revokeApproval, type ApprovalRevocation } from './device-authorizations';
-import { SCOPE_TOKEN } from './clients';
+import { PERSONAL_CLIENT_ID, SCOPE_TOKEN } from './clients';
 import { generateSecret, hashSecret } from './crypto';
 import type { Services } from './services';
 import type { SessionUser } from './sessions';
 import type { GrantRow, UncollectedApprovalRow } from './store';
-import { PERSONAL_CLIENT_ID, PERSONAL_TOKEN_PREFIX } from './tokens';
+import { PERSONAL_TOKEN_PREFIX } from './tokens';
 
 /** What a person sees and manages at /account: approved devices and personal access tokens. */
 

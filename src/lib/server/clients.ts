@@ -1,5 +1,7 @@
 import { hexDigestsEqual, sha256Hex } from './crypto';
-import { PERSONAL_CLIENT_ID } from './tokens';
+
+/** The client_id personal access tokens report: they belong to no CLI, and no client may take it. */
+export const PERSONAL_CLIENT_ID = 'personal-access-token';
 
 /** A CLI allowed to ask for codes, as declared in CLIENTS_FILE. */
 export interface Client {

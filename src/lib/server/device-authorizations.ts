@@ -29,7 +29,7 @@ export async function createDeviceAuthorization(
 ): Promise<OAuthResult> {
 	const scopes = resolveRequestedScopes(client, scopeParam);
 	if ('unknown' in scopes) {
-		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`).toResult();
+		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`);
 	}
 	const deviceCode = generateSecret();
 	const deviceCodeHash = hashSecret(deviceCode);
@@ -53,7 +53,7 @@ export async function createDeviceAuthorization(
 			return tooManyRequests(
 				Math.ceil((inserted.blockedUntil - context.now) / 1000),
 				'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
-			).toResult();
+			);
 		}
 		countDeviceFlow('issued');
 		return ok({
@@ -65,7 +65,7 @@ export async function createDeviceAuthorization(
 			interval: config.pollInterval
 		});
 	}
-	return serverError().toResult();
+	return serverError();
 }
 
 export type CodeLookupRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };

@@ -2,7 +2,7 @@ import { recordAudit } from './audit';
 import { DENIAL_DESCRIPTIONS, type DenialReason } from './device-authorizations';
 import { hashSecret } from './crypto';
 import { countDeviceFlow } from './metrics';
-import { invalidGrant, invalidRequest, ok, OAuthError, type OAuthResult } from './oauth-errors';
+import { accessDenied, authorizationPending, expiredToken, invalidGrant, invalidRequest, ok, slowDown, type OAuthResult } from './oauth-errors';
 import type { Client } from './clients';
 import type { RequestContext, Services } from './services';
 import { issueTokens } from './tokens';
@@ -19,10 +19,10 @@ const REPLAYED = 'The device code was already used; the tokens issued from it ar
  * operation, so an approval is never lost and tokens are issued exactly once.
  */
 export async function pollDeviceCode(services: Services, client: Client, deviceCode: string | undefined, context: RequestContext): Promise<OAuthResult> {
-	if (!deviceCode) return invalidRequest('device_code is required.').toResult();
+	if (!deviceCode) return invalidRequest('device_code is required.');
 	const { store } = services;
 	const polled = await store.pollDeviceAuthorization(hashSecret(deviceCode), client.id, context.now);
-	if (!polled) return invalidGrant('The device code is unknown or was issued to another client.').toResult();
+	if (!polled) return invalidGrant('The device code is unknown or was issued to another client.');
 	switch (polled.last_poll_outcome) {
 		case 'replayed':
 			countDeviceFlow('replayed');
@@ -41,34 +41,27 @@ export async function pollDeviceCode(services: Services, client: Client, deviceC
 					context.now
 				);
 			}
-			return invalidGrant(REPLAYED).toResult();
+			return invalidGrant(REPLAYED);
 		case 'slow_down':
 			countDeviceFlow('slow_down');
-			return deviceError('slow_down', `Polling too fast: wait ${polled.interval_seconds} seconds between requests.`);
+			return slowDown(`Polling too fast: wait ${polled.interval_seconds} seconds between requests.`);
 		case 'denied':
-			return deviceError('access_denied', DENIAL_DESCRIPTIONS[polled.denial_reason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
+			return accessDenied(DENIAL_DESCRIPTIONS[polled.denial_reason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
 		case 'expired':
 			countDeviceFlow('expired');
-			return deviceError('expired_token', 'The device code has expired. Start the login again to get a new code.');
+			return expiredToken('The device code has expired. Start the login again to get a new code.');
 		case 'pending':
-			return deviceError(
-				'authorization_pending',
-				polled.entered_at === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.'
-			);
+			return authorizationPending(polled.entered_at === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.');
 		case 'issue': {
 			// The tokens (an ID token, a JWT) name their owner: read who it is, then redeem.
 			const issuance = await store.findApprovedIssuance(polled.id);
-			if (!issuance) return invalidGrant(REPLAYED).toResult();
+			if (!issuance) return invalidGrant(REPLAYED);
 			const tokens = await issueTokens(services, client, issuance, context.now);
 			const redeemed = await store.redeemApprovedAuthorization(polled.id, tokens.stored, context.ip, context.now);
-			if (!redeemed) return invalidGrant(REPLAYED).toResult();
+			if (!redeemed) return invalidGrant(REPLAYED);
 			countDeviceFlow('redeemed');
 			// Beyond RFC 6749's fields: whose tokens these are, and which admin approved them.
 			return ok({ ...tokens.response, sub: redeemed.ownerSub, ...(redeemed.approverSub ? { approved_by: redeemed.approverSub } : {}) });
 		}
 	}
-}
-
-function deviceError(error: string, description: string): OAuthResult {
-	return new OAuthError(400, error, description).toResult();
 }

@@ -4,7 +4,7 @@ import { responseHeaders } from './headers';
 import { answerSafely, contextFrom, type OAuthEndpoint } from './http';
 import { logRequest } from './log';
 import { deviceAuthorizationEndpoint, tokenEndpoint } from './oauth-endpoints';
-import { methodNotAllowed, OAuthError, payloadTooLarge, serializeOAuth, type OAuthResult } from './oauth-errors';
+import { methodNotAllowed, payloadTooLarge, serializeOAuth, unreadableBody, type OAuthResult } from './oauth-errors';
 import { MAX_OAUTH_BODY_BYTES, parseParams } from './request-params';
 import { services } from './services';
 
@@ -48,7 +48,7 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	if (req.method === METHOD_FETCH_REFUSES && (route.startsWith('/oauth/') || route.startsWith('/.well-known/'))) {
 		res.shouldKeepAlive = false;
 		const allowed = API_ROUTES[route] ?? (route.startsWith('/oauth/') ? 'POST' : 'GET');
-		send(res, req.method, route in API_ROUTES ? route : 'unmatched', methodNotAllowed(allowed).toResult(), performance.now());
+		send(res, req.method, route in API_ROUTES ? route : 'unmatched', methodNotAllowed(allowed), performance.now());
 		req.resume();
 		return true;
 	}
@@ -57,7 +57,7 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 	if (!endpoint) return false;
 	const started = performance.now();
 	const answer = (result: OAuthResult) => send(res, 'POST', route, result, started);
-	const tooLarge = () => answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES).toResult());
+	const tooLarge = () => answer(payloadTooLarge(MAX_OAUTH_BODY_BYTES));
 	if (Number(req.headers['content-length'] ?? 0) > MAX_DRAINED_BYTES) {
 		// Too big to be worth reading: answer, then close the connection.
 		res.shouldKeepAlive = false;
@@ -81,11 +81,11 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 		if (res.headersSent) return;
 		if (size > MAX_OAUTH_BODY_BYTES) return tooLarge();
 		const parsed = parseParams(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req.headers['content-type']);
-		if (!parsed.ok) return answer(parsed.error.toResult());
+		if (!parsed.ok) return answer(parsed.error);
 		void answerSafely(() => endpoint(services(), parsed.params, contextOf(req))).then(answer);
 	});
 	req.on('error', () => {
-		if (!res.headersSent) answer(new OAuthError(400, 'invalid_request', 'The request body could not be read.').toResult());
+		if (!res.headersSent) answer(unreadableBody());
 	});
 	return true;
 }

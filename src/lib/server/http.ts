@@ -73,9 +73,9 @@ export async function answerSafely(run: () => Promise<OAuthResult>): Promise<OAu
 	try {
 		return await run();
 	} catch (caught) {
-		if (caught instanceof DatabaseUnavailable) return databaseUnavailable().toResult();
+		if (caught instanceof DatabaseUnavailable) return databaseUnavailable();
 		log({ level: 'error', msg: 'oauth endpoint failed', error: (caught as Error).message });
-		return serverError().toResult();
+		return serverError();
 	}
 }
 
@@ -87,7 +87,7 @@ export function oauthAnswer(event: RequestEvent, result: OAuthResult): Response 
 /** A POST to an OAuth endpoint through SvelteKit: read the body, run the endpoint, answer JSON. */
 export async function servePost(event: RequestEvent, endpoint: OAuthEndpoint): Promise<Response> {
 	const parsed = await readParams(event.request);
-	if (!parsed.ok) return oauthAnswer(event, parsed.error.toResult());
+	if (!parsed.ok) return oauthAnswer(event, parsed.error);
 	return oauthAnswer(event, await answerSafely(() => endpoint(services(), parsed.params, requestContext(event))));
 }
 

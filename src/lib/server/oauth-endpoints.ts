@@ -67,7 +67,7 @@ function authenticate(services: Services, params: Params, context: RequestContex
 	});
 	if (!result.ok) {
 		const triedBasic = /^Basic\b/i.test(context.authorization ?? '');
-		return { ok: false as const, error: invalidClient(result.reason, triedBasic).toResult() };
+		return { ok: false as const, error: invalidClient(result.reason, triedBasic) };
 	}
 	return result;
 }
@@ -79,7 +79,7 @@ async function limited(services: Services, key: string, limit: Limit, what: stri
 	// The key's fixed prefix names the limit (device-ip, device-client, token-ip); never the key itself.
 	countRateLimitRefusal(key.slice(0, key.indexOf(':')));
 	await recordRateLimit(services, verdict, what, context.ip, context.now);
-	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`).toResult();
+	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`);
 }
 
 /**
@@ -114,9 +114,9 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	const ceiling = await limited(services, `token-ip:${addressKey(context.ip)}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
 	if (ceiling) return ceiling;
 	const grantType = params.get('grant_type');
-	if (!grantType) return invalidRequest('grant_type is required.').toResult();
+	if (!grantType) return invalidRequest('grant_type is required.');
 	if (!GRANT_TYPES.includes(grantType)) {
-		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.join(' and ')}.`).toResult();
+		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.join(' and ')}.`);
 	}
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
@@ -136,7 +136,7 @@ export async function introspectionEndpoint(services: Services, params: Params, 
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
 	if (client.client.type !== 'confidential') {
-		return invalidClient('Introspection is only for confidential clients that authenticate with their secret.', false).toResult();
+		return invalidClient('Introspection is only for confidential clients that authenticate with their secret.', false);
 	}
 	return introspectToken(services, params.get('token'), context.now);
 }
@@ -144,7 +144,7 @@ export async function introspectionEndpoint(services: Services, params: Params, 
 /** GET /oauth/userinfo: who a bearer token belongs to, as far as its scopes release it (OIDC Core §5.4). */
 export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
 	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
-	if (!bearer.ok) return bearer.error.toResult();
+	if (!bearer.ok) return bearer.error;
 	const { token } = bearer;
 	return ok({
 		sub: token.sub,

@@ -1,10 +1,19 @@
 import { OAUTH_RESPONSE_HEADERS } from './headers';
+
+/** What an OAuth endpoint answers: status, JSON body, extra headers. No framework types. */
+export interface OAuthResult {
+	status: number;
+	body: unknown;
+	headers?: Record<string, string>;
+}
+
 /**
  * The one OAuth error type: an RFC 6749 §5.2 error object with the HTTP status
- * RFC 6749, 6750, 7009, 7662 and 8628 give it. Endpoints return these as values;
- * `oauthJson` is the one serializer that writes them.
+ * RFC 6749, 6750, 7009, 7662 and 8628 give it. It is itself an answer: endpoints return
+ * it as a value, and `serializeOAuth` is the one serializer that writes it. Made only by
+ * the named factories below, one for each error an RFC defines.
  */
-export class OAuthError {
+export class OAuthError implements OAuthResult {
 	readonly name = 'OAuthError';
 	constructor(
 		readonly status: number,
@@ -13,16 +22,9 @@ export class OAuthError {
 		readonly headers: Record<string, string> = {}
 	) {}
 
-	toResult(): OAuthResult {
-		return { status: this.status, body: { error: this.error, error_description: this.description }, headers: this.headers };
+	get body(): { error: string; error_description: string } {
+		return { error: this.error, error_description: this.description };
 	}
-}
-
-/** What an OAuth endpoint answers: status, JSON body, extra headers. No framework types. */
-export interface OAuthResult {
-	status: number;
-	body: unknown;
-	headers?: Record<string, string>;
 }
 
 export const invalidRequest = (description: string) => new OAuthError(400, 'invalid_request', description);
@@ -39,6 +41,13 @@ export const invalidToken = (description: string) =>
 	new OAuthError(401, 'invalid_token', description, {
 		'WWW-Authenticate': `Bearer realm="doorcode", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`
 	});
+/** RFC 8628 §3.5: the answers to a poll while the person has not finished. */
+export const authorizationPending = (description: string) => new OAuthError(400, 'authorization_pending', description);
+export const slowDown = (description: string) => new OAuthError(400, 'slow_down', description);
+export const accessDenied = (description: string) => new OAuthError(400, 'access_denied', description);
+export const expiredToken = (description: string) => new OAuthError(400, 'expired_token', description);
+export const noSuchEndpoint = () => new OAuthError(404, 'invalid_request', 'There is no such endpoint.');
+export const unreadableBody = () => new OAuthError(400, 'invalid_request', 'The request body could not be read.');
 export const payloadTooLarge = (limit: number) => new OAuthError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
 export const methodNotAllowed = (allowed: string) => new OAuthError(405, 'invalid_request', `Use ${allowed} for this endpoint.`, { Allow: allowed });
 /** A rate limit: 429 with Retry-After (RFC 6585 §4) and an RFC 6749 error object. */
@@ -57,13 +66,12 @@ export function ok(body: unknown, headers?: Record<string, string>): OAuthResult
  * The one serializer of OAuth answers, for the fast path and SvelteKit alike: JSON,
  * no-store, the headers every response carries (`common`), then the answer's own.
  */
-export function serializeOAuth(result: OAuthResult | OAuthError, common: Record<string, string> = {}) {
-	const { status, body, headers } = result instanceof OAuthError ? result.toResult() : result;
+export function serializeOAuth({ status, body, headers }: OAuthResult, common: Record<string, string> = {}) {
 	const allHeaders: Record<string, string> = { ...OAUTH_RESPONSE_HEADERS, ...common, ...headers };
 	return { status, headers: allHeaders, body: JSON.stringify(body) };
 }
 
-export function oauthJson(result: OAuthResult | OAuthError, common: Record<string, string> = {}): Response {
+export function oauthJson(result: OAuthResult, common: Record<string, string> = {}): Response {
 	const { status, headers, body } = serializeOAuth(result, common);
 	return new Response(body, { status, headers });
 }

@@ -212,7 +212,7 @@ describe('JWT access tokens (RFC 9068)', () => {
 	it('one made for another API is refused at userinfo (RFC 9068 §4), and introspection names that API as its aud', async () => {
 		const tokens = await login(JWT_CLIENT, 'read');
 		const refused = await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null);
-		expect(refused.ok || refused.error.toResult().body).toEqual({
+		expect(refused.ok || refused.error.body).toEqual({
 			error: 'invalid_token',
 			error_description: 'The access token is meant for another API (its aud), not for this server.'
 		});

@@ -1,5 +1,5 @@
 import { recordAudit } from './audit';
-import type { Client } from './clients';
+import { PERSONAL_CLIENT_ID, type Client } from './clients';
 import type { Config } from './config';
 import { generateSecret, hashSecret } from './crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './oauth-errors';
@@ -11,9 +11,6 @@ import type { AccessTokenRow, NewTokenPair } from './store';
 export const ACCESS_TOKEN_PREFIX = 'dca_';
 export const REFRESH_TOKEN_PREFIX = 'dcr_';
 export const PERSONAL_TOKEN_PREFIX = 'dcp_';
-
-/** The client_id personal access tokens report: they belong to no CLI. */
-export const PERSONAL_CLIENT_ID = 'personal-access-token';
 
 /** RFC 6749 §5.1, with OpenID Connect's id_token when `openid` was granted. */
 export interface TokenResponse {
@@ -73,21 +70,21 @@ export async function issueTokens(services: Services, client: Client, subject: T
  * used and replaced; presenting a retired one means it leaked, so the grant ends.
  */
 export async function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): Promise<OAuthResult> {
-	if (!refreshToken) return invalidRequest('refresh_token is required.').toResult();
+	if (!refreshToken) return invalidRequest('refresh_token is required.');
 	const tokenHash = hashSecret(refreshToken);
 	// The new tokens name the grant's owner: read it first. A token that cannot be rotated is
 	// refused (or, used before, ends its grant) before anything is signed.
 	const state = await services.store.findTokenState(tokenHash);
-	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED).toResult();
+	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED);
 	if (state.retired_at !== null) return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
-	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED).toResult();
+	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED);
 	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
 	const next = await issueTokens(services, client, subject, context.now);
 	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
 	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
 	if (rotation.outcome === 'rotated') return ok(next.response);
 	if (rotation.outcome === 'reused') return refuseReusedRefreshToken(services, client, rotation.grantId, rotation.sub, context);
-	return invalidGrant(REFRESH_REFUSED).toResult();
+	return invalidGrant(REFRESH_REFUSED);
 }
 
 /** RFC 9700 §4.14.2: a refresh token presented again has leaked; its grant ends. */
@@ -105,7 +102,7 @@ async function refuseReusedRefreshToken(services: Services, client: Client, gran
 		},
 		context.now
 	);
-	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.').toResult();
+	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.');
 }
 
 const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';
@@ -115,7 +112,7 @@ const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log i
  * token. Unknown tokens, and tokens of other clients, are answered 200 all the same.
  */
 export async function revokeToken(services: Services, client: Client, token: string | undefined, context: RequestContext): Promise<OAuthResult> {
-	if (!token) return invalidRequest('token is required.').toResult();
+	if (!token) return invalidRequest('token is required.');
 	const { store } = services;
 	const tokenHash = hashSecret(token);
 	const state = await store.findTokenState(tokenHash);
@@ -142,7 +139,7 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 
 /** RFC 7662 §2.2: what a resource server may know about a token; inactive says nothing more. */
 export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
-	if (!token) return invalidRequest('token is required.').toResult();
+	if (!token) return invalidRequest('token is required.');
 	const state = await services.store.findTokenState(hashSecret(token));
 	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
 		return ok({ active: false });

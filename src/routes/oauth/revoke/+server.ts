@@ -4,4 +4,4 @@ import { methodNotAllowed } from '#lib/server/oauth-errors.ts';
 import type { RequestHandler } from './$types';
 
 export const POST: RequestHandler = (event) => servePost(event, revocationEndpoint);
-export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('POST').toResult());
+export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('POST'));

@@ -7,4 +7,4 @@ const serve: RequestHandler = (event) => serveQuery(event, userinfoEndpoint);
 
 export const GET = serve;
 export const POST = serve;
-export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('GET, POST').toResult());
+export const fallback: RequestHandler = (event) => oauthAnswer(event, methodNotAllowed('GET, POST'));
