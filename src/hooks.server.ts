@@ -1,7 +1,7 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
 import { followDatabaseClock, now } from '#lib/server/clock.ts';
-import { loadConfig, type Config } from '#lib/server/config.ts';
+import { BUILT_IN_PROVIDERS, loadConfig, type Config } from '#lib/server/config.ts';
 import { databaseUnavailable, methodNotAllowed, noSuchEndpoint, oauthJson } from '#lib/server/oauth-errors.ts';
 import { DatabaseUnavailable } from '#lib/server/store.ts';
 import { sessionCookie } from '#lib/server/cookies.ts';
@@ -81,8 +81,8 @@ async function startDevIdentityProvider(config: Config) {
 	const { startDevIdentityProvider } = await import('#lib/server/dev-idp.ts');
 	const idp = await startDevIdentityProvider({ origin: config.origin });
 	config.providers = {
-		orcid: { id: 'orcid', name: 'ORCID', ...idp.orcid, scopes: ['openid'] },
-		clerk: { id: 'clerk', name: 'Clerk', ...idp.clerk, scopes: ['openid', 'profile', 'email'] }
+		orcid: { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...idp.orcid },
+		clerk: { id: 'clerk', ...BUILT_IN_PROVIDERS.clerk, ...idp.clerk }
 	};
 	console.warn(`doorcode: DEV_IDP=1: development sign-in at ${idp.orcid.baseUrl} (ORCID) and ${idp.clerk.baseUrl} (Clerk)`);
 }

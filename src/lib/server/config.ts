@@ -4,6 +4,12 @@ import { parseLimit, type Limit } from './rate-limit';
 
 export type ProviderId = 'orcid' | 'clerk';
 
+/** ORCID and Clerk as SPEC names them: how people know them, and the scopes doorcode asks them for. */
+export const BUILT_IN_PROVIDERS: Record<ProviderId, Pick<ProviderConfig, 'name' | 'scopes'>> = {
+	orcid: { name: 'ORCID', scopes: ['openid'] },
+	clerk: { name: 'Clerk', scopes: ['openid', 'profile', 'email'] }
+};
+
 export interface ProviderConfig {
 	id: ProviderId;
 	/** How people know it: "ORCID", "Clerk". */
@@ -79,9 +85,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 	const providers: Partial<Record<ProviderId, ProviderConfig>> = {};
 	if (!devIdp) {
 		const orcid = readProvider(env, 'ORCID', 'https://orcid.org', errors);
-		if (orcid) providers.orcid = { id: 'orcid', name: 'ORCID', ...orcid, scopes: ['openid'] };
+		if (orcid) providers.orcid = { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...orcid };
 		const clerk = readProvider(env, 'CLERK', undefined, errors);
-		if (clerk) providers.clerk = { id: 'clerk', name: 'Clerk', ...clerk, scopes: ['openid', 'profile', 'email'] };
+		if (clerk) providers.clerk = { id: 'clerk', ...BUILT_IN_PROVIDERS.clerk, ...clerk };
 		if (!orcid && !clerk && errors.length === 0) {
 			errors.push(
 				'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)'
