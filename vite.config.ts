@@ -2,6 +2,9 @@ import adapter from '@sveltejs/adapter-node';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 
+/** The store contract and the domain tests built on testServices(): run on PostgreSQL as well. */
+const ENGINE_TESTS = ['store', 'device-lifecycle', 'token-lifecycle', 'oidc', 'admin'].map((name) => `src/lib/server/${name}.test.ts`);
+
 export default defineConfig({
 	plugins: [
 		sveltekit({
@@ -25,10 +28,14 @@ export default defineConfig({
 		})
 	],
 	test: {
-		include: ['src/**/*.test.ts', 'cli/**/*.test.ts'],
 		environment: 'node',
-		// A real PostgreSQL server for the store contract on that engine (started in a child process).
+		// A real PostgreSQL server for the tests on that engine (started in a child process), shared by both projects.
 		globalSetup: ['tests/support/vitest-postgres.ts'],
-		testTimeout: 30_000
+		testTimeout: 30_000,
+		// One project per engine: inject('engine') tells store.test.ts and testServices() which one to open.
+		projects: [
+			{ extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'cli/**/*.test.ts'], provide: { engine: 'sqlite' } } },
+			{ extends: true, test: { name: 'postgres', include: ENGINE_TESTS, provide: { engine: 'postgres' } } }
+		]
 	}
 });

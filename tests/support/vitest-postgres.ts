@@ -11,5 +11,7 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
 	export interface ProvidedContext {
 		postgresUrl: string;
+		/** The engine the project's engine tests open (vite.config.ts): store.test.ts and testServices(). */
+		engine: 'sqlite' | 'postgres';
 	}
 }

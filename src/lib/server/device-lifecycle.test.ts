@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT } from './clients';
 import { hashSecret } from './crypto';
@@ -14,7 +14,7 @@ import {
 } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { sweep } from './sweeper';
-import { actor, context, testServices, type TestServices } from './test-services';
+import { actor, context, testEngine, testServices, type TestServices } from './test-services';
 import { normalizeUserCode } from './user-code';
 
 let services: TestServices;
@@ -137,13 +137,15 @@ describe('device authorization lifecycle', () => {
 		const { deviceCode, userCode } = await newCode();
 		await approve(userCode, T0);
 		const tokens = (await pollAt(deviceCode, T0 + 5_000)).body as { access_token: string; refresh_token: string };
-		// Closing checkpoints the WAL into the file.
-		await services.store.close();
-		const file = readFileSync(services.databasePath).toString('latin1');
-		for (const secret of [deviceCode, tokens.access_token, tokens.refresh_token]) expect(file).not.toContain(secret);
+		const stored = await services.storedText();
+		expect(stored).toContain(userCode);
+		for (const secret of [deviceCode, tokens.access_token, tokens.refresh_token]) {
+			expect(stored).not.toContain(secret);
+			expect(stored).not.toContain(Buffer.from(secret).toString('hex'));
+		}
 	});
 
-	it('the write-ahead log stays small under polls alone (each poll lets SQLite checkpoint)', async () => {
+	it.runIf(testEngine === 'sqlite')('the write-ahead log stays small under polls alone (each poll lets SQLite checkpoint)', async () => {
 		const { deviceCode } = await newCode();
 		// Each poll rewrites a page; without checkpoints 5,000 polls would leave a WAL of about 20 MB.
 		for (let i = 0; i < 5_000; i++) await pollAt(deviceCode, T0 + i * 10_000);
@@ -222,7 +224,8 @@ describe('side doors: every way of naming a code counts, and only the right brow
 
 describe('sweeping', () => {
 	it('deletes expired authorizations of every status in batches and keeps live ones', async () => {
-		for (let i = 0; i < 2_500; i++) await storedCode(`X${String(i).padStart(7, '0')}`, T0 - 1);
+		// A hundred at a time: PostgreSQL commits them on several connections at once.
+		for (let i = 0; i < 2_500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => storedCode(`X${String(i + j).padStart(7, '0')}`, T0 - 1)));
 		const denied = await newCode(T0 - 600_000);
 		await denyDeviceAuthorization(services, actor(await laure()), denied.userCode, 'user', T0 - 500_000);
 		const consumed = await newCode(T0 - 600_000);

@@ -1,24 +1,44 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
+import { emptiedDatabase, everyRow } from '../../../tests/support/postgres.ts';
 import { DEMO_CLIENT } from './clients';
 import type { Config } from './config';
-import { createServices, type RequestContext, type Services } from './services';
+import { openPostgresDatabase } from './postgres-store';
+import { createServices, type Database, type RequestContext, type Services } from './services';
 import { MemoryLimiter } from './rate-limit';
 import { openSqliteStore } from './sqlite-store';
 
-export type TestServices = Services & { databasePath: string; dispose(): Promise<void> };
+/** The engine this vitest project runs the domain tests on (vite.config.ts). */
+export const testEngine = inject('engine');
 
-/** Services on a fresh SQLite file in a temporary folder, for module tests. */
+/** This test file's PostgreSQL database, emptied for each testServices(). */
+const emptyPostgresDatabase = emptiedDatabase(inject('postgresUrl'), 'services');
+
+export type TestServices = Services & {
+	/** The SQLite file (SQLite only). */
+	databasePath: string | null;
+	/** Everything the database holds, as text: the SQLite file and its write-ahead log, or every row of every PostgreSQL table. */
+	storedText(): Promise<string>;
+	dispose(): Promise<void>;
+};
+
+/**
+ * Services on an empty database, for module tests: a new SQLite file in a temporary folder,
+ * or on PostgreSQL (the project `postgres`) an emptied database on the tests' server, with
+ * that engine's own rate limiter.
+ */
 export async function testServices(overrides: Partial<Config> = {}): Promise<TestServices> {
 	const folder = mkdtempSync(join(tmpdir(), 'doorcode-test-'));
 	const databasePath = join(folder, 'doorcode.db');
+	const databaseUrl = testEngine === 'postgres' ? await emptyPostgresDatabase() : null;
 	const config: Config = {
 		origin: 'https://login.example.org',
 		secure: true,
 		production: false,
 		databasePath,
-		databaseUrl: null,
+		databaseUrl,
 		databasePoolSize: 10,
 		keyEncryptionSecret: null,
 		signingKeyDays: 30,
@@ -45,15 +65,27 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		devIdp: false,
 		...overrides
 	};
-	const services = await createServices(config, { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() });
+	const database: Database = databaseUrl
+		? await openPostgresDatabase({ url: databaseUrl, poolSize: config.databasePoolSize })
+		: { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() };
+	const services = await createServices(config, database);
 	return {
 		...services,
-		databasePath,
+		databasePath: databaseUrl ? null : databasePath,
+		storedText: async () => (databaseUrl ? (await everyRow(databaseUrl)).join('\n') : sqliteText(databasePath)),
 		async dispose() {
 			await services.store.close();
 			rmSync(folder, { recursive: true, force: true });
 		}
 	};
+}
+
+/** The file and its write-ahead log as they are on disk: every committed page, old versions included. */
+function sqliteText(path: string): string {
+	return [path, `${path}-wal`]
+		.filter((file) => existsSync(file))
+		.map((file) => readFileSync(file).toString('latin1'))
+		.join('\n');
 }
 
 export function context(now: number): RequestContext {
