@@ -7,7 +7,7 @@ import { hashSecret } from './crypto';
 import { decidePoll, type PollState } from './poll-rule';
 import { openPostgresDatabase } from './postgres-store';
 import { openSqliteStore } from './sqlite-store';
-import type { DeviceStatus, NewGrant, NewTokenPair, Store } from './store';
+import { ERASED_PRIVATE_KEY, type DeviceStatus, type NewGrant, type NewTokenPair, type Store } from './store';
 
 /**
  * The store contract, run against every engine: what each method promises, whatever
@@ -263,6 +263,46 @@ describe(`the store contract on ${engine}`, () => {
 		expect((await store.listSigningKeys(T0)).map((row) => row.kid)).toEqual([`first-${added.indexOf(true)}`, 'next']);
 		expect((await store.listSigningKeys(T0 + 31 * 86_400_000)).map((row) => row.kid)).toEqual(['next']);
 		await Promise.all(others.map((other) => other.close()));
+	});
+
+	it('a key stored in clear is sealed once; retired private halves are erased; unpublished keys are deleted', async () => {
+		const key = (kid: string, activatesAt: number) => ({
+			kid,
+			alg: 'RS256',
+			public_jwk: `{"kid":"${kid}"}`,
+			private_jwk: `plain:{"kid":"${kid}"}`,
+			created_at: T0,
+			activates_at: activatesAt,
+			retires_at: activatesAt + 30 * 86_400_000,
+			expires_at: activatesAt + 31 * 86_400_000
+		});
+		await store.addSigningKey(key('old', T0));
+		await store.addSigningKey(key('new', T0 + 30 * 86_400_000));
+		// Two instances sealing at once: the first wins, the second changes nothing.
+		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:first');
+		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:second');
+		const privateOf = async () => Object.fromEntries((await store.listSigningKeys(0)).map((row) => [row.kid, row.private_jwk]));
+		expect(await privateOf()).toEqual({ old: 'aes256gcm:first', new: 'plain:{"kid":"new"}' });
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000 - 1)).toBe(0);
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000)).toBe(1);
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000)).toBe(0);
+		expect(await privateOf()).toEqual({ old: ERASED_PRIVATE_KEY, new: 'plain:{"kid":"new"}' });
+		expect(await store.deleteExpiredSigningKeys(T0 + 31 * 86_400_000 - 1)).toBe(0);
+		expect(await store.deleteExpiredSigningKeys(T0 + 31 * 86_400_000)).toBe(1);
+		expect(Object.keys(await privateOf())).toEqual(['new']);
+	});
+
+	it('an approval its CLI collected names its live grant, to its owner or an admin; before pickup or once revoked, none', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const josiah = await owner();
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBeUndefined();
+		const redemption = await store.redeemApprovedAuthorization(row!.id, tokenPair('collected'), null, T0 + 1_000);
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBe(redemption!.grantId);
+		expect(await store.findCollectedGrant(row!.id, null)).toBe(redemption!.grantId);
+		expect(await store.findCollectedGrant(row!.id, (await other()).id)).toBeUndefined();
+		await store.revokeGrant(redemption!.grantId, T0 + 2_000);
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBeUndefined();
 	});
 
 	it('an approved code names whose tokens it will give, with when it was approved, until it is redeemed', async () => {

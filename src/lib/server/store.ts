@@ -254,6 +254,7 @@ export interface Denial {
 }
 
 export interface Store {
+	/** Closes the connections; the store is not used again. */
 	close(): Promise<void>;
 	/** The database's clock, in milliseconds since the epoch (clock.ts follows it). */
 	databaseTime(): Promise<number>;
@@ -261,11 +262,17 @@ export interface Store {
 	schemaIsCurrent(): Promise<boolean>;
 
 	// People and browser sessions.
+	/** A person as they signed in: made the first time, their newest name and email kept (a missing one keeps the old). */
 	upsertUser(user: { sub: string; provider: string; name: string | null; email: string | null }, now: number): Promise<UserRow>;
+	/** The person with this `sub`, if they ever signed in (or an admin named them). */
 	findUserBySub(sub: string): Promise<UserRow | undefined>;
+	/** A new browser session, by the hash of its token. */
 	insertSession(tokenHash: Buffer, userId: number, now: number, expiresAt: number): Promise<void>;
+	/** The session behind a token's hash, with its person, expired or not (sessions.ts decides). */
 	findSession(tokenHash: Buffer): Promise<SessionRow | undefined>;
+	/** Moves a session's expiry (sliding expiry). */
 	extendSession(tokenHash: Buffer, expiresAt: number): Promise<void>;
+	/** Ends a session (sign-out). */
 	deleteSession(tokenHash: Buffer): Promise<void>;
 
 	/** Makes the stored clients exactly these (CLIENTS_FILE at start-up), all at once. */
@@ -278,13 +285,17 @@ export interface Store {
 	 * another. One round trip, the block check included: every new code asks.
 	 */
 	insertDeviceAuthorization(row: NewDeviceAuthorization): Promise<'inserted' | 'user_code_taken' | { blockedUntil: number }>;
+	/** The pending, unexpired code with this user code. */
 	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorizationRow | undefined>;
 	/** Marks a live code entered and keeps the entry's handle (its hash) for the browser that entered it. */
 	recordCodeEntry(userCode: string, handleHash: Buffer, now: number): Promise<DeviceAuthorizationRow | undefined>;
 	/** The user code an entry's handle names, whatever its status now. */
 	findEnteredUserCode(handleHash: Buffer): Promise<string | undefined>;
+	/** The first signed-in person to open a pending code claims it; their later opens find it again, anyone else's nothing. */
 	claimDeviceAuthorization(userCode: string, userId: number, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	/** pending → approved, unless another person claimed it (a null claimant, an admin, may always). */
 	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorizationRow | undefined>;
+	/** pending → denied with a reason, under the same claim rule as approval. */
 	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorizationRow | undefined>;
 	/** One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL). */
 	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, now: number): Promise<PolledAuthorizationRow | undefined>;
@@ -295,30 +306,43 @@ export interface Store {
 	redeemApprovedAuthorization(authorizationId: number, tokens: NewTokenPair, pickupIp: string | null, now: number): Promise<Redemption | undefined>;
 	/** Who an approved code's tokens are for, while it is still approved. */
 	findApprovedIssuance(authorizationId: number): Promise<Issuance | undefined>;
+	/** Live pending codes, newest first, at most `limit` (admins). */
 	listPendingAuthorizations(now: number, limit: number): Promise<DeviceAuthorizationRow[]>;
-	/** Every owner's when ownerId is null (admins). */
+	/** Approved codes whose CLI has not collected its tokens, an owner's, or every owner's when ownerId is null (admins). */
 	listUncollectedApprovals(ownerId: number | null, now: number): Promise<UncollectedApprovalRow[]>;
 	/** approved → denied ('revoked') before the CLI collected its tokens. */
 	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<{ user_code: string; client_id: string } | undefined>;
+	/** Whether and from where an owner's approved code was collected (the success page's receipt). */
 	findPickup(userCode: string, ownerId: number): Promise<PickupRow | undefined>;
 	/** The live grant an approval became once its CLI collected the tokens (any owner's when ownerId is null). */
 	findCollectedGrant(approvalId: number, ownerId: number | null): Promise<number | undefined>;
 
 	// Addresses (addressKey: an IPv6 /64) refused new codes after "I didn't start this".
+	/** Refuses new codes from a network until `until` (the later of two blocks wins). */
 	blockAddress(network: string, until: number, reason: string): Promise<void>;
 
 	// Grants and tokens.
 	/** A personal access token: its grant and its one token, all at once. */
 	createPersonalGrant(grant: NewGrant, tokenHash: Buffer): Promise<number>;
+	/** RFC 9700 §4.14.2: retires a live refresh token and adds the next pair, or revokes the grant of a used one. */
 	rotateRefreshToken(refreshTokenHash: Buffer, clientId: string, next: NewTokenPair, now: number): Promise<RefreshRotation>;
+	/** Any access or refresh token by its hash, live or not, with its grant and owner (introspection, revocation, refresh). */
 	findTokenState(tokenHash: Buffer): Promise<TokenStateRow | undefined>;
+	/** A live, unrevoked access token by its hash, with its owner (userinfo). */
 	findActiveAccessToken(tokenHash: Buffer, now: number): Promise<AccessTokenRow | undefined>;
+	/** Ends one access token (RFC 7009), keeping when it first ended. */
 	retireAccessToken(tokenHash: Buffer, now: number): Promise<void>;
+	/** Records when and from where a grant was last used. */
 	touchGrant(grantId: number, now: number, ip: string | null): Promise<void>;
+	/** Ends a grant and all its tokens, keeping when it first ended. */
 	revokeGrant(grantId: number, now: number): Promise<void>;
+	/** Ends a grant only if `ownerId` owns it and it is live; says whether it did. */
 	revokeOwnGrant(grantId: number, ownerId: number, now: number): Promise<boolean>;
+	/** Ends any live grant (admins); says whose it was. */
 	revokeAnyGrant(grantId: number, now: number): Promise<{ id: number; client_id: string; owner_id: number } | undefined>;
+	/** An owner's live grants of one kind, newest first (/account). */
 	listActiveGrants(ownerId: number, kind: 'device' | 'personal', now: number): Promise<GrantRow[]>;
+	/** Everyone's live grants, newest first, filtered by owner sub, name, email or label (admins). */
 	listAllActiveGrants(now: number, filter: string, limit: number): Promise<AdminGrantRow[]>;
 
 	// Signing keys (signing-keys.ts decides when to make one).
@@ -334,13 +358,19 @@ export interface Store {
 	deleteExpiredSigningKeys(now: number): Promise<number>;
 
 	// The audit log.
+	/** Appends an entry to the audit log. */
 	insertAudit(entry: AuditEntry, at: number): Promise<void>;
+	/** The audit log, newest first, a page at a time. */
 	listAudit(limit: number, offset: number): Promise<AuditRow[]>;
 
 	// Sweeping: each deletes at most `limit` expired rows and says how many it deleted.
+	/** Codes past their expiry, whatever their status, oldest first. */
 	deleteExpiredDeviceAuthorizations(now: number, limit: number): Promise<number>;
+	/** Access and refresh tokens past their expiry. */
 	deleteExpiredTokens(now: number, limit: number): Promise<number>;
+	/** Browser sessions past their expiry. */
 	deleteExpiredSessions(now: number, limit: number): Promise<number>;
+	/** Address blocks that have ended. */
 	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
 }
 
