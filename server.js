@@ -37,8 +37,8 @@ process.env.BODY_SIZE_LIMIT ??= '64K';
 process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
 process.env.HOST_HEADER = HOST_HEADER;
 const { handler } = await import('./build/handler.js');
-// Registered by the app's init hook (src/lib/server/fast-path.ts): the two hot OAuth POSTs,
-// and what to close when the process stops (the sweeper, the database).
+// Handed over by the app's init hook under the names src/lib/server/core/server-hooks.ts defines:
+// the two hot OAuth POSTs, and what to close when the process stops (the sweeper, the database).
 const serveFast = globalThis[Symbol.for('doorcode.fastPath')];
 const closeApp = globalThis[Symbol.for('doorcode.close')];
 

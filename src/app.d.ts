@@ -1,4 +1,4 @@
-import type { SessionUser } from '#lib/server/sessions.ts';
+import type { SessionUser } from '#lib/server/browser/sessions.ts';
 
 declare global {
 	namespace App {

@@ -1,20 +1,21 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
-import { followDatabaseClock, now } from '#lib/server/clock.ts';
-import { BUILT_IN_PROVIDERS, loadConfig, type Config } from '#lib/server/config.ts';
-import { databaseUnavailable, methodNotAllowed, noSuchEndpoint, oauthJson } from '#lib/server/oauth-errors.ts';
-import { DatabaseUnavailable } from '#lib/server/store.ts';
-import { sessionCookie } from '#lib/server/cookies.ts';
-import { validateSessionToken } from '#lib/server/sessions.ts';
-import { createServices, services, setServices, type Services } from '#lib/server/services.ts';
-import { prepareSigningKeys, SigningKeysUnusable } from '#lib/server/signing-keys.ts';
-import { describeDatabase, openDatabase } from '#lib/server/database.ts';
-import { startSweeper } from '#lib/server/sweeper.ts';
+import { followDatabaseClock, now } from '#lib/server/core/clock.ts';
+import { BUILT_IN_PROVIDERS, loadConfig, type Config } from '#lib/server/core/config.ts';
+import { databaseUnavailable, methodNotAllowed, noSuchEndpoint, oauthJson } from '#lib/server/oauth/errors.ts';
+import { DatabaseUnavailable } from '#lib/server/store/store.ts';
+import { sessionCookie } from '#lib/server/browser/cookies.ts';
+import { validateSessionToken } from '#lib/server/browser/sessions.ts';
+import { createServices, services, setServices, type Services } from '#lib/server/core/services.ts';
+import { prepareSigningKeys, SigningKeysUnusable } from '#lib/server/oauth/signing-keys.ts';
+import { describeDatabase, openDatabase } from '#lib/server/store/database.ts';
+import { startSweeper } from '#lib/server/ops/sweeper.ts';
 import { randomUUID } from 'node:crypto';
-import { registerFastPath } from '#lib/server/fast-path.ts';
-import { enableMetrics } from '#lib/server/metrics.ts';
-import { responseHeaders } from '#lib/server/headers.ts';
-import { logRequest } from '#lib/server/log.ts';
+import { CLOSE_KEY, handToServer } from '#lib/server/core/server-hooks.ts';
+import { registerFastPath } from '#lib/server/oauth/fast-path.ts';
+import { enableMetrics } from '#lib/server/core/metrics.ts';
+import { responseHeaders } from '#lib/server/core/headers.ts';
+import { logRequest } from '#lib/server/core/log.ts';
 
 export const init: ServerInit = async () => {
 	const loaded = loadConfig(process.env);
@@ -35,11 +36,11 @@ export const init: ServerInit = async () => {
 	const stopSweeper = startSweeper(built);
 	registerFastPath();
 	// server.js calls this on SIGTERM once requests in flight are answered.
-	(globalThis as Record<symbol, unknown>)[Symbol.for('doorcode.close')] = async () => {
+	handToServer(CLOSE_KEY, async () => {
 		stopSweeper();
 		stopFollowingClock();
 		await built.store.close();
-	};
+	});
 	console.log(
 		JSON.stringify({
 			level: 'info',
@@ -78,7 +79,7 @@ async function openSigningKeys(services: Services) {
 
 /** DEV_IDP=1: a local OpenID provider stands in for ORCID and Clerk (loaded only then). */
 async function startDevIdentityProvider(config: Config) {
-	const { startDevIdentityProvider } = await import('#lib/server/dev-idp.ts');
+	const { startDevIdentityProvider } = await import('#lib/server/dev-idp/dev-idp.ts');
 	const idp = await startDevIdentityProvider({ origin: config.origin });
 	config.providers = {
 		orcid: { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...idp.orcid },

@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
-import { startDevIdentityProvider, type DevIdentityProvider } from '../../src/lib/server/dev-idp.ts';
+import { startDevIdentityProvider, type DevIdentityProvider } from '../../src/lib/server/dev-idp/dev-idp.ts';
 import { createDatabase } from './postgres.ts';
 import { freePort, startServer, type SpawnedServer } from './spawned-server.ts';
 

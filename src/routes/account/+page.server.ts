@@ -1,5 +1,5 @@
 import { fail, redirect } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
+import { now } from '#lib/server/core/clock.ts';
 import {
 	createPersonalToken,
 	listDevices,
@@ -9,10 +9,11 @@ import {
 	personalTokenScopes,
 	revokeOwnApproval,
 	revokeOwnGrant
-} from '#lib/server/account.ts';
-import { COLLECTED_MESSAGE } from '#lib/server/device-authorizations.ts';
-import { readForm, requestContext } from '#lib/server/http.ts';
-import { services } from '#lib/server/services.ts';
+} from '#lib/server/browser/account.ts';
+import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
+import { readForm } from '#lib/server/browser/forms.ts';
+import { requestContext } from '#lib/server/oauth/http.ts';
+import { services } from '#lib/server/core/services.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 function signedInUser(locals: App.Locals) {

@@ -1,11 +1,11 @@
 import { error, fail, redirect } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
-import { COLLECTED_MESSAGE } from '#lib/server/device-authorizations.ts';
-import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/admin.ts';
-import { noticeCookie } from '#lib/server/cookies.ts';
-import { actorOf, readForm } from '#lib/server/http.ts';
-import { services } from '#lib/server/services.ts';
-import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
+import { now } from '#lib/server/core/clock.ts';
+import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
+import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/browser/admin.ts';
+import { noticeCookie } from '#lib/server/browser/cookies.ts';
+import { actorOf, readForm } from '#lib/server/browser/forms.ts';
+import { services } from '#lib/server/core/services.ts';
+import { formatUserCode, normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
 function adminOf(event: RequestEvent | Parameters<PageServerLoad>[0]) {

@@ -1,10 +1,11 @@
 import { fail, redirect } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
-import { enterUserCode } from '#lib/server/device-authorizations.ts';
-import { browserId, deviceLoginCookie } from '#lib/server/cookies.ts';
-import { readForm, requestContext } from '#lib/server/http.ts';
-import { services } from '#lib/server/services.ts';
-import { formatUserCode, normalizeUserCode } from '#lib/server/user-code.ts';
+import { now } from '#lib/server/core/clock.ts';
+import { enterUserCode } from '#lib/server/oauth/device-authorizations.ts';
+import { browserId, deviceLoginCookie } from '#lib/server/browser/cookies.ts';
+import { readForm } from '#lib/server/browser/forms.ts';
+import { requestContext } from '#lib/server/oauth/http.ts';
+import { services } from '#lib/server/core/services.ts';
+import { formatUserCode, normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 /** The same words for unknown, expired and used codes: the page is no oracle for guessing. */

@@ -1,6 +1,6 @@
-import { safeReturnTo } from '#lib/server/cookies.ts';
-import { PROVIDER_IDS } from '#lib/server/providers.ts';
-import { services } from '#lib/server/services.ts';
+import { safeReturnTo } from '#lib/server/browser/cookies.ts';
+import { PROVIDER_IDS } from '#lib/server/browser/providers.ts';
+import { services } from '#lib/server/core/services.ts';
 import type { PageServerLoad } from './$types';
 
 const ERRORS: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { redirect } from '@sveltejs/kit';
-import { sessionCookie } from '#lib/server/cookies.ts';
-import { services } from '#lib/server/services.ts';
-import { invalidateSession } from '#lib/server/sessions.ts';
+import { sessionCookie } from '#lib/server/browser/cookies.ts';
+import { services } from '#lib/server/core/services.ts';
+import { invalidateSession } from '#lib/server/browser/sessions.ts';
 import type { Actions } from './$types';
 
 export const load = () => redirect(303, '/');

@@ -1,7 +1,7 @@
-import { trustedHop } from '#lib/server/http.ts';
-import { METRICS_CONTENT_TYPE, metricsText } from '#lib/server/metrics.ts';
-import { mayReadMetrics } from '#lib/server/metrics-access.ts';
-import { services } from '#lib/server/services.ts';
+import { trustedHop } from '#lib/server/oauth/http.ts';
+import { METRICS_CONTENT_TYPE, metricsText } from '#lib/server/core/metrics.ts';
+import { mayReadMetrics } from '#lib/server/ops/metrics-access.ts';
+import { services } from '#lib/server/core/services.ts';
 import type { RequestHandler } from './$types';
 
 /** Prometheus text format, for METRICS_TOKEN or this machine only. */

@@ -1,7 +1,7 @@
 import { json } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
-import { readiness } from '#lib/server/probes.ts';
-import { services } from '#lib/server/services.ts';
+import { now } from '#lib/server/core/clock.ts';
+import { readiness } from '#lib/server/ops/probes.ts';
+import { services } from '#lib/server/core/services.ts';
 import type { RequestHandler } from './$types';
 
 /** Readiness: the database answers, its schema is current and the signing keys open. */

@@ -1,5 +1,5 @@
-import { authorizationServerMetadata } from '#lib/server/oauth-endpoints.ts';
-import { serveQuery } from '#lib/server/http.ts';
+import { authorizationServerMetadata } from '#lib/server/oauth/endpoints.ts';
+import { serveQuery } from '#lib/server/oauth/http.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) => serveQuery(event, async (services) => authorizationServerMetadata(services));

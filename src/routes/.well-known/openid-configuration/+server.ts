@@ -1,5 +1,5 @@
-import { openidConfiguration } from '#lib/server/oauth-endpoints.ts';
-import { serveQuery } from '#lib/server/http.ts';
+import { openidConfiguration } from '#lib/server/oauth/endpoints.ts';
+import { serveQuery } from '#lib/server/oauth/http.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = (event) => serveQuery(event, async (services) => openidConfiguration(services));

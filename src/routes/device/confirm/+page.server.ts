@@ -1,10 +1,11 @@
 import { redirect } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
-import { approveOwnDevice, openConfirmation } from '#lib/server/confirmation.ts';
-import { browserId, deviceLoginCookie } from '#lib/server/cookies.ts';
-import { denyDeviceAuthorization, reportDeviceAuthorization, resolveDeviceLogin } from '#lib/server/device-authorizations.ts';
-import { actorOf, requestContext } from '#lib/server/http.ts';
-import { services } from '#lib/server/services.ts';
+import { now } from '#lib/server/core/clock.ts';
+import { approveOwnDevice, openConfirmation } from '#lib/server/browser/confirmation.ts';
+import { browserId, deviceLoginCookie } from '#lib/server/browser/cookies.ts';
+import { denyDeviceAuthorization, reportDeviceAuthorization, resolveDeviceLogin } from '#lib/server/oauth/device-authorizations.ts';
+import { actorOf } from '#lib/server/browser/forms.ts';
+import { requestContext } from '#lib/server/oauth/http.ts';
+import { services } from '#lib/server/core/services.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
 type Event = RequestEvent | Parameters<PageServerLoad>[0];

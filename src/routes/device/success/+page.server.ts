@@ -1,6 +1,6 @@
-import { pickupReceipt } from '#lib/server/account.ts';
-import { services } from '#lib/server/services.ts';
-import { normalizeUserCode } from '#lib/server/user-code.ts';
+import { pickupReceipt } from '#lib/server/browser/account.ts';
+import { services } from '#lib/server/core/services.ts';
+import { normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ url, locals }) => {

@@ -1,8 +1,8 @@
 import { error, redirect } from '@sveltejs/kit';
-import { safeReturnTo, signInCookies } from '#lib/server/cookies.ts';
-import { isProviderId } from '#lib/server/providers.ts';
-import { services } from '#lib/server/services.ts';
-import { beginSignIn } from '#lib/server/sign-in.ts';
+import { safeReturnTo, signInCookies } from '#lib/server/browser/cookies.ts';
+import { isProviderId } from '#lib/server/browser/providers.ts';
+import { services } from '#lib/server/core/services.ts';
+import { beginSignIn } from '#lib/server/browser/sign-in.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = ({ params, url, cookies }) => {

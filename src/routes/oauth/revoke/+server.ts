@@ -1,6 +1,6 @@
-import { revocationEndpoint } from '#lib/server/oauth-endpoints.ts';
-import { oauthAnswer, servePost } from '#lib/server/http.ts';
-import { methodNotAllowed } from '#lib/server/oauth-errors.ts';
+import { revocationEndpoint } from '#lib/server/oauth/endpoints.ts';
+import { oauthAnswer, servePost } from '#lib/server/oauth/http.ts';
+import { methodNotAllowed } from '#lib/server/oauth/errors.ts';
 import type { RequestHandler } from './$types';
 
 export const POST: RequestHandler = (event) => servePost(event, revocationEndpoint);

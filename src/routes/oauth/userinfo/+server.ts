@@ -1,6 +1,6 @@
-import { userinfoEndpoint } from '#lib/server/oauth-endpoints.ts';
-import { oauthAnswer, serveQuery } from '#lib/server/http.ts';
-import { methodNotAllowed } from '#lib/server/oauth-errors.ts';
+import { userinfoEndpoint } from '#lib/server/oauth/endpoints.ts';
+import { oauthAnswer, serveQuery } from '#lib/server/oauth/http.ts';
+import { methodNotAllowed } from '#lib/server/oauth/errors.ts';
 import type { RequestHandler } from './$types';
 
 const serve: RequestHandler = (event) => serveQuery(event, userinfoEndpoint);

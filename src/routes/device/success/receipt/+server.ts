@@ -1,7 +1,7 @@
 import { json } from '@sveltejs/kit';
-import { pickupReceipt } from '#lib/server/account.ts';
-import { services } from '#lib/server/services.ts';
-import { normalizeUserCode } from '#lib/server/user-code.ts';
+import { pickupReceipt } from '#lib/server/browser/account.ts';
+import { services } from '#lib/server/core/services.ts';
+import { normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { RequestHandler } from './$types';
 
 /** The pickup receipt as JSON, so the success page can update itself while the CLI polls. */

@@ -1,11 +1,11 @@
 import { error, redirect } from '@sveltejs/kit';
-import { now } from '#lib/server/clock.ts';
-import { browserId, deviceLoginCookie, safeReturnTo, sessionCookie, signInCookies } from '#lib/server/cookies.ts';
-import { requestContext } from '#lib/server/http.ts';
-import { isProviderId } from '#lib/server/providers.ts';
-import { services } from '#lib/server/services.ts';
-import { invalidateSession } from '#lib/server/sessions.ts';
-import { completeCallback } from '#lib/server/sign-in.ts';
+import { now } from '#lib/server/core/clock.ts';
+import { browserId, deviceLoginCookie, safeReturnTo, sessionCookie, signInCookies } from '#lib/server/browser/cookies.ts';
+import { requestContext } from '#lib/server/oauth/http.ts';
+import { isProviderId } from '#lib/server/browser/providers.ts';
+import { services } from '#lib/server/core/services.ts';
+import { invalidateSession } from '#lib/server/browser/sessions.ts';
+import { completeCallback } from '#lib/server/browser/sign-in.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = async (event) => {

@@ -1,0 +1,59 @@
+import { approveDeviceAuthorization, claimForConfirmation, findPendingAuthorization, type Actor, type Decision } from '../oauth/device-authorizations';
+import type { Services } from '../core/services';
+import type { SessionUser } from './sessions';
+import { formatUserCode } from '../oauth/user-code';
+
+/** What /device/confirm shows the person who claimed a code, so they can compare and decide. */
+export interface ConfirmationView {
+	userCode: string;
+	clientName: string;
+	clientId: string;
+	scopes: string[];
+	requestedAt: number;
+	expiresAt: number;
+	requesterIp: string | null;
+	requesterUserAgent: string | null;
+	browserIp: string | null;
+	/** Phishing: the code was asked for elsewhere than where this browser is. */
+	addressMismatch: boolean;
+	signedInAs: string;
+	sub: string;
+}
+
+export type Confirmation = { ok: true; view: ConfirmationView } | { ok: false; reason: 'claimed' | 'expired' };
+
+/**
+ * The signed-in person opens a code's confirm page and so claims it: from then on only
+ * they can decide it. Another person's claim, or a code no longer pending, is refused.
+ */
+export async function openConfirmation(services: Services, userCode: string, user: SessionUser, browserIp: string | null, now: number): Promise<Confirmation> {
+	const authorization = await claimForConfirmation(services, userCode, user.id, now);
+	if (!authorization) {
+		const claimedByAnother = (await findPendingAuthorization(services, userCode, now)) !== undefined;
+		return { ok: false, reason: claimedByAnother ? 'claimed' : 'expired' };
+	}
+	return {
+		ok: true,
+		view: {
+			userCode: formatUserCode(authorization.user_code),
+			clientName: services.clients.get(authorization.client_id)?.name ?? authorization.client_id,
+			clientId: authorization.client_id,
+			scopes: authorization.scope.split(' ').filter(Boolean),
+			requestedAt: authorization.created_at,
+			expiresAt: authorization.expires_at,
+			requesterIp: authorization.requester_ip,
+			requesterUserAgent: authorization.requester_user_agent,
+			browserIp,
+			addressMismatch: authorization.requester_ip !== null && browserIp !== null && authorization.requester_ip !== browserIp,
+			signedInAs: user.name ?? user.sub,
+			sub: user.sub
+		}
+	};
+}
+
+/** Approve at /device/confirm: for the person themselves, exactly the scopes that were requested. */
+export async function approveOwnDevice(services: Services, actor: Actor, userCode: string, now: number): Promise<Decision> {
+	const pending = await findPendingAuthorization(services, userCode, now);
+	if (!pending) return { ok: false };
+	return approveDeviceAuthorization(services, actor, { userCode, ownerId: actor.userId, ownerSub: actor.sub, grantedScope: pending.scope, label: null }, now);
+}

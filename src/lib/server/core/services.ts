@@ -1,0 +1,47 @@
+import type { Client } from './clients';
+import type { Config } from './config';
+import { NO_LIMITS, type Limiter } from './rate-limit';
+import type { Store } from '../store/store';
+
+/** What the domain functions run against: built once at start-up (hooks.server.ts), or by a test. */
+export interface Services {
+	config: Config;
+	store: Store;
+	clients: ReadonlyMap<string, Client>;
+	limiter: Limiter;
+}
+
+/** Who is asking, as the endpoints see it; no framework types. */
+export interface RequestContext {
+	now: number;
+	ip: string | null;
+	userAgent: string | null;
+	authorization: string | null;
+}
+
+let current: Services | undefined;
+
+export function setServices(services: Services): void {
+	current = services;
+}
+
+export function services(): Services {
+	if (!current) throw new Error('doorcode services used before start-up finished');
+	return current;
+}
+
+/** What an engine provides: its store, and where its rate limits are kept. */
+export interface Database {
+	store: Store;
+	limiter: Limiter;
+}
+
+export async function createServices(config: Config, { store, limiter }: Database): Promise<Services> {
+	await store.replaceClients(config.clients);
+	return {
+		config,
+		store,
+		clients: new Map(config.clients.map((client) => [client.id, client])),
+		limiter: config.rateLimits ? limiter : NO_LIMITS
+	};
+}

@@ -1,0 +1,157 @@
+import { authenticateClient, type Client } from '../core/clients';
+import { countRateLimitRefusal } from '../core/metrics';
+import { keyring, SIGNING_ALG } from './signing-keys';
+import { createDeviceAuthorization } from './device-authorizations';
+import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
+import { recordRateLimit } from '../core/audit';
+import { invalidClient, invalidRequest, ok, tooManyRequests, unsupportedGrantType, type OAuthResult } from './errors';
+import { addressKey, type Limit } from '../core/rate-limit';
+import type { Params } from './request-params';
+import type { RequestContext, Services } from '../core/services';
+import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
+import { releasedClaims } from './jwt';
+
+/**
+ * The JSON API as plain functions from parsed fields to (status, JSON): no framework
+ * types, so the hot path can be served from anywhere without rewriting it.
+ */
+
+/** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
+export function authorizationServerMetadata({ config }: Services): OAuthResult {
+	return ok(serverMetadata(config.origin, config.clients));
+}
+
+function serverMetadata(origin: string, clients: Client[]) {
+	return {
+		issuer: origin,
+		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
+		token_endpoint: `${origin}/oauth/token`,
+		userinfo_endpoint: `${origin}/oauth/userinfo`,
+		revocation_endpoint: `${origin}/oauth/revoke`,
+		introspection_endpoint: `${origin}/oauth/introspect`,
+		jwks_uri: `${origin}${JWKS_PATH}`,
+		grant_types_supported: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
+		response_types_supported: [],
+		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+		scopes_supported: [...new Set(['openid', ...clients.flatMap((client) => client.scopes)])],
+		service_documentation: `${origin}/`
+	};
+}
+
+/** Where the JWK Set is served. */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields and OpenID's own. */
+export function openidConfiguration({ config }: Services): OAuthResult {
+	return ok({
+		...serverMetadata(config.origin, config.clients),
+		subject_types_supported: ['public'],
+		id_token_signing_alg_values_supported: [SIGNING_ALG],
+		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']
+	});
+}
+
+/** RFC 7517 §5: the public signing keys (the one that signs, the next, and retired ones still in use). */
+export async function jsonWebKeySet(services: Services, context: RequestContext): Promise<OAuthResult> {
+	return ok({ keys: (await keyring(services, context.now)).published });
+}
+
+/** Reads client_id/secret from the body or HTTP Basic and checks them. */
+function authenticate(services: Services, params: Params, context: RequestContext) {
+	const result = authenticateClient(services.clients, {
+		clientId: params.get('client_id'),
+		clientSecret: params.get('client_secret'),
+		authorization: context.authorization
+	});
+	if (!result.ok) {
+		const triedBasic = /^Basic\b/i.test(context.authorization ?? '');
+		return { ok: false as const, error: invalidClient(result.reason, triedBasic) };
+	}
+	return result;
+}
+
+/** A limit check for the JSON API: null when allowed, else the 429 to answer. */
+async function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): Promise<OAuthResult | null> {
+	const verdict = await services.limiter.consume(key, limit, context.now);
+	if (verdict.ok) return null;
+	// The key's fixed prefix names the limit (device-ip, device-client, token-ip); never the key itself.
+	countRateLimitRefusal(key.slice(0, key.indexOf(':')));
+	await recordRateLimit(services, verdict, what, context.ip, context.now);
+	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`);
+}
+
+/**
+ * POST /oauth/device_authorization (RFC 8628 §3.1), limited per address and per client. A
+ * public client's id is anyone's to name, so its limit counts per client and address:
+ * strangers asking in its name use up only their own share, never its other users'.
+ */
+export async function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
+	const { config } = services;
+	const address = addressKey(context.ip);
+	const perIp = await limited(services, `device-ip:${address}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
+	if (perIp) return perIp;
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	const { id, type } = client.client;
+	const perClient = await limited(
+		services,
+		type === 'public' ? `device-client:${id}:${address}` : `device-client:${id}`,
+		config.limits.deviceAuthorizationPerClient,
+		'new codes for this client',
+		context
+	);
+	if (perClient) return perClient;
+	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
+}
+
+const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
+
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
+export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
+	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
+	const ceiling = await limited(services, `token-ip:${addressKey(context.ip)}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
+	if (ceiling) return ceiling;
+	const grantType = params.get('grant_type');
+	if (!grantType) return invalidRequest('grant_type is required.');
+	if (!GRANT_TYPES.includes(grantType)) {
+		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.join(' and ')}.`);
+	}
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), context);
+	return pollDeviceCode(services, client.client, params.get('device_code'), context);
+}
+
+/** POST /oauth/revoke (RFC 7009): logout for a CLI. */
+export async function revocationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	return revokeToken(services, client.client, params.get('token'), context);
+}
+
+/** POST /oauth/introspect (RFC 7662): only for authenticated confidential clients (resource servers). */
+export async function introspectionEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
+	const client = authenticate(services, params, context);
+	if (!client.ok) return client.error;
+	if (client.client.type !== 'confidential') {
+		return invalidClient('Introspection is only for confidential clients that authenticate with their secret.', false);
+	}
+	return introspectToken(services, params.get('token'), context.now);
+}
+
+/** GET /oauth/userinfo: who a bearer token belongs to, as far as its scopes release it (OIDC Core §5.4). */
+export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
+	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
+	if (!bearer.ok) return bearer.error;
+	const { token } = bearer;
+	return ok({
+		sub: token.sub,
+		provider: token.provider,
+		...releasedClaims({ name: token.name, email: token.email, actor: token.approved_by_sub }, token.scope),
+		scope: token.scope,
+		client_id: token.client_id,
+		...(token.approved_by_sub ? { approved_by: token.approved_by_sub } : {})
+	});
+}

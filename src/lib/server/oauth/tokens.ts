@@ -1,0 +1,183 @@
+import { recordAudit } from '../core/audit';
+import { PERSONAL_CLIENT_ID, type Client } from '../core/clients';
+import type { Config } from '../core/config';
+import { generateSecret, hashSecret } from '../core/crypto';
+import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './errors';
+import type { RequestContext, Services } from '../core/services';
+import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
+import type { AccessTokenRow, NewTokenPair } from '../store/store';
+
+/** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
+export const ACCESS_TOKEN_PREFIX = 'dca_';
+export const REFRESH_TOKEN_PREFIX = 'dcr_';
+export const PERSONAL_TOKEN_PREFIX = 'dcp_';
+
+/** RFC 6749 §5.1, with OpenID Connect's id_token when `openid` was granted. */
+export interface TokenResponse {
+	access_token: string;
+	token_type: 'Bearer';
+	expires_in: number;
+	refresh_token: string;
+	scope: string;
+	id_token?: string;
+}
+
+/** New tokens: the answer to send, and the hashes, the only form that is stored. */
+export interface IssuedTokens {
+	response: TokenResponse;
+	stored: NewTokenPair;
+}
+
+/** How long a client's access tokens live: its access_token_ttl, else ACCESS_TOKEN_TTL. */
+export function accessTokenLifetime(config: Config, client: Client): number {
+	return client.accessTokenTtl ?? config.accessTokenTtl;
+}
+
+/**
+ * A new access token (opaque, or an RFC 9068 JWT for a client that asked for them), a new
+ * refresh token, and an ID token when `openid` was granted. A JWT is stored like an opaque
+ * token, by its hash, so userinfo, introspection and revocation treat both alike.
+ */
+export async function issueTokens(services: Services, client: Client, subject: TokenSubject, now: number): Promise<IssuedTokens> {
+	const { config } = services;
+	const lifetime = accessTokenLifetime(config, client);
+	const accessToken =
+		client.accessTokenFormat === 'jwt'
+			? await signAccessToken(services, client, subject, generateSecret(), now, lifetime)
+			: generateSecret(ACCESS_TOKEN_PREFIX);
+	const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+	const idToken = subject.scope.split(' ').includes('openid') ? await signIdToken(services, client, subject, now, lifetime) : undefined;
+	return {
+		response: {
+			access_token: accessToken,
+			token_type: 'Bearer',
+			expires_in: lifetime,
+			refresh_token: refreshToken,
+			scope: subject.scope,
+			...(idToken ? { id_token: idToken } : {})
+		},
+		stored: {
+			accessTokenHash: hashSecret(accessToken),
+			accessExpiresAt: now + lifetime * 1000,
+			refreshTokenHash: hashSecret(refreshToken),
+			refreshExpiresAt: now + config.refreshTokenTtl * 1000
+		}
+	};
+}
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token is retired as it is
+ * used and replaced; presenting a retired one means it leaked, so the grant ends.
+ */
+export async function refreshTokens(services: Services, client: Client, refreshToken: string | undefined, context: RequestContext): Promise<OAuthResult> {
+	if (!refreshToken) return invalidRequest('refresh_token is required.');
+	const tokenHash = hashSecret(refreshToken);
+	// The new tokens name the grant's owner: read it first. A token that cannot be rotated is
+	// refused (or, used before, ends its grant) before anything is signed.
+	const state = await services.store.findTokenState(tokenHash);
+	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED);
+	if (state.retired_at !== null) return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED);
+	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
+	const next = await issueTokens(services, client, subject, context.now);
+	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
+	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
+	if (rotation.outcome === 'rotated') return ok(next.response);
+	if (rotation.outcome === 'reused') return refuseReusedRefreshToken(services, client, rotation.grantId, rotation.sub, context);
+	return invalidGrant(REFRESH_REFUSED);
+}
+
+/** RFC 9700 §4.14.2: a refresh token presented again has leaked; its grant ends. */
+async function refuseReusedRefreshToken(services: Services, client: Client, grantId: number, sub: string, context: RequestContext): Promise<OAuthResult> {
+	await services.store.revokeGrant(grantId, context.now);
+	await recordAudit(
+		services,
+		{
+			actor: null,
+			action: 'grant.revoked_reused_refresh_token',
+			clientId: client.id,
+			subject: sub,
+			ip: context.ip,
+			detail: `grant ${grantId}: a used refresh token was presented again, so it leaked`
+		},
+		context.now
+	);
+	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.');
+}
+
+const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';
+
+/**
+ * RFC 7009: revoking a refresh token ends its grant; revoking an access token ends that
+ * token. Unknown tokens, and tokens of other clients, are answered 200 all the same.
+ */
+export async function revokeToken(services: Services, client: Client, token: string | undefined, context: RequestContext): Promise<OAuthResult> {
+	if (!token) return invalidRequest('token is required.');
+	const { store } = services;
+	const tokenHash = hashSecret(token);
+	const state = await store.findTokenState(tokenHash);
+	if (state && state.client_id === client.id) {
+		if (state.kind === 'refresh') await store.revokeGrant(state.grant_id, context.now);
+		else await store.retireAccessToken(tokenHash, context.now);
+		const what = state.kind === 'refresh' ? 'grant.revoked_by_client' : 'token.revoked_by_client';
+		await recordAudit(
+			services,
+			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grant_id}` },
+			context.now
+		);
+	}
+	return ok({});
+}
+
+/**
+ * A token of a client no longer in CLIENTS_FILE is refused: removing a client ends its
+ * logins at once. Personal access tokens belong to no client.
+ */
+function clientStillDeclared({ clients }: Services, clientId: string): boolean {
+	return clientId === PERSONAL_CLIENT_ID || clients.has(clientId);
+}
+
+/** RFC 7662 §2.2: what a resource server may know about a token; inactive says nothing more. */
+export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
+	if (!token) return invalidRequest('token is required.');
+	const state = await services.store.findTokenState(hashSecret(token));
+	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
+		return ok({ active: false });
+	}
+	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.client_id) : undefined;
+	return ok({
+		active: true,
+		sub: state.sub,
+		scope: state.scope,
+		client_id: state.client_id,
+		token_type: state.kind === 'access' ? 'Bearer' : 'refresh_token',
+		exp: Math.floor(state.expires_at / 1000),
+		iat: Math.floor(state.created_at / 1000),
+		// RFC 7662 §2.2: whom the token is meant for, so a resource server can refuse another API's.
+		...(audience ? { aud: audience } : {}),
+		...(state.approved_by_sub !== null ? { act: { sub: state.approved_by_sub } } : {})
+	});
+}
+
+/** The `aud` of a client's access tokens: its `audience` for JWT access tokens, else this server. */
+function accessTokenAudienceOf(services: Services, clientId: string): string {
+	const client = services.clients.get(clientId);
+	return client?.accessTokenFormat === 'jwt' ? accessTokenAudience(services, client) : services.config.origin;
+}
+
+export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
+
+/** RFC 6750 §2.1: an access token in the Authorization header, live and not revoked. */
+export async function authenticateBearer(services: Services, authorization: string | null, now: number, ip: string | null): Promise<BearerResult> {
+	if (!authorization) return { ok: false, error: missingToken('Send an access token as "Authorization: Bearer <token>".') };
+	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
+	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
+	const token = await services.store.findActiveAccessToken(hashSecret(match[1]), now);
+	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
+	if (accessTokenAudienceOf(services, token.client_id) !== services.config.origin) {
+		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };
+	}
+	await services.store.touchGrant(token.grant_id, now, ip);
+	return { ok: true, token };
+}

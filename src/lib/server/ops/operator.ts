@@ -1,0 +1,144 @@
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { loadConfig, type Config } from '../core/config';
+import { sha256Hex } from '../core/crypto';
+import { describeDatabase, openDatabase } from '../store/database';
+import { createServices } from '../core/services';
+import { sweep } from './sweeper';
+
+/**
+ * `npm run doorcode -- <command>`: what an operator does from a shell. Exit status 0 when
+ * done, 1 when the command failed, 2 for a usage error; messages on standard error, results
+ * on standard output.
+ */
+
+const HELP = `usage: npm run doorcode -- <command>
+
+commands:
+  check-config    validate the environment and CLIENTS_FILE; print what the server would run with (secrets masked)
+  hash-secret     read a client secret from standard input; print its secret_sha256 for CLIENTS_FILE
+  backup <file>   a consistent copy of the SQLite database, taken while the server runs (PostgreSQL: use pg_dump)
+  migrate         apply the database migrations and exit (for deploy pipelines)
+  sweep           delete expired codes, tokens, sessions and blocks now, once
+
+exit status: 0 done, 1 failed, 2 usage error`;
+
+type Output = { out: (line: string) => void; err: (line: string) => void };
+
+export async function runOperatorCommand(args: string[], env: Record<string, string | undefined>, io: Output, stdin: () => Promise<string>): Promise<number> {
+	const [command, ...rest] = args;
+	if (!command || command === '--help' || command === '-h' || command === 'help') {
+		io.out(HELP);
+		return command ? 0 : 2;
+	}
+	if (command === 'hash-secret') return hashSecret(io, await stdin());
+	const loaded = loadConfig(env);
+	if (!loaded.ok) {
+		for (const line of loaded.errors) io.err(`doorcode: ${line}`);
+		return 1;
+	}
+	for (const line of loaded.warnings) io.err(`doorcode: ${line}`);
+	const { config } = loaded;
+	switch (command) {
+		case 'check-config':
+			for (const line of describeConfig(config)) io.out(line);
+			return 0;
+		case 'backup':
+			return backup(config, rest[0], io);
+		case 'migrate':
+			return withDatabase(config, io, async () => io.out(`migrations applied: ${describeDatabase(config)} is current`));
+		case 'sweep':
+			return withDatabase(config, io, async (services) => {
+				const report = await sweep(services, Date.now(), { restFactor: 0, minRestMs: 0 });
+				io.out(
+					`swept: ${report.deviceAuthorizations} device authorizations, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks`
+				);
+			});
+		default:
+			io.err(`doorcode: unknown command "${command.slice(0, 40)}"\n\n${HELP}`);
+			return 2;
+	}
+}
+
+function hashSecret(io: Output, input: string): number {
+	const secret = input.replace(/\r?\n$/, '');
+	if (secret.length < 16) {
+		io.err(
+			'doorcode: hash-secret: give the client secret (16 characters or more) on standard input, e.g. printf %s "$SECRET" | npm run doorcode -- hash-secret'
+		);
+		return 1;
+	}
+	io.out(sha256Hex(secret));
+	return 0;
+}
+
+/** What the server would run with, one setting a line; secrets shown only as set or not. */
+export function describeConfig(config: Config): string[] {
+	const set = (value: string | null | undefined) => (value ? 'set' : 'not set');
+	return [
+		`origin: ${config.origin}${config.secure ? ' (https: Secure, __Host- cookies, HSTS)' : ''}`,
+		`database: ${describeDatabase(config)}${config.databaseUrl ? `, pool ${config.databasePoolSize}` : ''}`,
+		`sign-in: ${
+			Object.values(config.providers)
+				.map((provider) => `${provider.name} at ${provider.baseUrl} (client ${provider.clientId}, secret set)`)
+				.join('; ') || (config.devIdp ? 'the local identity provider (DEV_IDP=1)' : 'none')
+		}`,
+		`clients: ${config.clients.map((client) => `${client.id} (${client.type}${client.accessTokenFormat === 'jwt' ? ', JWT access tokens' : ''}; ${client.scopes.join(' ') || 'no scopes'})`).join(', ')}`,
+		`admins: ${config.adminSubjects.join(', ') || 'none'}`,
+		`codes: live ${config.deviceCodeTtl} s, poll every ${config.pollInterval} s; swept every ${config.sweepInterval} s`,
+		`tokens: access ${config.accessTokenTtl} s, refresh ${config.refreshTokenTtl} s; sessions ${config.sessionTtl} s`,
+		`rate limits: ${config.rateLimits ? `on (codes ${config.limits.codeEntry.count}/${config.limits.codeEntry.windowSeconds}s per address and browser)` : 'off'}; TRUST_PROXY ${config.trustProxy}`,
+		`signing keys: rotated every ${config.signingKeyDays} days; KEY_ENCRYPTION_SECRET ${set(config.keyEncryptionSecret)}`,
+		`metrics: ${!config.metrics ? 'off' : config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`
+	];
+}
+
+async function backup(config: Config, file: string | undefined, io: Output): Promise<number> {
+	if (config.databaseUrl) {
+		io.err(
+			`doorcode: backup: the database is ${describeDatabase(config)}: back it up with pg_dump, e.g. pg_dump --format=custom --file=doorcode.dump "$DATABASE_URL"`
+		);
+		return 1;
+	}
+	if (!file) {
+		io.err('doorcode: backup: name the file to write, e.g. npm run doorcode -- backup /var/backups/doorcode.db');
+		return 2;
+	}
+	if (existsSync(file)) {
+		io.err(`doorcode: backup: ${file} already exists; choose a new file`);
+		return 1;
+	}
+	if (!existsSync(config.databasePath)) {
+		io.err(`doorcode: backup: there is no database at ${config.databasePath} (DATABASE_PATH)`);
+		return 1;
+	}
+	const db = new Database(config.databasePath, { readonly: true, fileMustExist: true });
+	try {
+		// The copy holds the signing keys: made readable by its owner alone before a byte is written.
+		closeSync(openSync(file, 'wx', 0o600));
+		// SQLite's online backup: a consistent copy while the server keeps writing.
+		await db.backup(file);
+	} catch (error) {
+		rmSync(file, { force: true });
+		io.err(`doorcode: backup: ${(error as Error).message}`);
+		return 1;
+	} finally {
+		db.close();
+	}
+	io.out(`backed up ${config.databasePath} to ${file}`);
+	return 0;
+}
+
+async function withDatabase(config: Config, io: Output, work: (services: Awaited<ReturnType<typeof createServices>>) => Promise<void>): Promise<number> {
+	let services;
+	try {
+		services = await createServices(config, await openDatabase(config));
+		await work(services);
+		return 0;
+	} catch (error) {
+		io.err(`doorcode: ${describeDatabase(config)}: ${(error as Error).message}`);
+		return 1;
+	} finally {
+		await services?.store.close();
+	}
+}

@@ -1,0 +1,711 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { emptiedDatabase } from '../../../../tests/support/postgres.ts';
+import { hashSecret } from '../core/crypto';
+import { decidePoll, type PollState } from './poll-rule';
+import { openPostgresDatabase } from './postgres/postgres-store';
+import { openSqliteStore } from './sqlite/sqlite-store';
+import { ERASED_PRIVATE_KEY, type DeviceStatus, type NewGrant, type NewTokenPair, type Store } from './store';
+
+/**
+ * The store contract, run against every engine: what each method promises, whatever
+ * SQL the engine runs for it. Each vitest project runs it on its engine (vite.config.ts);
+ * PostgreSQL is a real server (tests/support/vitest-postgres.ts). The last test fails
+ * when a method of the contract is called by no test above it.
+ */
+interface EngineLocation {
+	open(): Promise<Store>;
+	dispose(): Promise<void>;
+}
+
+const ENGINES: Record<'sqlite' | 'postgres', [string, () => Promise<EngineLocation>]> = {
+	sqlite: [
+		'SQLite',
+		async () => {
+			const folder = mkdtempSync(join(tmpdir(), 'doorcode-store-'));
+			return { open: async () => openSqliteStore(join(folder, 'doorcode.db')), dispose: async () => rmSync(folder, { recursive: true, force: true }) };
+		}
+	],
+	postgres: [
+		'PostgreSQL',
+		async () => {
+			const url = await emptyPostgresDatabase();
+			return { open: async () => (await openPostgresDatabase({ url, poolSize: 4 })).store, dispose: async () => {} };
+		}
+	]
+};
+/** One database for the file, emptied for each test: the first test opens it new and migrates it. */
+const emptyPostgresDatabase = emptiedDatabase(inject('postgresUrl'), 'store');
+
+const [engine, locate] = ENGINES[inject('engine')];
+
+const T0 = 1_800_000_000_000;
+const TTL = 600_000;
+
+/** The methods of the contract that some test called and whose promise was fulfilled. */
+const exercised = new Set<string>();
+
+/** The store as the tests see it: every method call that succeeds is recorded in `exercised`. */
+function recording(store: Store): Store {
+	return new Proxy(store, {
+		get(target, key, receiver) {
+			const value: unknown = Reflect.get(target, key, receiver);
+			if (typeof key !== 'string' || typeof value !== 'function') return value;
+			return async (...args: unknown[]) => {
+				const result: unknown = await value.apply(target, args);
+				exercised.add(key);
+				return result;
+			};
+		}
+	});
+}
+
+describe(`the store contract on ${engine}`, () => {
+	let location: EngineLocation;
+	/** Closed after each test without being recorded: close() counts only where a test calls it. */
+	let unrecorded: Store;
+	let store: Store;
+	const open = async () => recording(await location.open());
+
+	beforeEach(async () => {
+		location = await locate();
+		unrecorded = await location.open();
+		store = recording(unrecorded);
+	});
+	afterEach(async () => {
+		await unrecorded.close();
+		await location.dispose();
+	});
+
+	let serial = 0;
+	async function newCode(userCode = `Q${String(++serial).padStart(7, '0')}`) {
+		const deviceCodeHash = hashSecret(`device-${userCode}`);
+		const inserted = await store.insertDeviceAuthorization({
+			deviceCodeHash,
+			userCode,
+			clientId: 'demo-cli',
+			scope: 'read write',
+			createdAt: T0,
+			expiresAt: T0 + TTL,
+			intervalSeconds: 5,
+			requesterIp: '192.0.2.1',
+			requesterNetwork: '192.0.2.1',
+			requesterUserAgent: 'test'
+		});
+		return { inserted, userCode, deviceCodeHash };
+	}
+
+	const owner = () => store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, T0);
+	const tokenPair = (tag: string): NewTokenPair => ({
+		accessTokenHash: hashSecret(`access-${tag}`),
+		accessExpiresAt: T0 + 3_600_000,
+		refreshTokenHash: hashSecret(`refresh-${tag}`),
+		refreshExpiresAt: T0 + 86_400_000
+	});
+
+	async function approved(userCode: string) {
+		const person = await owner();
+		return store.approveDeviceAuthorization({ userCode, ownerId: person.id, approvedBy: null, grantedScope: 'read', label: null, claimant: null, now: T0 });
+	}
+
+	const LAURE = { sub: 'orcid:0000-0001-5109-3700', provider: 'orcid', name: 'Laure Haak', email: null };
+	const other = () => store.upsertUser(LAURE, T0);
+
+	/** A personal grant of `ownerId` whose one token is hashSecret(`personal-${tag}`). */
+	async function personalGrant(ownerId: number, tag: string, expiresAt = T0 + 7 * 86_400_000, createdAt = T0) {
+		const grant: NewGrant = {
+			kind: 'personal',
+			ownerId,
+			clientId: 'personal-access-token',
+			scope: 'read',
+			label: tag,
+			approvedBy: null,
+			createdAt,
+			requesterIp: null,
+			pickupIp: null,
+			expiresAt
+		};
+		return { grantId: await store.createPersonalGrant(grant, hashSecret(`personal-${tag}`)), tokenHash: hashSecret(`personal-${tag}`) };
+	}
+
+	it('a user code already taken is a typed result, not an exception', async () => {
+		expect((await newCode('BCDFGHJK')).inserted).toBe('inserted');
+		expect((await newCode('BCDFGHJK')).inserted).toBe('user_code_taken');
+	});
+
+	it('every poll follows the RFC 8628 §3.5 rule of poll-rule.ts, whatever the status', async () => {
+		const times = [0, 1_000, 4_000, 5_000, 9_000, 16_000, 20_000, 31_000, TTL - 1, TTL, TTL + 60_000];
+		const statuses: DeviceStatus[] = ['pending', 'approved', 'denied', 'consumed'];
+		for (const status of statuses) {
+			const code = await newCode();
+			const row = await store.findLiveDeviceAuthorization(code.userCode, T0);
+			if (status !== 'pending') expect(await approved(code.userCode)).toBeDefined();
+			if (status === 'denied') {
+				await store.revokeUncollectedApproval(row!.id, null, T0);
+			}
+			if (status === 'consumed') expect(await store.redeemApprovedAuthorization(row!.id, tokenPair(code.userCode), null, T0)).toBeDefined();
+			let model: PollState = { status, expiresAt: T0 + TTL, lastPolledAt: null, intervalSeconds: 5 };
+			for (const offset of times) {
+				const expected = decidePoll(model, T0 + offset);
+				const polled = await store.pollDeviceAuthorization(code.deviceCodeHash, 'demo-cli', T0 + offset);
+				expect({ status, offset, outcome: polled?.last_poll_outcome, interval: polled?.interval_seconds, clock: polled?.last_polled_at }).toEqual({
+					status,
+					offset,
+					outcome: expected.outcome,
+					interval: expected.intervalSeconds,
+					clock: expected.lastPolledAt
+				});
+				model = { ...model, intervalSeconds: expected.intervalSeconds, lastPolledAt: expected.lastPolledAt };
+			}
+		}
+	});
+
+	it('a device code polled by another client is not found', async () => {
+		const code = await newCode();
+		expect(await store.pollDeviceAuthorization(code.deviceCodeHash, 'other-cli', T0)).toBeUndefined();
+	});
+
+	it('an approval is redeemed exactly once, with its grant, its tokens and whose they are', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const attempts = await Promise.all(
+			[1, 2, 3, 4].map((i) => store.redeemApprovedAuthorization(row!.id, tokenPair(`${code.userCode}-${i}`), '192.0.2.5', T0 + 1_000))
+		);
+		const winners = attempts.filter((attempt) => attempt !== undefined);
+		expect(winners).toEqual([{ grantId: expect.any(Number), scope: 'read', ownerSub: 'orcid:0000-0002-1825-0097', approverSub: null }]);
+		const winner = attempts.findIndex((attempt) => attempt !== undefined) + 1;
+		expect(await store.findActiveAccessToken(hashSecret(`access-${code.userCode}-${winner}`), T0 + 2_000)).toMatchObject({
+			grant_id: winners[0]!.grantId,
+			sub: 'orcid:0000-0002-1825-0097',
+			scope: 'read',
+			client_id: 'demo-cli'
+		});
+		expect(await store.findPickup(code.userCode, (await owner()).id)).toMatchObject({ status: 'consumed', pickup_ip: '192.0.2.5' });
+	});
+
+	it('a refresh token rotates once; presented again it revokes its grant; unknown ones are refused', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const redeemed = await store.redeemApprovedAuthorization(row!.id, tokenPair('first'), null, T0);
+		const first = tokenPair('first').refreshTokenHash;
+		expect(await store.rotateRefreshToken(first, 'demo-cli', tokenPair('second'), T0 + 1_000)).toEqual({
+			outcome: 'rotated',
+			grantId: redeemed!.grantId,
+			scope: 'read'
+		});
+		expect(await store.findActiveAccessToken(tokenPair('second').accessTokenHash, T0 + 1_000)).toBeDefined();
+		expect(await store.rotateRefreshToken(first, 'demo-cli', tokenPair('third'), T0 + 2_000)).toEqual({
+			outcome: 'reused',
+			grantId: redeemed!.grantId,
+			sub: 'orcid:0000-0002-1825-0097'
+		});
+		expect(await store.findActiveAccessToken(tokenPair('second').accessTokenHash, T0 + 2_000)).toBeUndefined();
+		expect(await store.rotateRefreshToken(hashSecret('never issued'), 'demo-cli', tokenPair('fourth'), T0)).toEqual({ outcome: 'refused' });
+	});
+
+	it('a code entry keeps its handle; the handle names the code, and nothing else does', async () => {
+		const code = await newCode();
+		const entered = await store.recordCodeEntry(code.userCode, hashSecret('handle'), T0 + 1_000);
+		expect(entered).toMatchObject({ user_code: code.userCode, entered_at: T0 + 1_000 });
+		expect(await store.findEnteredUserCode(hashSecret('handle'))).toBe(code.userCode);
+		expect(await store.findEnteredUserCode(hashSecret('forged'))).toBeUndefined();
+		expect(await store.recordCodeEntry('ZZZZZZZZ', hashSecret('other'), T0)).toBeUndefined();
+		expect(await store.findEnteredUserCode(hashSecret('other'))).toBeUndefined();
+	});
+
+	it('a personal grant comes with its one token, which works until it expires', async () => {
+		const person = await owner();
+		const grant = {
+			kind: 'personal' as const,
+			ownerId: person.id,
+			clientId: 'personal-access-token',
+			scope: 'read',
+			label: 'CI',
+			approvedBy: null,
+			createdAt: T0,
+			requesterIp: null,
+			pickupIp: null,
+			expiresAt: T0 + 7 * 86_400_000
+		};
+		const grantId = await store.createPersonalGrant(grant, hashSecret('personal'));
+		expect(await store.listActiveGrants(person.id, 'personal', T0)).toMatchObject([{ id: grantId, label: 'CI' }]);
+		expect(await store.findActiveAccessToken(hashSecret('personal'), T0 + 1)).toMatchObject({ grant_id: grantId });
+		expect(await store.findActiveAccessToken(hashSecret('personal'), grant.expiresAt)).toBeUndefined();
+	});
+
+	it('clients are replaced as a whole', async () => {
+		await store.replaceClients([{ id: 'a', name: 'A', type: 'public', scopes: ['read'] }]);
+		await store.replaceClients([{ id: 'b', name: 'B', type: 'public', scopes: [] }]);
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		await store.redeemApprovedAuthorization(row!.id, tokenPair('clients'), null, T0);
+		// Grants name their client through the clients table: demo-cli is not in it any more.
+		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ client_id: 'demo-cli', client_name: null });
+	});
+
+	it('instances making the next signing key at the same moment add one key, not two', async () => {
+		const key = (kid: string, activatesAt: number) => ({
+			kid,
+			alg: 'RS256',
+			public_jwk: `{"kid":"${kid}"}`,
+			private_jwk: 'plain:{}',
+			created_at: T0,
+			activates_at: activatesAt,
+			retires_at: activatesAt + 30 * 86_400_000,
+			expires_at: activatesAt + 31 * 86_400_000
+		});
+		const others = await Promise.all([open(), open()]);
+		const added = await Promise.all([store, ...others].map((each, i) => each.addSigningKey(key(`first-${i}`, T0))));
+		expect(added.filter(Boolean)).toHaveLength(1);
+		expect(await store.addSigningKey(key('next', T0 + 30 * 86_400_000))).toBe(true);
+		expect((await store.listSigningKeys(T0)).map((row) => row.kid)).toEqual([`first-${added.indexOf(true)}`, 'next']);
+		expect((await store.listSigningKeys(T0 + 31 * 86_400_000)).map((row) => row.kid)).toEqual(['next']);
+		await Promise.all(others.map((other) => other.close()));
+	});
+
+	it('a key stored in clear is sealed once; retired private halves are erased; unpublished keys are deleted', async () => {
+		const key = (kid: string, activatesAt: number) => ({
+			kid,
+			alg: 'RS256',
+			public_jwk: `{"kid":"${kid}"}`,
+			private_jwk: `plain:{"kid":"${kid}"}`,
+			created_at: T0,
+			activates_at: activatesAt,
+			retires_at: activatesAt + 30 * 86_400_000,
+			expires_at: activatesAt + 31 * 86_400_000
+		});
+		await store.addSigningKey(key('old', T0));
+		await store.addSigningKey(key('new', T0 + 30 * 86_400_000));
+		// Two instances sealing at once: the first wins, the second changes nothing.
+		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:first');
+		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:second');
+		const privateOf = async () => Object.fromEntries((await store.listSigningKeys(0)).map((row) => [row.kid, row.private_jwk]));
+		expect(await privateOf()).toEqual({ old: 'aes256gcm:first', new: 'plain:{"kid":"new"}' });
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000 - 1)).toBe(0);
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000)).toBe(1);
+		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000)).toBe(0);
+		expect(await privateOf()).toEqual({ old: ERASED_PRIVATE_KEY, new: 'plain:{"kid":"new"}' });
+		expect(await store.deleteExpiredSigningKeys(T0 + 31 * 86_400_000 - 1)).toBe(0);
+		expect(await store.deleteExpiredSigningKeys(T0 + 31 * 86_400_000)).toBe(1);
+		expect(Object.keys(await privateOf())).toEqual(['new']);
+	});
+
+	it('an approval its CLI collected names its live grant, to its owner or an admin; before pickup or once revoked, none', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const josiah = await owner();
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBeUndefined();
+		const redemption = await store.redeemApprovedAuthorization(row!.id, tokenPair('collected'), null, T0 + 1_000);
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBe(redemption!.grantId);
+		expect(await store.findCollectedGrant(row!.id, null)).toBe(redemption!.grantId);
+		expect(await store.findCollectedGrant(row!.id, (await other()).id)).toBeUndefined();
+		await store.revokeGrant(redemption!.grantId, T0 + 2_000);
+		expect(await store.findCollectedGrant(row!.id, josiah.id)).toBeUndefined();
+	});
+
+	it('an approved code names whose tokens it will give, with when it was approved, until it is redeemed', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		expect(await store.findApprovedIssuance(row!.id)).toEqual({
+			sub: 'orcid:0000-0002-1825-0097',
+			name: 'Josiah Carberry',
+			email: null,
+			scope: 'read',
+			authTime: T0,
+			actor: null
+		});
+		await store.redeemApprovedAuthorization(row!.id, tokenPair('issuance'), null, T0 + 1);
+		expect(await store.findApprovedIssuance(row!.id)).toBeUndefined();
+		expect(await store.findTokenState(tokenPair('issuance').refreshTokenHash)).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: T0 });
+	});
+
+	it('instances replacing the clients at the same moment all succeed', async () => {
+		const clients = [{ id: 'demo-cli', name: 'Demo CLI', type: 'public' as const, scopes: ['read'] }];
+		const others = await Promise.all([open(), open()]);
+		await Promise.all([store.replaceClients(clients), ...others.map((other) => other.replaceClients(clients)), store.replaceClients(clients)]);
+		await Promise.all(others.map((other) => other.close()));
+	});
+
+	it('sweeping deletes only what has expired, at most a batch at a time', async () => {
+		for (let i = 0; i < 5; i++) await newCode();
+		expect(await store.deleteExpiredDeviceAuthorizations(T0 + TTL - 1, 100)).toBe(0);
+		expect(await store.deleteExpiredDeviceAuthorizations(T0 + TTL, 3)).toBe(3);
+		expect(await store.deleteExpiredDeviceAuthorizations(T0 + TTL, 3)).toBe(2);
+		// A blocked requester gets no new code, and learns until when; the sweeper lifts the block once it ends.
+		await store.blockAddress('192.0.2.1', T0 + 1_000, 'test');
+		expect((await newCode()).inserted).toEqual({ blockedUntil: T0 + 1_000 });
+		expect(await store.deleteExpiredBlocks(T0 + 1_000, 10)).toBe(1);
+		expect((await newCode()).inserted).toBe('inserted');
+	});
+
+	it('a database opened again applies no migration twice, and keeps what a store wrote before it was closed', async () => {
+		expect(await store.schemaIsCurrent()).toBe(true);
+		const again = await open();
+		expect(await again.schemaIsCurrent()).toBe(true);
+		const person = await again.upsertUser(LAURE, T0);
+		await again.close();
+		expect(await store.findUserBySub(LAURE.sub)).toEqual(person);
+		expect((await newCode()).inserted).toBe('inserted');
+	});
+
+	it("the database's clock reads the time now, in whole milliseconds", async () => {
+		const before = Date.now();
+		const time = await store.databaseTime();
+		const after = Date.now();
+		expect(Number.isInteger(time)).toBe(true);
+		// The tests' database server keeps this machine's time (to the second, to allow for rounding and a server elsewhere).
+		expect(time).toBeGreaterThanOrEqual(before - 1_000);
+		expect(time).toBeLessThanOrEqual(after + 1_000);
+	});
+
+	it("signing in again keeps a person's id, and a name or email the provider no longer gives", async () => {
+		const first = await owner();
+		expect(first).toEqual({ id: expect.any(Number), sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null });
+		const again = await store.upsertUser({ sub: first.sub, provider: 'orcid', name: null, email: 'josiah@lab.example' }, T0 + 1_000);
+		expect(again).toEqual({ ...first, email: 'josiah@lab.example' });
+		expect(await store.findUserBySub(first.sub)).toEqual(again);
+		expect((await other()).id).not.toBe(first.id);
+		expect(await store.findUserBySub('orcid:0000-0000-0000-0000')).toBeUndefined();
+	});
+
+	it('a session names its person until it is deleted; extending it moves its expiry and nothing else', async () => {
+		const person = await owner();
+		const session = hashSecret('session');
+		await store.insertSession(session, person.id, T0, T0 + 1_000);
+		const named = { user_id: person.id, expires_at: T0 + 1_000, sub: person.sub, provider: 'orcid', name: 'Josiah Carberry', email: null };
+		expect(await store.findSession(session)).toEqual(named);
+		await store.extendSession(session, T0 + 5_000);
+		expect(await store.findSession(session)).toEqual({ ...named, expires_at: T0 + 5_000 });
+		expect(await store.findSession(hashSecret('forged session'))).toBeUndefined();
+		await store.deleteSession(session);
+		expect(await store.findSession(session)).toBeUndefined();
+	});
+
+	it('sweeping deletes only expired sessions and tokens, at most a batch at a time', async () => {
+		const person = await owner();
+		for (let i = 0; i < 3; i++) await store.insertSession(hashSecret(`expiring session ${i}`), person.id, T0, T0 + 1_000);
+		await store.insertSession(hashSecret('live session'), person.id, T0, T0 + 5_000);
+		expect(await store.deleteExpiredSessions(T0 + 999, 10)).toBe(0);
+		expect(await store.deleteExpiredSessions(T0 + 1_000, 2)).toBe(2);
+		expect(await store.deleteExpiredSessions(T0 + 1_000, 2)).toBe(1);
+		expect(await store.findSession(hashSecret('expiring session 0'))).toBeUndefined();
+		expect(await store.findSession(hashSecret('live session'))).toMatchObject({ user_id: person.id });
+
+		const expiring = [];
+		for (let i = 0; i < 3; i++) expiring.push(await personalGrant(person.id, `expiring ${i}`, T0 + 1_000));
+		const live = await personalGrant(person.id, 'live', T0 + 5_000);
+		expect(await store.deleteExpiredTokens(T0 + 999, 10)).toBe(0);
+		expect(await store.deleteExpiredTokens(T0 + 1_000, 2)).toBe(2);
+		expect(await store.deleteExpiredTokens(T0 + 1_000, 2)).toBe(1);
+		for (const { tokenHash } of expiring) expect(await store.findTokenState(tokenHash)).toBeUndefined();
+		expect(await store.findTokenState(live.tokenHash)).toMatchObject({ grant_id: live.grantId, expires_at: T0 + 5_000 });
+	});
+
+	it('another signed-in person cannot claim, approve or deny a code someone already claimed; its claimant and admins can', async () => {
+		const josiah = await owner();
+		const laure = await other();
+		const code = await newCode();
+		const claimed = await store.claimDeviceAuthorization(code.userCode, josiah.id, T0 + 1);
+		expect(claimed).toMatchObject({ user_code: code.userCode, status: 'pending', owner_id: null });
+		expect(await store.claimDeviceAuthorization(code.userCode, laure.id, T0 + 2)).toBeUndefined();
+		// The claimant may come back to the page.
+		expect(await store.claimDeviceAuthorization(code.userCode, josiah.id, T0 + 3)).toEqual(claimed);
+		const decision = { userCode: code.userCode, now: T0 + 4 };
+		expect(
+			await store.approveDeviceAuthorization({ ...decision, ownerId: laure.id, approvedBy: null, grantedScope: 'read', label: null, claimant: laure.id })
+		).toBeUndefined();
+		expect(await store.denyDeviceAuthorization({ ...decision, reason: 'user', deniedBy: laure.id, claimant: laure.id })).toBeUndefined();
+		expect(await store.denyDeviceAuthorization({ ...decision, reason: 'user', deniedBy: josiah.id, claimant: josiah.id })).toEqual({
+			id: claimed!.id,
+			user_code: code.userCode,
+			client_id: 'demo-cli',
+			scope: 'read write',
+			status: 'denied',
+			created_at: T0,
+			expires_at: T0 + TTL,
+			interval_seconds: 5,
+			requester_ip: '192.0.2.1',
+			requester_user_agent: 'test',
+			entered_at: null,
+			decided_at: T0 + 4,
+			denial_reason: 'user',
+			owner_id: null,
+			approved_by: josiah.id,
+			granted_scope: null,
+			label: null,
+			grant_id: null
+		});
+		// Decided once: no second decision, and no claim any more.
+		expect(
+			await store.approveDeviceAuthorization({ ...decision, ownerId: josiah.id, approvedBy: null, grantedScope: 'read', label: null, claimant: null })
+		).toBeUndefined();
+		expect(await store.denyDeviceAuthorization({ ...decision, reason: 'user', deniedBy: null, claimant: null })).toBeUndefined();
+		expect(await store.claimDeviceAuthorization(code.userCode, josiah.id, T0 + 5)).toBeUndefined();
+
+		// An admin (no claimant) decides a code someone else claimed, on behalf of anyone.
+		const second = await newCode();
+		expect(await store.claimDeviceAuthorization(second.userCode, josiah.id, T0 + 1)).toBeDefined();
+		expect(
+			await store.approveDeviceAuthorization({
+				userCode: second.userCode,
+				ownerId: laure.id,
+				approvedBy: josiah.id,
+				grantedScope: 'read',
+				label: 'build box',
+				claimant: null,
+				now: T0 + 2
+			})
+		).toMatchObject({ status: 'approved', owner_id: laure.id, approved_by: josiah.id, granted_scope: 'read', label: 'build box', decided_at: T0 + 2 });
+		const third = await newCode();
+		expect(await store.claimDeviceAuthorization(third.userCode, josiah.id, T0 + 1)).toBeDefined();
+		expect(await store.denyDeviceAuthorization({ userCode: third.userCode, reason: 'admin', deniedBy: laure.id, claimant: null, now: T0 + 2 })).toMatchObject({
+			status: 'denied',
+			denial_reason: 'admin'
+		});
+		// An expired code cannot be claimed.
+		expect(await store.claimDeviceAuthorization((await newCode()).userCode, josiah.id, T0 + TTL)).toBeUndefined();
+	});
+
+	it('pending codes are listed newest first: live and undecided ones only, at most the limit', async () => {
+		const codes = [];
+		for (let i = 0; i < 4; i++) codes.push((await newCode()).userCode);
+		await approved(codes[1]);
+		const listed = await store.listPendingAuthorizations(T0, 10);
+		expect(listed.map((row) => row.user_code)).toEqual([codes[3], codes[2], codes[0]]);
+		expect(listed[0]).toEqual(await store.findLiveDeviceAuthorization(codes[3], T0));
+		expect((await store.listPendingAuthorizations(T0, 2)).map((row) => row.user_code)).toEqual([codes[3], codes[2]]);
+		expect(await store.listPendingAuthorizations(T0 + TTL, 10)).toEqual([]);
+	});
+
+	it("uncollected approvals are listed to their owner (every owner's to an admin), and only their owner or an admin revokes one, once", async () => {
+		await store.replaceClients([{ id: 'demo-cli', name: 'Demo CLI', type: 'public', scopes: ['read', 'write'] }]);
+		const josiah = await owner();
+		const laure = await other();
+		const approve = async (ownerId: number, label: string | null, now: number) => {
+			const code = await newCode();
+			await store.approveDeviceAuthorization({ userCode: code.userCode, ownerId, approvedBy: null, grantedScope: 'read', label, claimant: null, now });
+			return code;
+		};
+		const mine = await approve(josiah.id, 'laptop', T0 + 1_000);
+		const theirs = await approve(laure.id, null, T0 + 2_000);
+		const collected = await approve(josiah.id, null, T0 + 3_000);
+		const collectedId = (await store.pollDeviceAuthorization(collected.deviceCodeHash, 'demo-cli', T0 + 3_000))!.id;
+		expect(await store.redeemApprovedAuthorization(collectedId, tokenPair('collected'), null, T0 + 3_000)).toBeDefined();
+
+		const [listed] = await store.listUncollectedApprovals(josiah.id, T0 + 4_000);
+		expect(await store.listUncollectedApprovals(josiah.id, T0 + 4_000)).toEqual([
+			{
+				id: expect.any(Number),
+				user_code: mine.userCode,
+				client_id: 'demo-cli',
+				client_name: 'Demo CLI',
+				granted_scope: 'read',
+				label: 'laptop',
+				decided_at: T0 + 1_000,
+				requester_ip: '192.0.2.1',
+				owner_sub: 'orcid:0000-0002-1825-0097',
+				owner_name: 'Josiah Carberry'
+			}
+		]);
+		const everyone = await store.listUncollectedApprovals(null, T0 + 4_000);
+		expect(everyone.map((row) => [row.user_code, row.owner_sub])).toEqual([
+			[theirs.userCode, LAURE.sub],
+			[mine.userCode, 'orcid:0000-0002-1825-0097']
+		]);
+		expect(await store.listUncollectedApprovals(null, T0 + TTL)).toEqual([]);
+
+		expect(await store.revokeUncollectedApproval(listed.id, laure.id, T0 + 5_000)).toBeUndefined();
+		expect(await store.revokeUncollectedApproval(listed.id, josiah.id, T0 + 5_000)).toEqual({ user_code: mine.userCode, client_id: 'demo-cli' });
+		expect(await store.revokeUncollectedApproval(listed.id, josiah.id, T0 + 5_000)).toBeUndefined();
+		expect(await store.revokeUncollectedApproval(everyone[0].id, null, T0 + 5_000)).toEqual({ user_code: theirs.userCode, client_id: 'demo-cli' });
+		expect(await store.revokeUncollectedApproval(collectedId, null, T0 + 5_000)).toBeUndefined();
+		expect(await store.listUncollectedApprovals(null, T0 + 6_000)).toEqual([]);
+		expect(await store.pollDeviceAuthorization(mine.deviceCodeHash, 'demo-cli', T0 + 6_000)).toMatchObject({
+			last_poll_outcome: 'denied',
+			denial_reason: 'revoked'
+		});
+	});
+
+	it('a retired access token stops working at once and keeps when it was first retired; a refresh token is not retired that way', async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const tokens = tokenPair('retired');
+		await store.redeemApprovedAuthorization(row!.id, tokens, null, T0);
+		await store.retireAccessToken(tokens.accessTokenHash, T0 + 10);
+		expect(await store.findActiveAccessToken(tokens.accessTokenHash, T0 + 10)).toBeUndefined();
+		await store.retireAccessToken(tokens.accessTokenHash, T0 + 20);
+		expect(await store.findTokenState(tokens.accessTokenHash)).toMatchObject({ kind: 'access', retired_at: T0 + 10, revoked_at: null });
+		await store.retireAccessToken(tokens.refreshTokenHash, T0 + 30);
+		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ kind: 'refresh', retired_at: null });
+		expect(await store.rotateRefreshToken(tokens.refreshTokenHash, 'demo-cli', tokenPair('after retiring'), T0 + 40)).toMatchObject({ outcome: 'rotated' });
+	});
+
+	it('a grant in use shows when and from where it was last used', async () => {
+		const person = await owner();
+		const { grantId } = await personalGrant(person.id, 'CI');
+		await store.touchGrant(grantId, T0 + 5_000, '198.51.100.7');
+		expect(await store.listActiveGrants(person.id, 'personal', T0 + 5_000)).toEqual([
+			{
+				id: grantId,
+				kind: 'personal',
+				client_id: 'personal-access-token',
+				client_name: null,
+				scope: 'read',
+				label: 'CI',
+				created_at: T0,
+				expires_at: T0 + 7 * 86_400_000,
+				requester_ip: null,
+				pickup_ip: null,
+				last_used_at: T0 + 5_000,
+				last_used_ip: '198.51.100.7',
+				approved_by_sub: null
+			}
+		]);
+		await store.touchGrant(grantId, T0 + 6_000, null);
+		expect(await store.listActiveGrants(person.id, 'personal', T0 + 6_000)).toMatchObject([{ last_used_at: T0 + 6_000, last_used_ip: null }]);
+		expect(await store.listActiveGrants(person.id, 'device', T0 + 6_000)).toEqual([]);
+	});
+
+	it("a person revokes only their own grant, and only once; an admin revokes anyone's, once; a revoked grant's token stops working", async () => {
+		const josiah = await owner();
+		const laure = await other();
+		const his = await personalGrant(josiah.id, 'his');
+		const hers = await personalGrant(laure.id, 'hers');
+
+		expect(await store.revokeOwnGrant(his.grantId, laure.id, T0 + 1)).toBe(false);
+		expect(await store.findActiveAccessToken(his.tokenHash, T0 + 1)).toMatchObject({ grant_id: his.grantId });
+		expect(await store.revokeOwnGrant(his.grantId, josiah.id, T0 + 2)).toBe(true);
+		expect(await store.revokeOwnGrant(his.grantId, josiah.id, T0 + 3)).toBe(false);
+		expect(await store.findActiveAccessToken(his.tokenHash, T0 + 3)).toBeUndefined();
+		expect(await store.findTokenState(his.tokenHash)).toMatchObject({ revoked_at: T0 + 2 });
+		expect(await store.listActiveGrants(josiah.id, 'personal', T0 + 3)).toEqual([]);
+
+		expect(await store.revokeAnyGrant(hers.grantId, T0 + 4)).toEqual({ id: hers.grantId, client_id: 'personal-access-token', owner_id: laure.id });
+		expect(await store.revokeAnyGrant(hers.grantId, T0 + 5)).toBeUndefined();
+		expect(await store.revokeAnyGrant(his.grantId, T0 + 5)).toBeUndefined();
+		expect(await store.findActiveAccessToken(hers.tokenHash, T0 + 5)).toBeUndefined();
+		expect(await store.listAllActiveGrants(T0 + 5, '', 10)).toEqual([]);
+	});
+
+	it("an admin finds live grants by their owner's sub, name or email, or by their label, newest first, at most the limit", async () => {
+		const josiah = await store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: 'josiah@lab.example' }, T0);
+		const laure = await other();
+		const his = await personalGrant(josiah.id, 'Deploy key', T0 + 86_400_000, T0 + 1);
+		const hers = await personalGrant(laure.id, 'Laptop', T0 + 86_400_000, T0 + 2);
+		await personalGrant(laure.id, 'Expired', T0 + 10, T0 + 3);
+		const found = async (filter: string, limit = 10) => (await store.listAllActiveGrants(T0 + 10, filter, limit)).map((grant) => grant.id);
+		expect(await found('')).toEqual([hers.grantId, his.grantId]);
+		expect(await found('', 1)).toEqual([hers.grantId]);
+		expect(await found('carberry')).toEqual([his.grantId]);
+		expect(await found('lab.example')).toEqual([his.grantId]);
+		expect(await found('0000-0001-5109')).toEqual([hers.grantId]);
+		expect(await found('deploy')).toEqual([his.grantId]);
+		expect(await found('expired')).toEqual([]);
+		// The filter is text to find, not a pattern.
+		expect(await found('%')).toEqual([]);
+		expect((await store.listAllActiveGrants(T0 + 10, 'laptop', 10))[0]).toEqual({
+			id: hers.grantId,
+			kind: 'personal',
+			client_id: 'personal-access-token',
+			client_name: null,
+			scope: 'read',
+			label: 'Laptop',
+			created_at: T0 + 2,
+			expires_at: T0 + 86_400_000,
+			requester_ip: null,
+			pickup_ip: null,
+			last_used_at: null,
+			last_used_ip: null,
+			approved_by_sub: null,
+			owner_sub: LAURE.sub,
+			owner_name: 'Laure Haak'
+		});
+	});
+
+	it("revoking a grant ends its tokens, and revoking it again keeps the first revocation's time", async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const tokens = tokenPair('revoked');
+		const { grantId } = (await store.redeemApprovedAuthorization(row!.id, tokens, null, T0))!;
+		await store.revokeGrant(grantId, T0 + 10);
+		await store.revokeGrant(grantId, T0 + 20);
+		expect(await store.findActiveAccessToken(tokens.accessTokenHash, T0 + 20)).toBeUndefined();
+		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ grant_id: grantId, revoked_at: T0 + 10 });
+		expect(await store.rotateRefreshToken(tokens.refreshTokenHash, 'demo-cli', tokenPair('after revoking'), T0 + 30)).toEqual({ outcome: 'refused' });
+	});
+
+	it('the audit log lists the newest entries first, a page at a time, with every field as written', async () => {
+		await store.insertAudit(
+			{
+				actor: 'orcid:0000-0002-1825-0097',
+				action: 'device.approved',
+				userCode: 'BCDFGHJK',
+				clientId: 'demo-cli',
+				subject: 'orcid:0000-0001-5109-3700',
+				ip: '192.0.2.8',
+				detail: 'scope=read'
+			},
+			T0
+		);
+		await store.insertAudit({ actor: null, action: 'device.code_refused', ip: '192.0.2.9' }, T0 + 1);
+		await store.insertAudit({ actor: 'orcid:0000-0001-5109-3700', action: 'grant.revoked' }, T0 + 2);
+		const firstPage = await store.listAudit(2, 0);
+		expect(firstPage).toEqual([
+			{
+				id: expect.any(Number),
+				at: T0 + 2,
+				actor: 'orcid:0000-0001-5109-3700',
+				action: 'grant.revoked',
+				user_code: null,
+				client_id: null,
+				subject: null,
+				ip: null,
+				detail: null
+			},
+			{
+				id: expect.any(Number),
+				at: T0 + 1,
+				actor: null,
+				action: 'device.code_refused',
+				user_code: null,
+				client_id: null,
+				subject: null,
+				ip: '192.0.2.9',
+				detail: null
+			}
+		]);
+		expect(firstPage[0].id).toBeGreaterThan(firstPage[1].id);
+		expect(await store.listAudit(2, 2)).toEqual([
+			{
+				id: expect.any(Number),
+				at: T0,
+				actor: 'orcid:0000-0002-1825-0097',
+				action: 'device.approved',
+				user_code: 'BCDFGHJK',
+				client_id: 'demo-cli',
+				subject: 'orcid:0000-0001-5109-3700',
+				ip: '192.0.2.8',
+				detail: 'scope=read'
+			}
+		]);
+		expect(await store.listAudit(10, 3)).toEqual([]);
+	});
+
+	// Last: the tests above, run in order, must between them call every method of the contract.
+	it('every method of the store contract is called by a test above (a new method needs its test here)', ({ task, skip }) => {
+		const above = task.suite!.tasks.filter((each) => each !== task);
+		skip(
+			above.some((each) => each.mode !== 'run'),
+			'only part of the suite ran'
+		);
+		skip(
+			above.some((each) => each.result?.state === 'fail'),
+			'a test above failed, and may not have called all it calls'
+		);
+		const contract = Object.keys(unrecorded);
+		expect(contract.length).toBeGreaterThan(0);
+		expect(contract.filter((method) => !exercised.has(method))).toEqual([]);
+	});
+});

@@ -1,0 +1,388 @@
+import type { Client } from '../core/clients';
+
+/**
+ * The store contract: the only door to the database. Every method is async and named
+ * for what it does; each engine (sqlite-store.ts: one process, one file) owns all of
+ * its SQL and makes every method atomic by itself, so no domain code ever runs between
+ * BEGIN and COMMIT. Rows come back as the types below; constraint errors come back as
+ * typed results, never as an engine's exception.
+ */
+
+export interface UserRow {
+	id: number;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+}
+
+export interface SessionRow {
+	user_id: number;
+	expires_at: number;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+}
+
+export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+export interface DeviceAuthorizationRow {
+	id: number;
+	user_code: string;
+	client_id: string;
+	scope: string;
+	status: DeviceStatus;
+	created_at: number;
+	expires_at: number;
+	interval_seconds: number;
+	requester_ip: string | null;
+	requester_user_agent: string | null;
+	entered_at: number | null;
+	decided_at: number | null;
+	denial_reason: string | null;
+	owner_id: number | null;
+	approved_by: number | null;
+	granted_scope: string | null;
+	label: string | null;
+	grant_id: number | null;
+}
+
+export type PollOutcome = 'replayed' | 'slow_down' | 'denied' | 'expired' | 'issue' | 'pending';
+
+/** What a poll needs to answer; the rest of the row is read only when tokens are issued. */
+export interface PolledAuthorizationRow {
+	id: number;
+	last_poll_outcome: PollOutcome;
+	last_polled_at: number | null;
+	interval_seconds: number;
+	entered_at: number | null;
+	denial_reason: string | null;
+	grant_id: number | null;
+}
+
+export interface NewDeviceAuthorization {
+	deviceCodeHash: Buffer;
+	userCode: string;
+	clientId: string;
+	scope: string;
+	createdAt: number;
+	expiresAt: number;
+	intervalSeconds: number;
+	requesterIp: string | null;
+	/** The requester's address as address blocks name it (rate-limit.ts addressKey: an IPv6 /64). */
+	requesterNetwork: string | null;
+	requesterUserAgent: string | null;
+}
+
+export interface NewGrant {
+	kind: 'device' | 'personal';
+	ownerId: number;
+	clientId: string;
+	scope: string;
+	label: string | null;
+	approvedBy: number | null;
+	createdAt: number;
+	requesterIp: string | null;
+	pickupIp: string | null;
+	expiresAt: number | null;
+}
+
+export interface TokenStateRow {
+	grant_id: number;
+	kind: 'access' | 'refresh';
+	created_at: number;
+	expires_at: number;
+	retired_at: number | null;
+	client_id: string;
+	scope: string;
+	revoked_at: number | null;
+	sub: string;
+	name: string | null;
+	email: string | null;
+	/** When the owner signed in and approved (an ID token's auth_time). */
+	auth_time: number | null;
+	/** The admin who approved on the owner's behalf, if one did. */
+	approved_by_sub: string | null;
+}
+
+export interface GrantRow {
+	id: number;
+	kind: 'device' | 'personal';
+	client_id: string;
+	client_name: string | null;
+	scope: string;
+	label: string | null;
+	created_at: number;
+	expires_at: number | null;
+	requester_ip: string | null;
+	pickup_ip: string | null;
+	last_used_at: number | null;
+	last_used_ip: string | null;
+	approved_by_sub: string | null;
+}
+
+export interface PickupRow {
+	status: DeviceStatus;
+	requester_ip: string | null;
+	client_id: string;
+	picked_up_at: number | null;
+	pickup_ip: string | null;
+}
+
+export interface AccessTokenRow {
+	grant_id: number;
+	expires_at: number;
+	scope: string;
+	client_id: string;
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+	approved_by_sub: string | null;
+}
+
+export interface AuditEntry {
+	actor: string | null;
+	action: string;
+	userCode?: string | null;
+	clientId?: string | null;
+	subject?: string | null;
+	ip?: string | null;
+	detail?: string | null;
+}
+
+export interface AuditRow {
+	id: number;
+	at: number;
+	actor: string | null;
+	action: string;
+	user_code: string | null;
+	client_id: string | null;
+	subject: string | null;
+	ip: string | null;
+	detail: string | null;
+}
+
+/** An approved code whose CLI has not collected its tokens yet. */
+export interface UncollectedApprovalRow {
+	id: number;
+	user_code: string;
+	client_id: string;
+	client_name: string | null;
+	granted_scope: string | null;
+	label: string | null;
+	decided_at: number;
+	requester_ip: string | null;
+	owner_sub: string;
+	owner_name: string | null;
+}
+
+export interface AdminGrantRow extends GrantRow {
+	owner_sub: string;
+	owner_name: string | null;
+}
+
+/** What a retired key's private half becomes once no instance may sign with it any more. */
+export const ERASED_PRIVATE_KEY = 'erased';
+
+/** A signing key as stored: public and private JWK as JSON (the private one encrypted when a secret is configured). */
+export interface SigningKeyRow {
+	kid: string;
+	alg: string;
+	public_jwk: string;
+	private_jwk: string;
+	created_at: number;
+	/** Signs from here; published from a day before. */
+	activates_at: number;
+	/** Signs no more from here. */
+	retires_at: number;
+	/** Published until here: every token it signed has expired. */
+	expires_at: number;
+}
+
+/** Whose an approved code's tokens will be, known before they are made (an ID token or a JWT names them). */
+export interface Issuance {
+	sub: string;
+	name: string | null;
+	email: string | null;
+	scope: string;
+	authTime: number;
+	/** The admin who approved on the owner's behalf, if one did. */
+	actor: string | null;
+}
+
+/** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
+export interface NewTokenPair {
+	accessTokenHash: Buffer;
+	accessExpiresAt: number;
+	refreshTokenHash: Buffer;
+	refreshExpiresAt: number;
+}
+
+/** What redeeming an approval gave: the new grant, and whose it is. */
+export interface Redemption {
+	grantId: number;
+	scope: string;
+	ownerSub: string;
+	approverSub: string | null;
+}
+
+/** RFC 9700 §4.14.2: a refresh token works once; presented again, it revokes its grant. */
+export type RefreshRotation =
+	{ outcome: 'rotated'; grantId: number; scope: string } | { outcome: 'reused'; grantId: number; sub: string } | { outcome: 'refused' };
+
+export interface Approval {
+	userCode: string;
+	ownerId: number;
+	/** Set when an admin approves on someone else's behalf. */
+	approvedBy: number | null;
+	grantedScope: string;
+	label: string | null;
+	/** Only this user's claim may be overridden; null: any (admins). */
+	claimant: number | null;
+	now: number;
+}
+
+export interface Denial {
+	userCode: string;
+	reason: string;
+	deniedBy: number | null;
+	/** Only a code unclaimed or claimed by this user is denied; null: any (admins). */
+	claimant: number | null;
+	now: number;
+}
+
+export interface Store {
+	/** Closes the connections; the store is not used again. */
+	close(): Promise<void>;
+	/** The database's clock, in milliseconds since the epoch (clock.ts follows it). */
+	databaseTime(): Promise<number>;
+	/** Whether every migration this build knows has been applied (readiness). */
+	schemaIsCurrent(): Promise<boolean>;
+
+	// People and browser sessions.
+	/** A person as they signed in: made the first time, their newest name and email kept (a missing one keeps the old). */
+	upsertUser(user: { sub: string; provider: string; name: string | null; email: string | null }, now: number): Promise<UserRow>;
+	/** The person with this `sub`, if they ever signed in (or an admin named them). */
+	findUserBySub(sub: string): Promise<UserRow | undefined>;
+	/** A new browser session, by the hash of its token. */
+	insertSession(tokenHash: Buffer, userId: number, now: number, expiresAt: number): Promise<void>;
+	/** The session behind a token's hash, with its person, expired or not (sessions.ts decides). */
+	findSession(tokenHash: Buffer): Promise<SessionRow | undefined>;
+	/** Moves a session's expiry (sliding expiry). */
+	extendSession(tokenHash: Buffer, expiresAt: number): Promise<void>;
+	/** Ends a session (sign-out). */
+	deleteSession(tokenHash: Buffer): Promise<void>;
+
+	/** Makes the stored clients exactly these (CLIENTS_FILE at start-up), all at once. */
+	replaceClients(clients: Client[]): Promise<void>;
+
+	// Device authorizations (RFC 8628). Each transition is one atomic statement.
+	/**
+	 * A new code, unless its requester's address is blocked ("I didn't start this"): then
+	 * when the block ends. 'user_code_taken' when a code already has this user code: draw
+	 * another. One round trip, the block check included: every new code asks.
+	 */
+	insertDeviceAuthorization(row: NewDeviceAuthorization): Promise<'inserted' | 'user_code_taken' | { blockedUntil: number }>;
+	/** The pending, unexpired code with this user code. */
+	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	/** Marks a live code entered and keeps the entry's handle (its hash) for the browser that entered it. */
+	recordCodeEntry(userCode: string, handleHash: Buffer, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	/** The user code an entry's handle names, whatever its status now. */
+	findEnteredUserCode(handleHash: Buffer): Promise<string | undefined>;
+	/** The first signed-in person to open a pending code claims it; their later opens find it again, anyone else's nothing. */
+	claimDeviceAuthorization(userCode: string, userId: number, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	/** pending → approved, unless another person claimed it (a null claimant, an admin, may always). */
+	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorizationRow | undefined>;
+	/** pending → denied with a reason, under the same claim rule as approval. */
+	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorizationRow | undefined>;
+	/** One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL). */
+	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, now: number): Promise<PolledAuthorizationRow | undefined>;
+	/**
+	 * approved → consumed, a grant for it and its first tokens, all at once: of any number
+	 * of concurrent polls exactly one gets a redemption; the others undefined.
+	 */
+	redeemApprovedAuthorization(authorizationId: number, tokens: NewTokenPair, pickupIp: string | null, now: number): Promise<Redemption | undefined>;
+	/** Who an approved code's tokens are for, while it is still approved. */
+	findApprovedIssuance(authorizationId: number): Promise<Issuance | undefined>;
+	/** Live pending codes, newest first, at most `limit` (admins). */
+	listPendingAuthorizations(now: number, limit: number): Promise<DeviceAuthorizationRow[]>;
+	/** Approved codes whose CLI has not collected its tokens, an owner's, or every owner's when ownerId is null (admins). */
+	listUncollectedApprovals(ownerId: number | null, now: number): Promise<UncollectedApprovalRow[]>;
+	/** approved → denied ('revoked') before the CLI collected its tokens. */
+	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<{ user_code: string; client_id: string } | undefined>;
+	/** Whether and from where an owner's approved code was collected (the success page's receipt). */
+	findPickup(userCode: string, ownerId: number): Promise<PickupRow | undefined>;
+	/** The live grant an approval became once its CLI collected the tokens (any owner's when ownerId is null). */
+	findCollectedGrant(approvalId: number, ownerId: number | null): Promise<number | undefined>;
+
+	// Addresses (addressKey: an IPv6 /64) refused new codes after "I didn't start this".
+	/** Refuses new codes from a network until `until` (the later of two blocks wins). */
+	blockAddress(network: string, until: number, reason: string): Promise<void>;
+
+	// Grants and tokens.
+	/** A personal access token: its grant and its one token, all at once. */
+	createPersonalGrant(grant: NewGrant, tokenHash: Buffer): Promise<number>;
+	/** RFC 9700 §4.14.2: retires a live refresh token and adds the next pair, or revokes the grant of a used one. */
+	rotateRefreshToken(refreshTokenHash: Buffer, clientId: string, next: NewTokenPair, now: number): Promise<RefreshRotation>;
+	/** Any access or refresh token by its hash, live or not, with its grant and owner (introspection, revocation, refresh). */
+	findTokenState(tokenHash: Buffer): Promise<TokenStateRow | undefined>;
+	/** A live, unrevoked access token by its hash, with its owner (userinfo). */
+	findActiveAccessToken(tokenHash: Buffer, now: number): Promise<AccessTokenRow | undefined>;
+	/** Ends one access token (RFC 7009), keeping when it first ended. */
+	retireAccessToken(tokenHash: Buffer, now: number): Promise<void>;
+	/** Records when and from where a grant was last used. */
+	touchGrant(grantId: number, now: number, ip: string | null): Promise<void>;
+	/** Ends a grant and all its tokens, keeping when it first ended. */
+	revokeGrant(grantId: number, now: number): Promise<void>;
+	/** Ends a grant only if `ownerId` owns it and it is live; says whether it did. */
+	revokeOwnGrant(grantId: number, ownerId: number, now: number): Promise<boolean>;
+	/** Ends any live grant (admins); says whose it was. */
+	revokeAnyGrant(grantId: number, now: number): Promise<{ id: number; client_id: string; owner_id: number } | undefined>;
+	/** An owner's live grants of one kind, newest first (/account). */
+	listActiveGrants(ownerId: number, kind: 'device' | 'personal', now: number): Promise<GrantRow[]>;
+	/** Everyone's live grants, newest first, filtered by owner sub, name, email or label (admins). */
+	listAllActiveGrants(now: number, filter: string, limit: number): Promise<AdminGrantRow[]>;
+
+	// Signing keys (signing-keys.ts decides when to make one).
+	/** The keys still published at `now`. */
+	listSigningKeys(now: number): Promise<SigningKeyRow[]>;
+	/** Adds the key unless one already signs at or after its activates_at (instances racing add one). */
+	addSigningKey(key: SigningKeyRow): Promise<boolean>;
+	/** Replaces a private key stored as `stored` with its sealed form (instances racing: the first wins). */
+	sealSigningKey(kid: string, stored: string, sealed: string): Promise<void>;
+	/** Erases the private halves of keys retired before `retiredBefore`; says how many. */
+	eraseRetiredPrivateKeys(retiredBefore: number): Promise<number>;
+	/** Deletes keys no longer published (every token they signed has expired); says how many. */
+	deleteExpiredSigningKeys(now: number): Promise<number>;
+
+	// The audit log.
+	/** Appends an entry to the audit log. */
+	insertAudit(entry: AuditEntry, at: number): Promise<void>;
+	/** The audit log, newest first, a page at a time. */
+	listAudit(limit: number, offset: number): Promise<AuditRow[]>;
+
+	// Sweeping: each deletes at most `limit` expired rows and says how many it deleted.
+	/** Codes past their expiry, whatever their status, oldest first. */
+	deleteExpiredDeviceAuthorizations(now: number, limit: number): Promise<number>;
+	/** Access and refresh tokens past their expiry. */
+	deleteExpiredTokens(now: number, limit: number): Promise<number>;
+	/** Browser sessions past their expiry. */
+	deleteExpiredSessions(now: number, limit: number): Promise<number>;
+	/** Address blocks that have ended. */
+	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
+}
+
+/**
+ * The database cannot be reached (down, restarting, unreachable network). Every engine
+ * throws this, never its driver's own error, so the JSON API can answer 503
+ * temporarily_unavailable and pages a 503 that says to try again; service resumes by
+ * itself when the database is back.
+ */
+export class DatabaseUnavailable extends Error {
+	readonly name = 'DatabaseUnavailable';
+	constructor() {
+		super('The database cannot be reached right now.');
+	}
+}

@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { emptiedDatabase, everyRow } from './postgres.ts';
+import { DEMO_CLIENT } from '../../src/lib/server/core/clients';
+import type { Config } from '../../src/lib/server/core/config';
+import { openPostgresDatabase } from '../../src/lib/server/store/postgres/postgres-store';
+import { createServices, type Database, type RequestContext, type Services } from '../../src/lib/server/core/services';
+import { MemoryLimiter } from '../../src/lib/server/core/rate-limit';
+import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
+
+/** The engine this vitest project runs the domain tests on (vite.config.ts). */
+export const testEngine = inject('engine');
+
+/** This test file's PostgreSQL database, emptied for each testServices(). */
+const emptyPostgresDatabase = emptiedDatabase(inject('postgresUrl'), 'services');
+
+export type TestServices = Services & {
+	/** The SQLite file (SQLite only). */
+	databasePath: string | null;
+	/** Everything the database holds, as text: the SQLite file and its write-ahead log, or every row of every PostgreSQL table. */
+	storedText(): Promise<string>;
+	dispose(): Promise<void>;
+};
+
+/**
+ * Services on an empty database, for module tests: a new SQLite file in a temporary folder,
+ * or on PostgreSQL (the project `postgres`) an emptied database on the tests' server, with
+ * that engine's own rate limiter.
+ */
+export async function testServices(overrides: Partial<Config> = {}): Promise<TestServices> {
+	const folder = mkdtempSync(join(tmpdir(), 'doorcode-test-'));
+	const databasePath = join(folder, 'doorcode.db');
+	const databaseUrl = testEngine === 'postgres' ? await emptyPostgresDatabase() : null;
+	const config: Config = {
+		origin: 'https://login.example.org',
+		secure: true,
+		production: false,
+		databasePath,
+		databaseUrl,
+		databasePoolSize: 10,
+		keyEncryptionSecret: null,
+		signingKeyDays: 30,
+		metricsToken: null,
+		metrics: true,
+		providers: {},
+		adminSubjects: [],
+		clients: [DEMO_CLIENT],
+		deviceCodeTtl: 600,
+		pollInterval: 5,
+		sweepInterval: 60,
+		accessTokenTtl: 3600,
+		refreshTokenTtl: 30 * 86400,
+		sessionTtl: 30 * 86400,
+		rateLimits: true,
+		limits: {
+			codeEntry: { count: 5, windowSeconds: 60 },
+			deviceAuthorizationPerIp: { count: 30, windowSeconds: 60 },
+			deviceAuthorizationPerClient: { count: 600, windowSeconds: 60 },
+			tokenPerIp: { count: 3000, windowSeconds: 60 }
+		},
+		reportBlockSeconds: 3600,
+		trustProxy: 0,
+		devIdp: false,
+		...overrides
+	};
+	const database: Database = databaseUrl
+		? await openPostgresDatabase({ url: databaseUrl, poolSize: config.databasePoolSize })
+		: { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() };
+	const services = await createServices(config, database);
+	return {
+		...services,
+		databasePath: databaseUrl ? null : databasePath,
+		storedText: async () => (databaseUrl ? (await everyRow(databaseUrl)).join('\n') : sqliteText(databasePath)),
+		async dispose() {
+			await services.store.close();
+			rmSync(folder, { recursive: true, force: true });
+		}
+	};
+}
+
+/** The file and its write-ahead log as they are on disk: every committed page, old versions included. */
+function sqliteText(path: string): string {
+	return [path, `${path}-wal`]
+		.filter((file) => existsSync(file))
+		.map((file) => readFileSync(file).toString('latin1'))
+		.join('\n');
+}
+
+export function context(now: number): RequestContext {
+	return { now, ip: '192.0.2.7', userAgent: 'test-cli/1.0', authorization: null };
+}
+
+export function actor(user: { id: number; sub: string }) {
+	return { userId: user.id, sub: user.sub, ip: '192.0.2.8' };
+}
