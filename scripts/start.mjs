@@ -2,6 +2,7 @@
 // identity provider when no ORCID or Clerk client is configured), and say where to go.
 import { spawn, spawnSync } from 'node:child_process';
 import process from 'node:process';
+import { SERVER_NODE_FLAGS } from './node-flags.mjs';
 
 const env = { ...process.env };
 env.PORT ??= '3000';
@@ -16,6 +17,6 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 console.log(`doorcode: starting on ${env.ORIGIN} (database ${env.DATABASE_PATH}${env.DEV_IDP === '1' ? ', development sign-in' : ''})`);
 console.log(`doorcode: open ${env.ORIGIN}/device — in another terminal: npm run login -- --server ${env.ORIGIN}`);
-const server = spawn(process.execPath, ['server.js'], { stdio: 'inherit', env });
+const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'server.js'], { stdio: 'inherit', env });
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => server.kill(signal));
 server.on('exit', (code) => process.exit(code ?? 0));

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../node-flags.mjs';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const require = createRequire(join(root, 'package.json'));
@@ -113,7 +114,8 @@ export function snapshotBuild() {
  */
 export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], devIdp = true }) {
 	const script = kind === 'doorcode' ? join(appDir, 'server.js') : BASELINE;
-	const [command, args] = pinned(0, process.execPath, [...nodeArgs, script]);
+	// doorcode runs with the flags it is deployed with; the baseline with Node's defaults.
+	const [command, args] = pinned(0, process.execPath, [...(kind === 'doorcode' ? SERVER_NODE_FLAGS : []), ...nodeArgs, script]);
 	const logFile = join(dir, `${kind}.log`);
 	const logFd = openSync(logFile, 'a');
 	const providers = devIdp
