@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { requires } from '../support/requires.ts';
 
-/** The systemd unit the README's deployment names, as systemd itself reads it. */
+/** The systemd unit docs/operations.md's deployment names, as systemd itself reads it. */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 requires('systemd-analyze');
