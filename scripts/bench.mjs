@@ -5,11 +5,12 @@
 // has a fixed duration and connection count; every child process is killed at the end.
 //
 //   node scripts/bench.mjs [--sizes 1000,100000,1000000] [--duration 10] [--connections 50] [--repeat 3]
-//                          [--quick] [--write] [--no-build] [--no-dev-idp] [--load wrk|autocannon]
+//                          [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--no-dev-idp]
+//                          [--load wrk|autocannon]
 //
 // --quick       sizes 200, 2-second runs, no repeats: a smoke test (well under a minute)
 // --repeat K    K measured runs per figure (default 3), doorcode and baseline alternating; medians reported
-// --write       also writes the tables to docs/bench.md
+// --write       also writes the tables into docs/performance.md, between its two markers (bench/write-page.mjs)
 // --truncate-wal  checkpoint and truncate the WAL before every run (default: leave it as a running server would)
 // --no-postgres   skip the PostgreSQL rows (doorcode with DATABASE_URL beside a node:http + pg baseline, at N ≤ 100,000)
 // --no-build    never build; fail when build/ is missing (default: build once when missing)
@@ -21,11 +22,12 @@
 // one not under load is idle) and take turns: poll runs cycling round-robin through the N
 // codes, then creation runs (which add rows), peak RSS (VmHWM) after each phase, and the
 // database's bytes per pending code. doorcode alone also gets N live plus N expired rows and
-// poll runs on identical copies of that database: sweeper idle vs SWEEP_INTERVAL=1.
-// Each phase starts with an unrecorded warm-up; each run starts on a freshly truncated WAL.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+// poll runs on identical copies of that database: sweeper idle vs SWEEP_INTERVAL=1; poll runs
+// with METRICS=on vs off; and poll runs with rate limits on, quiet vs during a flood of new
+// addresses. Each phase starts with an unrecorded warm-up; the WAL is left as the previous
+// phase left it, as on a running server, unless --truncate-wal empties it before every run.
+import { copyFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
 	CLIENT,
@@ -43,12 +45,12 @@ import {
 	load,
 	migrate,
 	removeDir,
-	root,
 	snapshotBuild,
 	startServer,
 	tempDir
 } from './bench/lib.mjs';
 import { measurePostgres } from './bench/postgres.mjs';
+import { PERFORMANCE_PAGE, writeResults } from './bench/write-page.mjs';
 
 const { values } = parseArgs({
 	options: {
@@ -80,7 +82,7 @@ if (
 	!['wrk', 'autocannon'].includes(generator)
 ) {
 	console.error(
-		'usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--no-build] [--no-dev-idp] [--load wrk|autocannon]'
+		'usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--no-dev-idp] [--load wrk|autocannon]'
 	);
 	process.exit(2);
 }
@@ -515,7 +517,7 @@ for (const problem of [...transportErrors, ...wrongAnswers]) {
 	process.exitCode = 1;
 }
 if (values.write) {
-	writeFileSync(join(root, 'docs', 'bench.md'), `# Benchmark\n\nProduced by \`npm run bench -- --write\` (scripts/bench.mjs).\n\n${table}\n`);
-	say('wrote docs/bench.md');
+	await writeResults(table, ['npm run bench --', ...process.argv.slice(2)].join(' '));
+	say(`wrote the tables into ${PERFORMANCE_PAGE}`);
 }
 say('done');

@@ -10,7 +10,7 @@ import { requires, SBIN_PATH } from '../support/requires.ts';
 import { freePort, startServer, type SpawnedServer } from '../support/spawned-server.ts';
 
 /**
- * The deployment the README describes, tried: Debian's nginx terminating TLS (a self-signed
+ * The deployment docs/operations.md describes, tried: Debian's nginx terminating TLS (a self-signed
  * certificate) with docs/deploy/nginx.conf in front of doorcode with TRUST_PROXY=1. The systemd
  * unit is checked in systemd.spec.ts.
  */

@@ -118,7 +118,7 @@ test('a JWT access token for another API is refused at userinfo; introspection n
 	expect(await introspect()).toEqual({ active: false });
 });
 
-test('the README shows both verification examples exactly as the tests run them', () => {
-	const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-	for (const example of [NODE_EXAMPLE, PYTHON_EXAMPLE]) expect(readme).toContain(readFileSync(`${ROOT}${example}`, 'utf8').trim());
+test('docs/api.md shows both verification examples exactly as the tests run them', () => {
+	const page = readFileSync(`${ROOT}docs/api.md`, 'utf8');
+	for (const example of [NODE_EXAMPLE, PYTHON_EXAMPLE]) expect(page).toContain(readFileSync(`${ROOT}${example}`, 'utf8').trim());
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../scripts/node-flags.mjs';
 import { requires } from '../support/requires.ts';
 
-/** The systemd unit the README's deployment names, as systemd itself reads it. */
+/** The systemd unit docs/operations.md's deployment names, as systemd itself reads it. */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 test('the systemd unit starts node with the flags npm start and the bench use', () => {

@@ -1,5 +1,5 @@
 /**
- * Where a README screenshot goes: docs/screenshots only when `npm run screenshots` asks
+ * Where a documentation screenshot (README, docs/admins.md) goes: docs/screenshots only when `npm run screenshots` asks
  * for it on purpose, else the untracked test-results/, so a test run changes no tracked file.
  */
 export function screenshotPath(name: string): string {
