@@ -63,7 +63,7 @@ test('without METRICS_TOKEN, /metrics answers only this machine, also through a 
 	expect(forwarded.status).toBe(401);
 	expect(await forwarded.text()).not.toContain('doorcode_');
 	// A forwarded hop that is no address names no machine: refused, not taken for this one.
-	for (const junk of ['junk', 'unknown', '127.0.0.1.evil']) {
+	for (const junk of ['junk', 'unknown', 'localhost', '127.0.0.1.evil']) {
 		expect((await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': junk } })).status, junk).toBe(401);
 	}
 	expect((await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': '127.0.0.1' } })).status).toBe(200);

@@ -49,7 +49,7 @@ test('three processes started together on one new database file all come up, non
 		const db = new Database(`${ROOT}${databasePath}`, { readonly: true });
 		const applied = db.prepare<[], { name: string }>('SELECT name FROM schema_migrations ORDER BY name').all();
 		db.close();
-		expect(applied.map((row) => row.name)).toEqual(readdirSync(`${ROOT}src/lib/server/migrations/sqlite`).sort());
+		expect(applied.map((row) => row.name)).toEqual(readdirSync(`${ROOT}src/lib/server/store/sqlite/migrations`).sort());
 	} finally {
 		for (const child of children) child.kill('SIGTERM');
 		await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));

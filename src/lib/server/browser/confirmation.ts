@@ -1,4 +1,4 @@
-import { approveDeviceAuthorization, claimForConfirmation, findPendingAuthorization, type Actor, type Decision } from '../oauth/device-authorizations';
+import { approveDeviceAuthorization, type Actor, type Decision } from '../oauth/device-authorizations';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
 import { formatUserCode } from '../oauth/user-code';
@@ -24,12 +24,13 @@ export type Confirmation = { ok: true; view: ConfirmationView } | { ok: false; r
 
 /**
  * The signed-in person opens a code's confirm page and so claims it: from then on only
- * they can decide it. Another person's claim, or a code no longer pending, is refused.
+ * they can decide it, so a phished code cannot be decided by two people. Another person's
+ * claim, or a code no longer pending, is refused.
  */
 export async function openConfirmation(services: Services, userCode: string, user: SessionUser, browserIp: string | null, now: number): Promise<Confirmation> {
-	const authorization = await claimForConfirmation(services, userCode, user.id, now);
+	const authorization = await services.store.claimDeviceAuthorization(userCode, user.id, now);
 	if (!authorization) {
-		const claimedByAnother = (await findPendingAuthorization(services, userCode, now)) !== undefined;
+		const claimedByAnother = (await services.store.findLiveDeviceAuthorization(userCode, now)) !== undefined;
 		return { ok: false, reason: claimedByAnother ? 'claimed' : 'expired' };
 	}
 	return {
@@ -53,7 +54,7 @@ export async function openConfirmation(services: Services, userCode: string, use
 
 /** Approve at /device/confirm: for the person themselves, exactly the scopes that were requested. */
 export async function approveOwnDevice(services: Services, actor: Actor, userCode: string, now: number): Promise<Decision> {
-	const pending = await findPendingAuthorization(services, userCode, now);
+	const pending = await services.store.findLiveDeviceAuthorization(userCode, now);
 	if (!pending) return { ok: false };
 	return approveDeviceAuthorization(services, actor, { userCode, ownerId: actor.userId, ownerSub: actor.sub, grantedScope: pending.scope, label: null }, now);
 }

@@ -1,6 +1,7 @@
 import type { Cookies } from '@sveltejs/kit';
 import type { Config } from '../core/config';
 import { generateSecret } from '../core/crypto';
+import { secondsUntil } from '../core/time';
 
 /**
  * Every cookie doorcode sets: names, options, set, read and delete, in one place. All
@@ -56,7 +57,7 @@ export const deviceLoginCookie = {
 		cookies.set(
 			cookieName(config, DEVICE_COOKIE),
 			handle,
-			options(config, { maxAge: Math.max(1, Math.min(MAX_DEVICE_COOKIE_SECONDS, Math.ceil((expiresAt - now) / 1000))) })
+			options(config, { maxAge: Math.max(1, Math.min(MAX_DEVICE_COOKIE_SECONDS, secondsUntil(expiresAt, now))) })
 		),
 	/** The handle of the device login this browser is in, unchecked: resolveDeviceLogin checks it. */
 	read: (cookies: Cookies, config: Config) => {

@@ -1,6 +1,7 @@
 import { generateSecret, hashSecret } from '../core/crypto';
 import type { Services } from '../core/services';
 import { isAdmin } from './users';
+import { msFromSeconds } from '../core/time';
 
 /**
  * Browser sessions after Lucia's design: a random token in an HttpOnly cookie,
@@ -19,7 +20,7 @@ export interface SessionUser {
 
 export async function createSession({ config, store }: Services, userId: number, now: number): Promise<{ token: string; expiresAt: number }> {
 	const token = generateSecret();
-	const expiresAt = now + config.sessionTtl * 1000;
+	const expiresAt = now + msFromSeconds(config.sessionTtlSeconds);
 	await store.insertSession(hashSecret(token), userId, now, expiresAt);
 	return { token, expiresAt };
 }
@@ -43,7 +44,7 @@ export async function validateSessionToken({ config, store }: Services, token: s
 		email: session.email,
 		isAdmin: isAdmin(config, session)
 	};
-	const lifetime = config.sessionTtl * 1000;
+	const lifetime = msFromSeconds(config.sessionTtlSeconds);
 	if (session.expires_at - now < lifetime / 2) {
 		const renewedUntil = now + lifetime;
 		await store.extendSession(tokenHash, renewedUntil);

@@ -16,7 +16,7 @@ export interface Client {
 	/** The `aud` of its JWT access tokens (default ORIGIN). */
 	audience?: string;
 	/** Seconds its access tokens (and ID tokens) live, instead of ACCESS_TOKEN_TTL. */
-	accessTokenTtl?: number;
+	accessTokenTtlSeconds?: number;
 }
 
 /** `warnings` name keys doorcode does not know (a typo would otherwise change nothing, silently). */
@@ -94,8 +94,8 @@ function parseTokenSettings({
 	access_token_format,
 	audience,
 	access_token_ttl
-}: Record<string, unknown>): Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtl'> | string {
-	const settings: Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtl'> = {};
+}: Record<string, unknown>): Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtlSeconds'> | string {
+	const settings: Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtlSeconds'> = {};
 	if (access_token_format !== undefined) {
 		if (access_token_format !== 'opaque' && access_token_format !== 'jwt') return 'access_token_format must be "opaque" or "jwt"';
 		settings.accessTokenFormat = access_token_format;
@@ -109,7 +109,7 @@ function parseTokenSettings({
 		if (typeof access_token_ttl !== 'number' || !Number.isInteger(access_token_ttl) || access_token_ttl < 30 || access_token_ttl > 86_400) {
 			return 'access_token_ttl must be a whole number of seconds from 30 to 86400';
 		}
-		settings.accessTokenTtl = access_token_ttl;
+		settings.accessTokenTtlSeconds = access_token_ttl;
 	}
 	return settings;
 }

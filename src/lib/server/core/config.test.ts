@@ -14,9 +14,9 @@ describe('configuration', () => {
 		expect(result.config).toMatchObject({
 			origin: 'http://localhost:5173',
 			databasePath: './data/doorcode.db',
-			deviceCodeTtl: 600,
-			pollInterval: 5,
-			sweepInterval: 60,
+			deviceCodeTtlSeconds: 600,
+			pollIntervalSeconds: 5,
+			sweepIntervalSeconds: 60,
 			rateLimits: true,
 			trustProxy: 0,
 			devIdp: false

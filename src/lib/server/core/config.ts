@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
 import { parseLimit, type Limit } from './rate-limit';
+import { DAY_SECONDS } from './time';
 
 export type ProviderId = 'orcid' | 'clerk';
 
@@ -41,12 +43,12 @@ export interface Config {
 	providers: Partial<Record<ProviderId, ProviderConfig>>;
 	adminSubjects: string[];
 	clients: Client[];
-	deviceCodeTtl: number;
-	pollInterval: number;
-	sweepInterval: number;
-	accessTokenTtl: number;
-	refreshTokenTtl: number;
-	sessionTtl: number;
+	deviceCodeTtlSeconds: number;
+	pollIntervalSeconds: number;
+	sweepIntervalSeconds: number;
+	accessTokenTtlSeconds: number;
+	refreshTokenTtlSeconds: number;
+	sessionTtlSeconds: number;
 	rateLimits: boolean;
 	limits: {
 		/** Wrong codes per IP and per browser before a growing wait. */
@@ -67,8 +69,6 @@ export interface Config {
 export type ConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; errors: string[] };
 
 type Env = Record<string, string | undefined>;
-
-const DAY = 24 * 60 * 60;
 
 /** Reads and checks the environment once; every bad variable gives one line naming it. */
 export function loadConfig(env: Env, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ConfigResult {
@@ -109,12 +109,12 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
-		deviceCodeTtl: seconds('DEVICE_CODE_TTL', 600, 1, DAY),
-		pollInterval: seconds('POLL_INTERVAL', 5, 1, 300),
-		sweepInterval: seconds('SWEEP_INTERVAL', 60, 1, DAY),
-		accessTokenTtl: seconds('ACCESS_TOKEN_TTL', 3600, 1, 30 * DAY),
-		refreshTokenTtl: seconds('REFRESH_TOKEN_TTL', 30 * DAY, 1, 365 * DAY),
-		sessionTtl: seconds('SESSION_TTL', 30 * DAY, 60, 365 * DAY),
+		deviceCodeTtlSeconds: seconds('DEVICE_CODE_TTL', 600, 1, DAY_SECONDS),
+		pollIntervalSeconds: seconds('POLL_INTERVAL', 5, 1, 300),
+		sweepIntervalSeconds: seconds('SWEEP_INTERVAL', 60, 1, DAY_SECONDS),
+		accessTokenTtlSeconds: seconds('ACCESS_TOKEN_TTL', 3600, 1, 30 * DAY_SECONDS),
+		refreshTokenTtlSeconds: seconds('REFRESH_TOKEN_TTL', 30 * DAY_SECONDS, 1, 365 * DAY_SECONDS),
+		sessionTtlSeconds: seconds('SESSION_TTL', 30 * DAY_SECONDS, 60, 365 * DAY_SECONDS),
 		rateLimits: readFlag(env, 'RATE_LIMITS', true, errors),
 		limits: {
 			codeEntry: readLimit(env, 'RATE_LIMIT_CODE_ENTRY', '5/60', errors),
@@ -122,7 +122,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 			deviceAuthorizationPerClient: readLimit(env, 'RATE_LIMIT_DEVICE_AUTHORIZATION_CLIENT', '600/60', errors),
 			tokenPerIp: readLimit(env, 'RATE_LIMIT_TOKEN', '3000/60', errors)
 		},
-		reportBlockSeconds: seconds('REPORT_BLOCK_SECONDS', 3600, 1, 30 * DAY),
+		reportBlockSeconds: seconds('REPORT_BLOCK_SECONDS', 3600, 1, 30 * DAY_SECONDS),
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
@@ -270,8 +270,14 @@ function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): 
 	return fallback;
 }
 
+/** An IP address only this machine reaches: 127.0.0.0/8 or ::1, also IPv4-mapped or in a URL's brackets. Never a name. */
+export function isLoopbackAddress(address: string): boolean {
+	const plain = address.replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
+	return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
+}
+
 function isLoopback(url: URL): boolean {
-	return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+	return url.hostname === 'localhost' || isLoopbackAddress(url.hostname);
 }
 
 function parseUrl(value: string): URL | null {

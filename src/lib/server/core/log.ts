@@ -1,4 +1,5 @@
 import { countRequest } from './metrics';
+import { secondsFromMs } from './time';
 
 /**
  * Structured JSON logs, one line per event. Lines are buffered and written once per
@@ -33,7 +34,7 @@ process.on('exit', flush);
 /** The one line every request gets: id, route (never the query), status, duration; and its count in the metrics. */
 export function logRequest(id: string, method: string, route: string, status: number, started: number): void {
 	const ms = performance.now() - started;
-	countRequest(method, route, status, ms / 1000);
+	countRequest(method, route, status, secondsFromMs(ms));
 	// The line log() would write, built without an object to serialize: this runs for every request.
 	// The id is a UUID and the status a number; the method and the route are quoted as JSON.
 	write(

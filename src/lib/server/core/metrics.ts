@@ -1,4 +1,5 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { secondsFromMs } from './time';
 
 /**
  * Prometheus metrics: requests by method, route pattern and status, the device flow's
@@ -180,7 +181,7 @@ export function measured<T extends object>(target: T): T {
 							databaseErrors.inc();
 							throw error;
 						} finally {
-							databaseDuration.observe((performance.now() - started) / 1000);
+							databaseDuration.observe(secondsFromMs(performance.now() - started));
 						}
 					};
 	}

@@ -1,3 +1,5 @@
+import { HOUR_MS, msFromSeconds, secondsUntil } from './time';
+
 /**
  * doorcode's own rate limits: fixed windows per key, and for wrong user codes a growing
  * wait (RFC 8628 §5.1: guessing must be slow). A refusal says how many seconds to wait.
@@ -45,7 +47,7 @@ interface Window {
 }
 
 /** A block after too many failures doubles with every repeat, up to an hour. */
-export const MAX_BLOCK_MS = 60 * 60 * 1000;
+export const MAX_BLOCK_MS = HOUR_MS;
 /**
  * Strikes stop counting here: 2^MAX_STRIKES windows of even one second pass MAX_BLOCK_MS,
  * and no arithmetic on them can overflow (PostgreSQL's bigint did at 48), however often
@@ -57,7 +59,7 @@ export const MAX_MEMORY_KEYS = 200_000;
 
 /** How long the `strikes`-th block lasts. */
 export function blockMs(limit: Limit, strikes: number): number {
-	return Math.min(MAX_BLOCK_MS, limit.windowSeconds * 1000 * 2 ** Math.min(strikes, MAX_STRIKES));
+	return Math.min(MAX_BLOCK_MS, msFromSeconds(limit.windowSeconds) * 2 ** Math.min(strikes, MAX_STRIKES));
 }
 
 /**
@@ -84,7 +86,7 @@ export class MemoryLimiter implements Limiter {
 		const window = this.window(key, limit, now);
 		window.count++;
 		if (window.count <= limit.count) return ALLOWED;
-		return refuse(window.start + limit.windowSeconds * 1000, now, window.count === limit.count + 1);
+		return refuse(window.start + msFromSeconds(limit.windowSeconds), now, window.count === limit.count + 1);
 	}
 
 	async blocked(key: string, now: number): Promise<Verdict> {
@@ -109,9 +111,9 @@ export class MemoryLimiter implements Limiter {
 			this.makeRoom(now);
 			window = { start: now, count: 0, blockedUntil: 0, strikes: 0 };
 			this.windows.set(key, window);
-		} else if (now - window.start >= limit.windowSeconds * 1000) {
+		} else if (now - window.start >= msFromSeconds(limit.windowSeconds)) {
 			// A whole quiet window after a block ends forgives one earlier block.
-			if (window.strikes > 0 && window.blockedUntil + limit.windowSeconds * 1000 <= now) window.strikes--;
+			if (window.strikes > 0 && window.blockedUntil + msFromSeconds(limit.windowSeconds) <= now) window.strikes--;
 			window.count = 0;
 			this.restart(key, window, now);
 		}
@@ -153,7 +155,7 @@ export class MemoryLimiter implements Limiter {
 }
 
 export function refuse(until: number, now: number, first: boolean): Verdict {
-	return { ok: false, retryAfter: Math.max(1, Math.ceil((until - now) / 1000)), first };
+	return { ok: false, retryAfter: Math.max(1, secondsUntil(until, now)), first };
 }
 
 /** "5/60": five per sixty seconds. */

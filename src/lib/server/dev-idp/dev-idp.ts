@@ -301,7 +301,7 @@ async function interaction(provider: Provider, settings: KindSettings, uid: stri
 		sendPage(res, 200, settings.title, signInForm(settings, details));
 		return;
 	}
-	const form = await readForm(req);
+	const form = await readUrlEncodedBody(req);
 	if (!form) {
 		sendPage(res, 413, settings.title, '<p>The form was too large.</p>');
 		return;
@@ -408,7 +408,7 @@ function sendPage(res: ServerResponse, status: number, title: string, body: stri
 }
 
 /** Reads an application/x-www-form-urlencoded body; undefined when it is too large. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+async function readUrlEncodedBody(req: IncomingMessage): Promise<URLSearchParams | undefined> {
 	const chunks: Buffer[] = [];
 	let size = 0;
 	for await (const chunk of req) {

@@ -7,6 +7,7 @@ import { addressKey } from '../core/rate-limit';
 import type { RequestContext, Services } from '../core/services';
 import type { DeviceAuthorizationRow } from '../store/store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
+import { msFromSeconds, secondsUntil } from '../core/time';
 
 /** Why a device authorization was denied; the CLI is told in plain words. */
 export type DenialReason = 'user' | 'admin' | 'provider_denied' | 'provider_failed' | 'reported' | 'revoked';
@@ -42,8 +43,8 @@ export async function createDeviceAuthorization(
 			clientId: client.id,
 			scope: scopes.join(' '),
 			createdAt: context.now,
-			expiresAt: context.now + config.deviceCodeTtl * 1000,
-			intervalSeconds: config.pollInterval,
+			expiresAt: context.now + msFromSeconds(config.deviceCodeTtlSeconds),
+			intervalSeconds: config.pollIntervalSeconds,
 			requesterIp: context.ip,
 			requesterNetwork: context.ip && addressKey(context.ip),
 			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
@@ -51,7 +52,7 @@ export async function createDeviceAuthorization(
 		if (inserted === 'user_code_taken') continue;
 		if (inserted !== 'inserted') {
 			return tooManyRequests(
-				Math.ceil((inserted.blockedUntil - context.now) / 1000),
+				secondsUntil(inserted.blockedUntil, context.now),
 				'New codes from this address are refused for a while: a code it asked for was reported as not started by its owner.'
 			);
 		}
@@ -61,8 +62,8 @@ export async function createDeviceAuthorization(
 			user_code: formatUserCode(userCode),
 			verification_uri: `${config.origin}/device`,
 			verification_uri_complete: `${config.origin}/device?user_code=${formatUserCode(userCode)}`,
-			expires_in: config.deviceCodeTtl,
-			interval: config.pollInterval
+			expires_in: config.deviceCodeTtlSeconds,
+			interval: config.pollIntervalSeconds
 		});
 	}
 	return serverError();
@@ -142,11 +143,6 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 	return retryAfter ? { ok: false, reason: 'limited', retryAfter } : { ok: false, reason: 'invalid' };
 }
 
-/** The pending authorization behind a code, while it can still be approved. */
-export function findPendingAuthorization({ store }: Services, userCode: string, now: number) {
-	return store.findLiveDeviceAuthorization(userCode, now);
-}
-
 export type Decision = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
 
 const AUDIT_ACTIONS: Record<DenialReason, string> = {
@@ -159,14 +155,6 @@ const AUDIT_ACTIONS: Record<DenialReason, string> = {
 };
 
 /**
- * The first signed-in person to open a code's confirm page claims it: from then on
- * only they can approve or deny it, so a phished code cannot be decided by two people.
- */
-export function claimForConfirmation({ store }: Services, userCode: string, userId: number, now: number) {
-	return store.claimDeviceAuthorization(userCode, userId, now);
-}
-
-/**
  * "I didn't start this": deny the code, mark it reported in the audit log, and refuse
  * new codes from the address that asked for it (its /64 for IPv6) for REPORT_BLOCK_SECONDS.
  */
@@ -174,7 +162,7 @@ export async function reportDeviceAuthorization(services: Services, actor: Actor
 	const decision = await denyDeviceAuthorization(services, actor, userCode, 'reported', now);
 	if (!decision.ok) return decision;
 	const ip = decision.authorization.requester_ip;
-	const until = now + services.config.reportBlockSeconds * 1000;
+	const until = now + msFromSeconds(services.config.reportBlockSeconds);
 	if (ip) await services.store.blockAddress(addressKey(ip), until, `reported by ${actor.sub}`);
 	return { ok: true as const, requesterIp: ip, blockedUntil: until };
 }
@@ -186,7 +174,7 @@ export interface Actor {
 	ip: string | null;
 }
 
-export interface Approval {
+export interface ApprovalRequest {
 	userCode: string;
 	ownerId: number;
 	ownerSub: string;
@@ -198,7 +186,7 @@ export interface Approval {
  * pending → approved; one statement, so only one decision ever wins. `approvedBy` is
  * set when an admin approves on someone else's behalf.
  */
-export async function approveDeviceAuthorization(services: Services, actor: Actor, approval: Approval, now: number): Promise<Decision> {
+export async function approveDeviceAuthorization(services: Services, actor: Actor, approval: ApprovalRequest, now: number): Promise<Decision> {
 	const onBehalf = approval.ownerId !== actor.userId;
 	const authorization = await services.store.approveDeviceAuthorization({
 		userCode: approval.userCode,

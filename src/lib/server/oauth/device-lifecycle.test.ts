@@ -4,7 +4,6 @@ import { DEMO_CLIENT } from '../core/clients';
 import { hashSecret } from '../core/crypto';
 import {
 	approveDeviceAuthorization,
-	claimForConfirmation,
 	createDeviceAuthorization,
 	denyAfterProviderRefusal,
 	denyDeviceAuthorization,
@@ -187,7 +186,7 @@ describe('side doors: every way of naming a code counts, and only the right brow
 		expect((await denyAfterProviderRefusal(services, unclaimed.userCode, 'provider_denied', null, '192.0.2.9', T0)).ok).toBe(true);
 
 		const claimed = await newCode();
-		expect(await claimForConfirmation(services, claimed.userCode, (await josiah()).id, T0)).toBeDefined();
+		expect(await services.store.claimDeviceAuthorization(claimed.userCode, (await josiah()).id, T0)).toBeDefined();
 		expect((await denyAfterProviderRefusal(services, claimed.userCode, 'provider_denied', null, '192.0.2.9', T0)).ok).toBe(false);
 		expect((await denyAfterProviderRefusal(services, claimed.userCode, 'provider_denied', (await laure()).id, '192.0.2.9', T0)).ok).toBe(false);
 		expect((await denyAfterProviderRefusal(services, claimed.userCode, 'provider_failed', (await josiah()).id, '192.0.2.9', T0)).ok).toBe(true);

@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import type { Client } from '../core/clients';
 import type { Services } from '../core/services';
 import { keyring, SIGNING_ALG } from './signing-keys';
+import { wholeSecondsOf } from '../core/time';
 
 /** Whose tokens are being made, known before they are stored: an ID token and a JWT access token name them. */
 export interface TokenSubject {
@@ -39,8 +40,6 @@ export function releasedClaims(owner: { name: string | null; email: string | nul
 	};
 }
 
-const seconds = (ms: number) => Math.floor(ms / 1000);
-
 /** The audience of a client's JWT access tokens: its `audience`, else this server (ORIGIN). */
 export function accessTokenAudience({ config }: Services, client: Client): string {
 	return client.audience ?? config.origin;
@@ -61,8 +60,8 @@ export async function signAccessToken(
 		.setIssuer(services.config.origin)
 		.setSubject(subject.sub)
 		.setAudience(accessTokenAudience(services, client))
-		.setIssuedAt(seconds(now))
-		.setExpirationTime(seconds(now) + lifetimeSeconds)
+		.setIssuedAt(wholeSecondsOf(now))
+		.setExpirationTime(wholeSecondsOf(now) + lifetimeSeconds)
 		.setJti(jti)
 		.sign(signer.privateKey);
 }
@@ -75,14 +74,14 @@ export async function signAccessToken(
 export async function signIdToken(services: Services, client: Client, subject: TokenSubject, now: number, lifetimeSeconds: number): Promise<string> {
 	const { signer } = await keyring(services, now);
 	return new SignJWT({
-		...(subject.authTime !== null && subject.actor === null ? { auth_time: seconds(subject.authTime) } : {}),
+		...(subject.authTime !== null && subject.actor === null ? { auth_time: wholeSecondsOf(subject.authTime) } : {}),
 		...releasedClaims(subject, subject.scope)
 	})
 		.setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: 'JWT' })
 		.setIssuer(services.config.origin)
 		.setSubject(subject.sub)
 		.setAudience(client.id)
-		.setIssuedAt(seconds(now))
-		.setExpirationTime(seconds(now) + lifetimeSeconds)
+		.setIssuedAt(wholeSecondsOf(now))
+		.setExpirationTime(wholeSecondsOf(now) + lifetimeSeconds)
 		.sign(signer.privateKey);
 }

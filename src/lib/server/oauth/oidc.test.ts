@@ -20,7 +20,7 @@ const JWT_CLIENT: Client = {
 	scopes: ['openid', 'read'],
 	accessTokenFormat: 'jwt',
 	audience: 'https://api.example.org',
-	accessTokenTtl: 300
+	accessTokenTtlSeconds: 300
 };
 /** JWT access tokens for doorcode itself (no audience of its own): its userinfo accepts them. */
 const OWN_JWT_CLIENT: Client = { id: 'own-jwt-cli', name: 'Own JWT CLI', type: 'public', scopes: ['profile', 'read'], accessTokenFormat: 'jwt' };
@@ -282,7 +282,7 @@ describe('signing keys', () => {
 	});
 
 	it('a retired key loses its private half an hour after it stops signing, and goes once it is no longer published', async () => {
-		services.config.accessTokenTtl = 6 * 3600;
+		services.config.accessTokenTtlSeconds = 6 * 3600;
 		const first = await keyring(services, T0);
 		await keyring(services, T0 + 30 * DAY + 1);
 		const privateOf = async () => (await services.store.listSigningKeys(0)).find((row) => row.kid === first.signer.kid)?.private_jwk;

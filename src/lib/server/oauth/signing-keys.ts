@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Services } from '../core/services';
 import type { SigningKeyRow } from '../store/store';
+import { DAY_MS, HOUR_MS, msFromSeconds } from '../core/time';
 
 /**
  * doorcode's signing keys, for ID tokens and RFC 9068 access tokens. doorcode makes them
@@ -16,9 +17,8 @@ import type { SigningKeyRow } from '../store/store';
  */
 
 export const SIGNING_ALG = 'RS256';
-const DAY = 86_400_000;
 /** A new key is published this long before it signs, so every verifier's JWK Set cache has it in time. */
-export const PUBLISH_AHEAD_MS = DAY;
+export const PUBLISH_AHEAD_MS = DAY_MS;
 const BOOTSTRAP_BACKDATE_MS = 60_000;
 /** The keyring is read from the store again after this long, so instances agree within a minute. */
 const RELOAD_MS = 60_000;
@@ -27,7 +27,7 @@ const RELOAD_MS = 60_000;
  * hour, for instances whose clocks differ): it is erased, so old private keys do not live on
  * in every backup. Its public half stays published until every token it signed has expired.
  */
-export const ERASE_AFTER_RETIRED_MS = 60 * 60 * 1000;
+export const ERASE_AFTER_RETIRED_MS = HOUR_MS;
 
 /** How a private key stored without KEY_ENCRYPTION_SECRET begins. */
 const PLAIN = 'plain:';
@@ -122,13 +122,13 @@ function currentSigner(rows: SigningKeyRow[], now: number): SigningKeyRow | unde
 
 /** How long a token signed now may live: the longest access token lifetime of any client (ID tokens live as long). */
 export function longestTokenLifetimeMs({ config }: Services): number {
-	return Math.max(config.accessTokenTtl, ...config.clients.map((client) => client.accessTokenTtl ?? 0)) * 1000;
+	return msFromSeconds(Math.max(config.accessTokenTtlSeconds, ...config.clients.map((client) => client.accessTokenTtlSeconds ?? 0)));
 }
 
 async function makeKey(services: Services, activatesAt: number, now: number): Promise<SigningKeyRow> {
 	const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { modulusLength: 2048, extractable: true });
 	const kid = randomBytes(12).toString('base64url');
-	const retiresAt = activatesAt + services.config.signingKeyDays * DAY;
+	const retiresAt = activatesAt + services.config.signingKeyDays * DAY_MS;
 	return {
 		kid,
 		alg: SIGNING_ALG,

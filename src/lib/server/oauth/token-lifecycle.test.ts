@@ -15,7 +15,7 @@ let services: TestServices;
 const T0 = 1_800_000_000_000;
 
 beforeEach(async () => {
-	services = await testServices({ accessTokenTtl: 60, refreshTokenTtl: 600 });
+	services = await testServices({ accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 600 });
 });
 afterEach(() => services.dispose());
 
@@ -66,7 +66,7 @@ describe('sweeping under load', () => {
 
 	it(`empties ${backlog.toLocaleString('en')} expired rows while polls keep being answered`, async () => {
 		await services.dispose();
-		services = await testServices({ deviceCodeTtl: 100_000_000 });
+		services = await testServices({ deviceCodeTtlSeconds: 100_000_000 });
 		const live = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(T0 + 10_000_000))).body as { device_code: string };
 		const insertExpired = (i: number) =>
 			services.store.insertDeviceAuthorization({

@@ -6,6 +6,7 @@ import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAut
 import type { RequestContext, Services } from '../core/services';
 import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
 import type { AccessTokenRow, NewTokenPair } from '../store/store';
+import { msFromSeconds, wholeSecondsOf } from '../core/time';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
 export const ACCESS_TOKEN_PREFIX = 'dca_';
@@ -30,7 +31,7 @@ export interface IssuedTokens {
 
 /** How long a client's access tokens live: its access_token_ttl, else ACCESS_TOKEN_TTL. */
 export function accessTokenLifetime(config: Config, client: Client): number {
-	return client.accessTokenTtl ?? config.accessTokenTtl;
+	return client.accessTokenTtlSeconds ?? config.accessTokenTtlSeconds;
 }
 
 /**
@@ -58,9 +59,9 @@ export async function issueTokens(services: Services, client: Client, subject: T
 		},
 		stored: {
 			accessTokenHash: hashSecret(accessToken),
-			accessExpiresAt: now + lifetime * 1000,
+			accessExpiresAt: now + msFromSeconds(lifetime),
 			refreshTokenHash: hashSecret(refreshToken),
-			refreshExpiresAt: now + config.refreshTokenTtl * 1000
+			refreshExpiresAt: now + msFromSeconds(config.refreshTokenTtlSeconds)
 		}
 	};
 }
@@ -151,8 +152,8 @@ export async function introspectToken(services: Services, token: string | undefi
 		scope: state.scope,
 		client_id: state.client_id,
 		token_type: state.kind === 'access' ? 'Bearer' : 'refresh_token',
-		exp: Math.floor(state.expires_at / 1000),
-		iat: Math.floor(state.created_at / 1000),
+		exp: wholeSecondsOf(state.expires_at),
+		iat: wholeSecondsOf(state.created_at),
 		// RFC 7662 §2.2: whom the token is meant for, so a resource server can refuse another API's.
 		...(audience ? { aud: audience } : {}),
 		...(state.approved_by_sub !== null ? { act: { sub: state.approved_by_sub } } : {})

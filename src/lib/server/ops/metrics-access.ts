@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
-import type { Config } from '../core/config';
+import { isLoopbackAddress, type Config } from '../core/config';
 
 /**
  * Who may read /metrics. With METRICS_TOKEN: whoever sends it as a bearer token. Without
@@ -14,10 +13,5 @@ export function mayReadMetrics(config: Config, authorization: string | null, con
 		const expected = Buffer.from(config.metricsToken);
 		return sent.length === expected.length && timingSafeEqual(sent, expected);
 	}
-	return isLoopback(connectionAddress) && (forwardedHop === null || isLoopback(forwardedHop));
-}
-
-function isLoopback(address: string): boolean {
-	const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-	return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
+	return isLoopbackAddress(connectionAddress) && (forwardedHop === null || isLoopbackAddress(forwardedHop));
 }

@@ -85,8 +85,8 @@ export function describeConfig(config: Config): string[] {
 		}`,
 		`clients: ${config.clients.map((client) => `${client.id} (${client.type}${client.accessTokenFormat === 'jwt' ? ', JWT access tokens' : ''}; ${client.scopes.join(' ') || 'no scopes'})`).join(', ')}`,
 		`admins: ${config.adminSubjects.join(', ') || 'none'}`,
-		`codes: live ${config.deviceCodeTtl} s, poll every ${config.pollInterval} s; swept every ${config.sweepInterval} s`,
-		`tokens: access ${config.accessTokenTtl} s, refresh ${config.refreshTokenTtl} s; sessions ${config.sessionTtl} s`,
+		`codes: live ${config.deviceCodeTtlSeconds} s, poll every ${config.pollIntervalSeconds} s; swept every ${config.sweepIntervalSeconds} s`,
+		`tokens: access ${config.accessTokenTtlSeconds} s, refresh ${config.refreshTokenTtlSeconds} s; sessions ${config.sessionTtlSeconds} s`,
 		`rate limits: ${config.rateLimits ? `on (codes ${config.limits.codeEntry.count}/${config.limits.codeEntry.windowSeconds}s per address and browser)` : 'off'}; TRUST_PROXY ${config.trustProxy}`,
 		`signing keys: rotated every ${config.signingKeyDays} days; KEY_ENCRYPTION_SECRET ${set(config.keyEncryptionSecret)}`,
 		`metrics: ${!config.metrics ? 'off' : config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`

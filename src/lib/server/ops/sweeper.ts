@@ -2,6 +2,7 @@ import type { Services } from '../core/services';
 import { now } from '../core/clock';
 import { countSweep } from '../core/metrics';
 import { ERASE_AFTER_RETIRED_MS } from '../oauth/signing-keys';
+import { msFromSeconds } from '../core/time';
 
 /** Rows deleted per statement: small enough that a poll never waits long behind a sweep. */
 export const SWEEP_BATCH = 100;
@@ -74,7 +75,7 @@ export function startSweeper(services: Services): () => void {
 		sweep(services)
 			.catch((error: Error) => console.error(JSON.stringify({ level: 'error', msg: 'sweep failed', error: error.message })))
 			.finally(() => (running = false));
-	}, services.config.sweepInterval * 1000);
+	}, msFromSeconds(services.config.sweepIntervalSeconds));
 	timer.unref();
 	return () => clearInterval(timer);
 }
