@@ -1,8 +1,11 @@
+import type { Services } from '#lib/server/core/services.ts';
 import type { SessionUser } from '#lib/server/browser/sessions.ts';
 
 declare global {
 	namespace App {
 		interface Locals {
+			/** What the domain functions run against (built once at start-up). */
+			services: Services;
 			/** The signed-in person, or null. */
 			user: SessionUser | null;
 			sessionToken: string | null;

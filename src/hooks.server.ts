@@ -104,7 +104,7 @@ const refuseCrossSiteForms: Handle = async ({ event, resolve }) => {
 	const { request, url } = event;
 	if (['GET', 'HEAD', 'OPTIONS'].includes(request.method) || isApiPath(url.pathname)) return resolve(event);
 	const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-	if (FORM_CONTENT_TYPES.includes(type) && !isSameSite(request.headers, services().config.origin)) {
+	if (FORM_CONTENT_TYPES.includes(type) && !isSameSite(request.headers, event.locals.services.config.origin)) {
 		return new Response('Cross-site form submissions are forbidden.', { status: 403, headers: { 'Content-Type': 'text/plain' } });
 	}
 	return resolve(event);
@@ -120,10 +120,10 @@ const authenticateSession: Handle = async ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.sessionToken = null;
 	if (isApiPath(event.url.pathname) || isProbePath(event.url.pathname)) return resolve(event);
-	const { config } = services();
+	const { config } = event.locals.services;
 	const token = sessionCookie.read(event.cookies, config);
 	if (token) {
-		const validation = await validateSessionToken(services(), token, now());
+		const validation = await validateSessionToken(event.locals.services, token, now());
 		if (validation.ok) {
 			event.locals.sessionToken = token;
 			event.locals.user = validation.user;
@@ -140,8 +140,9 @@ const securityHeadersAndLog: Handle = async ({ event, resolve }) => {
 	const started = performance.now();
 	const requestId = randomUUID();
 	event.locals.requestId = requestId;
+	event.locals.services = services();
 	event.locals.databaseUnavailable = false;
-	const common = responseHeaders(services().config, requestId);
+	const common = responseHeaders(event.locals.services.config, requestId);
 	let response = await resolveUnlessDatabaseIsDown(event, resolve, common);
 	if (isApiPath(event.url.pathname) && response.status === 404 && !response.headers.get('content-type')?.includes('json')) {
 		response = oauthJson(noSuchEndpoint(), common);

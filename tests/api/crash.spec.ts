@@ -2,6 +2,7 @@ import { expect, test, type Page } from '@playwright/test';
 import Database from 'better-sqlite3';
 import { ConfirmPage, DevicePage, signInAndDecide } from '../support/pages.ts';
 import { startServer, type SpawnedServer } from '../support/spawned-server.ts';
+import { sleep } from '../support/oauth.ts';
 
 /**
  * Crash safety: a dozen CLIs poll while a person approves their codes one by one, and in
@@ -30,8 +31,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
 	await server?.kill('SIGTERM');
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Code {
 	index: number;

@@ -1,6 +1,6 @@
 import { expect, test, type Browser } from '@playwright/test';
 import pg from 'pg';
-import { DEVICE_GRANT } from '../support/oauth.ts';
+import { DEVICE_GRANT, sleep } from '../support/oauth.ts';
 import { ConfirmPage, DevicePage, DevIdentityProviderPage, LoginPage } from '../support/pages.ts';
 import { startCluster, type Cluster } from '../support/instances.ts';
 
@@ -31,7 +31,6 @@ async function post(base: string, path: string, fields: Record<string, string>, 
 
 const newCode = async (base = cluster.origin) => (await post(base, '/oauth/device_authorization', { client_id: 'demo-cli', scope: 'read' })).body;
 const poll = (base: string, deviceCode: string) => post(base, '/oauth/token', { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: 'demo-cli' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function approveInBrowser(browser: Browser, userCode: string) {
 	const context = await browser.newContext({ baseURL: cluster.origin });

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEVICE_GRANT } from '../support/oauth.ts';
+import { DEVICE_GRANT, sleep } from '../support/oauth.ts';
 import { DevicePage, DevIdentityProviderPage, LoginPage, signInAndDecide } from '../support/pages.ts';
 import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { freePort, startServer, type SpawnedServer } from '../support/spawned-server.ts';
@@ -33,7 +33,6 @@ async function post(base: string, path: string, fields: Record<string, string>, 
 }
 const newCode = async (base: string, address?: string) => (await post(base, '/oauth/device_authorization', { client_id: 'demo-cli' }, address)).body;
 const poll = (base: string, deviceCode: string) => post(base, '/oauth/token', { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: 'demo-cli' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('on PostgreSQL, Cancel at the provider reaches the CLI as access_denied on its next poll', async ({ browser }) => {
 	const code = await newCode(doorcode.origin);

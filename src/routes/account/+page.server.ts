@@ -13,7 +13,6 @@ import {
 import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
 import { readForm } from '#lib/server/browser/forms.ts';
 import { requestContext } from '#lib/server/oauth/http.ts';
-import { services } from '#lib/server/core/services.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 function signedInUser(locals: App.Locals) {
@@ -25,10 +24,10 @@ export const load: PageServerLoad = async ({ locals }) => {
 	const user = signedInUser(locals);
 	const at = now();
 	return {
-		devices: await listDevices(services(), user, at),
-		uncollected: await listUncollectedApprovals(services(), user, at),
-		personalTokens: await listPersonalTokens(services(), user, at),
-		scopes: personalTokenScopes(services()),
+		devices: await listDevices(locals.services, user, at),
+		uncollected: await listUncollectedApprovals(locals.services, user, at),
+		personalTokens: await listPersonalTokens(locals.services, user, at),
+		scopes: personalTokenScopes(locals.services),
 		lifetimes: [...PERSONAL_TOKEN_LIFETIMES_DAYS]
 	};
 };
@@ -43,8 +42,8 @@ export const actions: Actions = {
 		const gone = () => fail(404, { revokeError: 'That device or token is not yours, or was already revoked.', collectedGrant: null });
 		if (!Number.isSafeInteger(id)) return gone();
 		const { ip } = requestContext(event);
-		if (!approval) return (await revokeOwnGrant(services(), user, id, ip, now())) ? { revoked: true } : gone();
-		const revocation = await revokeOwnApproval(services(), user, id, ip, now());
+		if (!approval) return (await revokeOwnGrant(event.locals.services, user, id, ip, now())) ? { revoked: true } : gone();
+		const revocation = await revokeOwnApproval(event.locals.services, user, id, ip, now());
 		if (revocation.outcome === 'collected') return fail(409, { revokeError: COLLECTED_MESSAGE, collectedGrant: revocation.grantId });
 		return revocation.outcome === 'revoked' ? { revoked: true } : gone();
 	},
@@ -53,7 +52,7 @@ export const actions: Actions = {
 		const form = await readForm(event.request);
 		const name = form.get('name');
 		const created = await createPersonalToken(
-			services(),
+			event.locals.services,
 			user,
 			{
 				name: typeof name === 'string' ? name : '',

@@ -4,7 +4,6 @@ import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
 import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/browser/admin.ts';
 import { noticeCookie } from '#lib/server/browser/cookies.ts';
 import { actorOf, readForm } from '#lib/server/browser/forms.ts';
-import { services } from '#lib/server/core/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
@@ -17,7 +16,7 @@ function adminOf(event: RequestEvent | Parameters<PageServerLoad>[0]) {
 
 /** Post, redirect, get: a clean /admin that says once what was decided. */
 function decided(event: RequestEvent, notice: string): never {
-	noticeCookie.set(event.cookies, services().config, notice);
+	noticeCookie.set(event.cookies, event.locals.services.config, notice);
 	redirect(303, '/admin');
 }
 
@@ -31,7 +30,7 @@ export const load: PageServerLoad = async (event) => {
 	adminOf(event);
 	const { searchParams } = event.url;
 	const query = { code: searchParams.get('code'), filter: searchParams.get('filter') ?? '', page: searchParams.get('page') };
-	return { notice: noticeCookie.take(event.cookies, services().config), ...(await adminOverview(services(), query, now())) };
+	return { notice: noticeCookie.take(event.cookies, event.locals.services.config), ...(await adminOverview(event.locals.services, query, now())) };
 };
 
 export const actions: Actions = {
@@ -45,7 +44,7 @@ export const actions: Actions = {
 		const admin = adminOf(event);
 		const { text, all } = await fields(event);
 		const request = { userCode: text('user_code'), owner: text('owner'), label: text('label'), scopes: all('scope') };
-		const decision = await approveOnBehalf(services(), admin, request, now());
+		const decision = await approveOnBehalf(event.locals.services, admin, request, now());
 		if (!decision.ok) {
 			const message = 'message' in decision ? decision.message : 'That code is not pending any more.';
 			return fail(400, { decisionError: message, owner: request.owner.slice(0, 254), label: request.label.slice(0, 80) });
@@ -54,7 +53,7 @@ export const actions: Actions = {
 	},
 	deny: async (event) => {
 		const admin = adminOf(event);
-		const decision = await denyAsAdmin(services(), admin, (await fields(event)).text('user_code'), now());
+		const decision = await denyAsAdmin(event.locals.services, admin, (await fields(event)).text('user_code'), now());
 		if (!decision.ok) return fail(400, { decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.' });
 		decided(event, `Denied ${formatUserCode(decision.authorization.user_code)}: the device is told at its next poll.`);
 	},
@@ -66,8 +65,8 @@ export const actions: Actions = {
 		const id = Number(text('approval') || text('grant'));
 		const gone = () => fail(404, { revokeError: 'That grant does not exist or was already revoked.', collectedGrant: null });
 		if (!Number.isSafeInteger(id)) return gone();
-		if (!approval) return (await revokeGrantAsAdmin(services(), admin, id, now())) ? { revoked: true } : gone();
-		const revocation = await revokeApprovalAsAdmin(services(), admin, id, now());
+		if (!approval) return (await revokeGrantAsAdmin(event.locals.services, admin, id, now())) ? { revoked: true } : gone();
+		const revocation = await revokeApprovalAsAdmin(event.locals.services, admin, id, now());
 		if (revocation.outcome === 'collected') return fail(409, { revokeError: COLLECTED_MESSAGE, collectedGrant: revocation.grantId });
 		return revocation.outcome === 'revoked' ? { revoked: true } : gone();
 	}

@@ -4,7 +4,6 @@ import { enterUserCode } from '#lib/server/oauth/device-authorizations.ts';
 import { browserId, deviceLoginCookie } from '#lib/server/browser/cookies.ts';
 import { readForm } from '#lib/server/browser/forms.ts';
 import { requestContext } from '#lib/server/oauth/http.ts';
-import { services } from '#lib/server/core/services.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -24,9 +23,9 @@ export const actions: Actions = {
 		const code = (await readForm(request)).get('code');
 		if (typeof code !== 'string' || code.trim() === '') return fail(400, { code: '', message: 'Enter the code shown on your device.' });
 		const at = now();
-		const { config } = services();
+		const { config } = event.locals.services;
 		const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: event.locals.user?.sub ?? null };
-		const entry = await enterUserCode(services(), code, source, at);
+		const entry = await enterUserCode(event.locals.services, code, source, at);
 		if (!entry.ok && entry.reason === 'limited') {
 			event.setHeaders({ 'Retry-After': String(entry.retryAfter) });
 			return fail(429, {

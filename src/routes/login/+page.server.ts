@@ -1,6 +1,5 @@
 import { safeReturnTo } from '#lib/server/browser/cookies.ts';
 import { PROVIDER_IDS } from '#lib/server/browser/providers.ts';
-import { services } from '#lib/server/core/services.ts';
 import type { PageServerLoad } from './$types';
 
 const ERRORS: Record<string, string> = {
@@ -10,7 +9,7 @@ const ERRORS: Record<string, string> = {
 };
 
 export const load: PageServerLoad = ({ url, locals }) => {
-	const { config } = services();
+	const { config } = locals.services;
 	const returnTo = safeReturnTo(url.searchParams.get('return_to'), '/account');
 	return {
 		returnTo,

@@ -1,7 +1,6 @@
 import { trustedHop } from '#lib/server/oauth/http.ts';
 import { METRICS_CONTENT_TYPE, metricsText } from '#lib/server/core/metrics.ts';
 import { mayReadMetrics } from '#lib/server/ops/metrics-access.ts';
-import { services } from '#lib/server/core/services.ts';
 import type { RequestHandler } from './$types';
 
 /** Prometheus text format, for METRICS_TOKEN or this machine only. */
@@ -12,7 +11,7 @@ export const GET: RequestHandler = async (event) => {
 	} catch {
 		// No address: not loopback.
 	}
-	const { config } = services();
+	const { config } = event.locals.services;
 	const forwardedHop = trustedHop(event.request.headers.get('x-forwarded-for'), config.trustProxy);
 	const authorization = event.request.headers.get('authorization');
 	if (!config.metrics) return new Response('Metrics are off (METRICS=off).\n', { status: 404, headers: { 'Cache-Control': 'no-store' } });

@@ -1,10 +1,9 @@
 import { pickupReceipt } from '#lib/server/browser/account.ts';
-import { services } from '#lib/server/core/services.ts';
 import { normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ url, locals }) => {
 	const userCode = normalizeUserCode(url.searchParams.get('code') ?? '');
-	const receipt = userCode && locals.user ? await pickupReceipt(services(), userCode, locals.user.id) : null;
+	const receipt = userCode && locals.user ? await pickupReceipt(locals.services, userCode, locals.user.id) : null;
 	return { userCode, receipt };
 };
