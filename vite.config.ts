@@ -36,7 +36,7 @@ export default defineConfig({
 		testTimeout: 30_000,
 		// One project per engine: inject('engine') tells store.test.ts and testServices() which one to open.
 		projects: [
-			{ extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'cli/**/*.test.ts'], provide: { engine: 'sqlite' } } },
+			{ extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'cli/**/*.test.ts', 'tests/*.test.ts'], provide: { engine: 'sqlite' } } },
 			{ extends: true, test: { name: 'postgres', include: ENGINE_TESTS, provide: { engine: 'postgres' } } }
 		]
 	}
