@@ -5,10 +5,10 @@ import { inject } from 'vitest';
 import { emptiedDatabase, everyRow } from './postgres.ts';
 import { DEMO_CLIENT } from '../../src/lib/server/core/clients';
 import type { Config } from '../../src/lib/server/core/config';
-import { openPostgresDatabase } from '../../src/lib/server/store/postgres/postgres-store';
-import { createServices, type Database, type RequestContext, type Services } from '../../src/lib/server/core/services';
-import { MemoryLimiter } from '../../src/lib/server/core/rate-limit';
+import { openPostgresStore } from '../../src/lib/server/store/postgres/postgres-store';
+import { createServices, type RequestContext, type Services } from '../../src/lib/server/core/services';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
+import type { Database } from '../../src/lib/server/store/store';
 
 /** The engine this vitest project runs the domain tests on (vite.config.ts). */
 export const testEngine = inject('engine');
@@ -66,8 +66,8 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		...overrides
 	};
 	const database: Database = databaseUrl
-		? await openPostgresDatabase({ url: databaseUrl, poolSize: config.databasePoolSize })
-		: { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() };
+		? await openPostgresStore({ url: databaseUrl, poolSize: config.databasePoolSize })
+		: await openSqliteStore(databasePath);
 	const services = await createServices(config, database);
 	return {
 		...services,
