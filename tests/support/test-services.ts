@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { emptiedDatabase, everyRow } from './postgres.ts';
-import { DEMO_CLIENT } from '../../src/lib/server/core/clients';
-import type { Config } from '../../src/lib/server/core/config';
-import { openPostgresDatabase } from '../../src/lib/server/store/postgres/postgres-store';
-import { createServices, type Database, type RequestContext, type Services } from '../../src/lib/server/core/services';
-import { MemoryLimiter } from '../../src/lib/server/core/rate-limit';
+import { loadConfig, type Config } from '../../src/lib/server/core/config';
+import { openPostgresStore } from '../../src/lib/server/store/postgres/postgres-store';
+import { createServices, type RequestContext, type Services } from '../../src/lib/server/core/services';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
+import type { Database } from '../../src/lib/server/store/store';
 
 /** The engine this vitest project runs the domain tests on (vite.config.ts). */
 export const testEngine = inject('engine');
@@ -33,41 +32,13 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 	const folder = mkdtempSync(join(tmpdir(), 'doorcode-test-'));
 	const databasePath = join(folder, 'doorcode.db');
 	const databaseUrl = testEngine === 'postgres' ? await emptyPostgresDatabase() : null;
-	const config: Config = {
-		origin: 'https://login.example.org',
-		secure: true,
-		production: false,
-		databasePath,
-		databaseUrl,
-		databasePoolSize: 10,
-		keyEncryptionSecret: null,
-		signingKeyDays: 30,
-		metricsToken: null,
-		metrics: true,
-		providers: {},
-		adminSubjects: [],
-		clients: [DEMO_CLIENT],
-		deviceCodeTtlSeconds: 600,
-		pollIntervalSeconds: 5,
-		sweepIntervalSeconds: 60,
-		accessTokenTtlSeconds: 3600,
-		refreshTokenTtlSeconds: 30 * 86400,
-		sessionTtlSeconds: 30 * 86400,
-		rateLimits: true,
-		limits: {
-			codeEntry: { count: 5, windowSeconds: 60 },
-			deviceAuthorizationPerIp: { count: 30, windowSeconds: 60 },
-			deviceAuthorizationPerClient: { count: 600, windowSeconds: 60 },
-			tokenPerIp: { count: 3000, windowSeconds: 60 }
-		},
-		reportBlockSeconds: 3600,
-		trustProxy: 0,
-		devIdp: false,
-		...overrides
-	};
+	// SPEC's defaults, as loadConfig makes them from an environment that sets only what a test needs.
+	const loaded = loadConfig({ ORIGIN: 'https://login.example.org', DATABASE_PATH: databasePath, DEV_IDP: '1' });
+	if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+	const config: Config = { ...loaded.config, databaseUrl, devIdp: false, ...overrides };
 	const database: Database = databaseUrl
-		? await openPostgresDatabase({ url: databaseUrl, poolSize: config.databasePoolSize })
-		: { store: openSqliteStore(databasePath), limiter: new MemoryLimiter() };
+		? await openPostgresStore({ url: databaseUrl, poolSize: config.databasePoolSize })
+		: await openSqliteStore(databasePath);
 	const services = await createServices(config, database);
 	return {
 		...services,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../../tests/support/postgres.ts';
-import { openPostgresDatabase } from '../store/postgres/postgres-store';
+import { openPostgresStore } from '../store/postgres/postgres-store';
 import { addressKey, MAX_BLOCK_MS, MemoryLimiter, NO_LIMITS, parseLimit, type Limiter } from './rate-limit';
 import type { Store } from '../store/store';
 
@@ -9,7 +9,7 @@ const perMinute = (count: number) => ({ count, windowSeconds: 60 });
 /** Both keepers of the limits follow one set of rules: in memory (SQLite) and in PostgreSQL. */
 const KEEPERS: [string, () => Promise<{ limiter: Limiter; store?: Store }>][] = [
 	['in memory', async () => ({ limiter: new MemoryLimiter() })],
-	['in PostgreSQL', async () => openPostgresDatabase({ url: await createDatabase(inject('postgresUrl'), 'limits'), poolSize: 2 })]
+	['in PostgreSQL', async () => openPostgresStore({ url: await createDatabase(inject('postgresUrl'), 'limits'), poolSize: 2 })]
 ];
 
 describe.each(KEEPERS)('rate limits kept %s', (_where, open) => {

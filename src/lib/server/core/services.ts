@@ -1,7 +1,7 @@
 import type { Client } from './clients';
 import type { Config } from './config';
 import { NO_LIMITS, type Limiter } from './rate-limit';
-import type { Store } from '../store/store';
+import type { Database, Store } from '../store/store';
 
 /** What the domain functions run against: built once at start-up (hooks.server.ts), or by a test. */
 export interface Services {
@@ -28,12 +28,6 @@ export function setServices(services: Services): void {
 export function services(): Services {
 	if (!current) throw new Error('doorcode services used before start-up finished');
 	return current;
-}
-
-/** What an engine provides: its store, and where its rate limits are kept. */
-export interface Database {
-	store: Store;
-	limiter: Limiter;
 }
 
 export async function createServices(config: Config, { store, limiter }: Database): Promise<Services> {

@@ -1,8 +1,7 @@
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../core/config';
 import { sha256Hex } from '../core/crypto';
-import { describeDatabase, openDatabase } from '../store/database';
+import { backupDatabase, describeDatabase, openDatabase } from '../store/database';
 import { createServices } from '../core/services';
 import { sweep } from './sweeper';
 
@@ -112,18 +111,12 @@ async function backup(config: Config, file: string | undefined, io: Output): Pro
 		io.err(`doorcode: backup: there is no database at ${config.databasePath} (DATABASE_PATH)`);
 		return 1;
 	}
-	const db = new Database(config.databasePath, { readonly: true, fileMustExist: true });
 	try {
-		// The copy holds the signing keys: made readable by its owner alone before a byte is written.
-		closeSync(openSync(file, 'wx', 0o600));
-		// SQLite's online backup: a consistent copy while the server keeps writing.
-		await db.backup(file);
+		// SQLite's online backup from a read-only connection: a consistent copy while the server keeps writing.
+		await backupDatabase(config, file);
 	} catch (error) {
-		rmSync(file, { force: true });
 		io.err(`doorcode: backup: ${(error as Error).message}`);
 		return 1;
-	} finally {
-		db.close();
 	}
 	io.out(`backed up ${config.databasePath} to ${file}`);
 	return 0;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { emptiedDatabase } from '../../../../tests/support/postgres.ts';
 import { hashSecret } from '../core/crypto';
 import { decidePoll, type PollState } from './poll-rule';
-import { openPostgresDatabase } from './postgres/postgres-store';
+import { openPostgresStore } from './postgres/postgres-store';
 import { openSqliteStore } from './sqlite/sqlite-store';
 import { ERASED_PRIVATE_KEY, type DeviceStatus, type NewGrant, type NewTokenPair, type Store } from './store';
 
@@ -25,14 +25,17 @@ const ENGINES: Record<'sqlite' | 'postgres', [string, () => Promise<EngineLocati
 		'SQLite',
 		async () => {
 			const folder = mkdtempSync(join(tmpdir(), 'doorcode-store-'));
-			return { open: async () => openSqliteStore(join(folder, 'doorcode.db')), dispose: async () => rmSync(folder, { recursive: true, force: true }) };
+			return {
+				open: async () => (await openSqliteStore(join(folder, 'doorcode.db'))).store,
+				dispose: async () => rmSync(folder, { recursive: true, force: true })
+			};
 		}
 	],
 	postgres: [
 		'PostgreSQL',
 		async () => {
 			const url = await emptyPostgresDatabase();
-			return { open: async () => (await openPostgresDatabase({ url, poolSize: 4 })).store, dispose: async () => {} };
+			return { open: async () => (await openPostgresStore({ url, poolSize: 4 })).store, dispose: async () => {} };
 		}
 	]
 };

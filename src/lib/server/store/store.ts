@@ -1,11 +1,12 @@
 import type { Client } from '../core/clients';
+import type { Limiter } from '../core/rate-limit';
 
 /**
  * The store contract: the only door to the database. Every method is async and named
- * for what it does; each engine (sqlite-store.ts: one process, one file) owns all of
- * its SQL and makes every method atomic by itself, so no domain code ever runs between
- * BEGIN and COMMIT. Rows come back as the types below; constraint errors come back as
- * typed results, never as an engine's exception.
+ * for what it does; each engine (sqlite/: one process, one file; postgres/: any number of
+ * instances) owns all of its SQL and makes every method atomic by itself, so no domain
+ * code ever runs between BEGIN and COMMIT. Rows come back as the types below; constraint
+ * errors come back as typed results, never as an engine's exception.
  */
 
 export interface UserRow {
@@ -372,6 +373,12 @@ export interface Store {
 	deleteExpiredSessions(now: number, limit: number): Promise<number>;
 	/** Address blocks that have ended. */
 	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
+}
+
+/** What an engine provides: its store, and where its rate limits are kept. */
+export interface Database {
+	store: Store;
+	limiter: Limiter;
 }
 
 /**

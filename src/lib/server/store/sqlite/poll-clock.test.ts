@@ -14,10 +14,10 @@ describe('the SQLite poll clock', () => {
 	let path: string;
 	let store: Store;
 
-	beforeEach(() => {
+	beforeEach(async () => {
 		folder = mkdtempSync(join(tmpdir(), 'doorcode-poll-clock-'));
 		path = join(folder, 'doorcode.db');
-		store = openSqliteStore(path);
+		store = (await openSqliteStore(path)).store;
 	});
 	afterEach(async () => {
 		await store.close();
@@ -57,7 +57,7 @@ describe('the SQLite poll clock', () => {
 		expect((await store.pollDeviceAuthorization(code, 'demo-cli', T0))?.last_poll_outcome).toBe('pending');
 		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 1_000)).toMatchObject({ last_poll_outcome: 'slow_down', interval_seconds: 10 });
 		await store.close();
-		store = openSqliteStore(path);
+		store = (await openSqliteStore(path)).store;
 		// Forgotten: this poll is as soon after the last as the refused one was, and it is answered.
 		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 1_000)).toMatchObject({ last_poll_outcome: 'pending', interval_seconds: 10 });
 		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 9_000)).toMatchObject({ last_poll_outcome: 'slow_down', interval_seconds: 15 });

@@ -1,0 +1,40 @@
+import type { SessionRow, Store, UserRow } from '../store';
+import type { Connection } from './connection';
+
+type People = Pick<Store, 'upsertUser' | 'findUserBySub' | 'insertSession' | 'findSession' | 'extendSession' | 'deleteSession'>;
+
+/** People and their browser sessions. */
+export function people({ query, one }: Connection): People {
+	return {
+		upsertUser: async (user, now) =>
+			(await one<UserRow>(
+				'upsertUser',
+				`INSERT INTO users (sub, provider, name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+			 ON CONFLICT (sub) DO UPDATE SET name = coalesce(excluded.name, users.name), email = coalesce(excluded.email, users.email),
+				updated_at = excluded.updated_at
+			 RETURNING id, sub, provider, name, email`,
+				[user.sub, user.provider, user.name, user.email, now]
+			)) as UserRow,
+		findUserBySub: (sub) => one<UserRow>('findUserBySub', `SELECT id, sub, provider, name, email FROM users WHERE sub = $1`, [sub]),
+		insertSession: async (tokenHash, userId, now, expiresAt) => {
+			await query('insertSession', `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`, [
+				tokenHash,
+				userId,
+				now,
+				expiresAt
+			]);
+		},
+		findSession: (tokenHash) =>
+			one<SessionRow>(
+				'findSession',
+				`SELECT s.user_id, s.expires_at, u.sub, u.provider, u.name, u.email FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
+				[tokenHash]
+			),
+		extendSession: async (tokenHash, expiresAt) => {
+			await query('extendSession', `UPDATE sessions SET expires_at = $2 WHERE token_hash = $1`, [tokenHash, expiresAt]);
+		},
+		deleteSession: async (tokenHash) => {
+			await query('deleteSession', `DELETE FROM sessions WHERE token_hash = $1`, [tokenHash]);
+		}
+	};
+}

@@ -1,0 +1,39 @@
+import type { AuditRow, Store } from '../store';
+import type { Connection } from './connection';
+
+/** The audit log. */
+export function audit(db: Connection) {
+	const auditInsert = db.prepare<
+		[
+			{
+				at: number;
+				actor: string | null;
+				action: string;
+				userCode: string | null;
+				clientId: string | null;
+				subject: string | null;
+				ip: string | null;
+				detail: string | null;
+			}
+		]
+	>(
+		`INSERT INTO audit_log (at, actor, action, user_code, client_id, subject, ip, detail)
+		 VALUES (:at, :actor, :action, :userCode, :clientId, :subject, :ip, :detail)`
+	);
+	const insertAudit: Store['insertAudit'] = async (entry, at) =>
+		void auditInsert.run({
+			at,
+			actor: entry.actor,
+			action: entry.action,
+			userCode: entry.userCode ?? null,
+			clientId: entry.clientId ?? null,
+			subject: entry.subject ?? null,
+			ip: entry.ip ?? null,
+			detail: entry.detail ?? null
+		});
+
+	const auditPage = db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`);
+	const listAudit: Store['listAudit'] = async (limit, offset) => auditPage.all(limit, offset);
+
+	return { insertAudit, listAudit };
+}

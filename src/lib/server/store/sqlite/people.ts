@@ -1,0 +1,37 @@
+import type { SessionRow, Store, UserRow } from '../store';
+import type { Connection } from './connection';
+import { written } from './shared';
+
+/** People and their browser sessions. */
+export function people(db: Connection) {
+	const userUpsert = db.prepare<[{ sub: string; provider: string; name: string | null; email: string | null; now: number }], UserRow>(
+		`INSERT INTO users (sub, provider, name, email, created_at, updated_at)
+		 VALUES (:sub, :provider, :name, :email, :now, :now)
+		 ON CONFLICT (sub) DO UPDATE SET
+			name = coalesce(excluded.name, users.name),
+			email = coalesce(excluded.email, users.email),
+			updated_at = excluded.updated_at
+		 RETURNING id, sub, provider, name, email`
+	);
+	const upsertUser: Store['upsertUser'] = async (user, now) => written(userUpsert.all({ ...user, now })) as UserRow;
+
+	const userBySub = db.prepare<[string], UserRow>(`SELECT id, sub, provider, name, email FROM users WHERE sub = ?`);
+	const findUserBySub: Store['findUserBySub'] = async (sub) => userBySub.get(sub);
+
+	const sessionInsert = db.prepare<[Buffer, number, number, number]>(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`);
+	const insertSession: Store['insertSession'] = async (tokenHash, userId, now, expiresAt) => void sessionInsert.run(tokenHash, userId, now, expiresAt);
+
+	const sessionByHash = db.prepare<[Buffer], SessionRow>(
+		`SELECT s.user_id, s.expires_at, u.sub, u.provider, u.name, u.email
+		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+	);
+	const findSession: Store['findSession'] = async (tokenHash) => sessionByHash.get(tokenHash);
+
+	const sessionExpiry = db.prepare<[number, Buffer]>(`UPDATE sessions SET expires_at = ? WHERE token_hash = ?`);
+	const extendSession: Store['extendSession'] = async (tokenHash, expiresAt) => void sessionExpiry.run(expiresAt, tokenHash);
+
+	const sessionDelete = db.prepare<[Buffer]>(`DELETE FROM sessions WHERE token_hash = ?`);
+	const deleteSession: Store['deleteSession'] = async (tokenHash) => void sessionDelete.run(tokenHash);
+
+	return { upsertUser, findUserBySub, insertSession, findSession, extendSession, deleteSession };
+}

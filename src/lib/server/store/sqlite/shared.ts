@@ -1,0 +1,48 @@
+import type { NewGrant, NewTokenPair } from '../store';
+import type { Connection } from './connection';
+
+/** What more than one area of the SQLite engine uses: defined here once. */
+
+export const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
+	requester_ip, requester_user_agent, entered_at, decided_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+
+/**
+ * The row of a write with RETURNING. Such writes are read with .all(), never .get():
+ * .get() resets the statement after its first row, before SQLite steps it to the end,
+ * and only a statement stepped to its end runs the WAL auto-checkpoint, so a load of such
+ * writes would grow the WAL without bound.
+ */
+export function written<T>(rows: T[]): T | undefined {
+	return rows[0];
+}
+
+interface NewToken {
+	tokenHash: Buffer;
+	grantId: number;
+	kind: 'access' | 'refresh';
+	createdAt: number;
+	expiresAt: number;
+}
+
+/** Writing grants and tokens: a redeemed approval, a personal token and a rotated refresh token all do. */
+export type GrantWrites = ReturnType<typeof grantWrites>;
+
+export function grantWrites(db: Connection) {
+	const insertGrant = db.prepare<[NewGrant & { authTime: number | null }], { id: number }>(
+		`INSERT INTO grants (kind, owner_id, client_id, scope, label, approved_by, created_at, requester_ip, pickup_ip, expires_at, auth_time)
+		 VALUES (:kind, :ownerId, :clientId, :scope, :label, :approvedBy, :createdAt, :requesterIp, :pickupIp, :expiresAt, :authTime)
+		 RETURNING id`
+	);
+	const insertToken = db.prepare<[NewToken]>(
+		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at) VALUES (:tokenHash, :grantId, :kind, :createdAt, :expiresAt)`
+	);
+	return {
+		/** A new grant's id. */
+		insertGrant: (grant: NewGrant & { authTime: number | null }) => (written(insertGrant.all(grant)) as { id: number }).id,
+		insertToken: (token: NewToken) => void insertToken.run(token),
+		insertTokenPair: (grantId: number, tokens: NewTokenPair, now: number) => {
+			insertToken.run({ tokenHash: tokens.accessTokenHash, grantId, kind: 'access', createdAt: now, expiresAt: tokens.accessExpiresAt });
+			insertToken.run({ tokenHash: tokens.refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: tokens.refreshExpiresAt });
+		}
+	};
+}
