@@ -3,6 +3,7 @@ import { resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
 import { countDeviceFlow, countRateLimitRefusal } from '../core/metrics';
 import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './errors';
+import { limitRefusal, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { RequestContext, Services } from '../core/services';
 import type { DeviceAuthorizationRow } from '../store/store';
@@ -21,13 +22,18 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 	revoked: 'The approval was revoked before the device collected its tokens.'
 };
 
-/** RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client. */
+/**
+ * RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client, counted
+ * against `limits` by the insert itself (one round trip on either engine).
+ */
 export async function createDeviceAuthorization(
-	{ config, store }: Services,
+	services: Services,
 	client: Client,
 	scopeParam: string | undefined,
-	context: RequestContext
+	context: RequestContext,
+	limits: ApiLimit[] = []
 ): Promise<OAuthResult> {
+	const { config, store } = services;
 	const scopes = resolveRequestedScopes(client, scopeParam);
 	if ('unknown' in scopes) {
 		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`);
@@ -37,19 +43,25 @@ export async function createDeviceAuthorization(
 	// A collision with a live user code is rare (20^8 codes); a few fresh draws settle it.
 	for (let attempt = 0; attempt < 5; attempt++) {
 		const userCode = generateUserCode();
-		const inserted = await store.insertDeviceAuthorization({
-			deviceCodeHash,
-			userCode,
-			clientId: client.id,
-			scope: scopes.join(' '),
-			createdAt: context.now,
-			expiresAt: context.now + msFromSeconds(config.deviceCodeTtlSeconds),
-			intervalSeconds: config.pollIntervalSeconds,
-			requesterIp: context.ip,
-			requesterNetwork: context.ip && addressKey(context.ip),
-			requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
-		});
+		const inserted = await store.insertDeviceAuthorization(
+			{
+				deviceCodeHash,
+				userCode,
+				clientId: client.id,
+				scope: scopes.join(' '),
+				createdAt: context.now,
+				expiresAt: context.now + msFromSeconds(config.deviceCodeTtlSeconds),
+				intervalSeconds: config.pollIntervalSeconds,
+				requesterIp: context.ip,
+				requesterNetwork: context.ip && addressKey(context.ip),
+				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
+			},
+			limits
+		);
 		if (inserted === 'user_code_taken') continue;
+		if (typeof inserted === 'object' && 'refusedBy' in inserted) {
+			return limitRefusal(services, limits[inserted.refusedBy], { ok: false, retryAfter: inserted.retryAfter, first: inserted.first }, context);
+		}
 		if (inserted !== 'inserted') {
 			return tooManyRequests(
 				secondsUntil(inserted.blockedUntil, context.now),

@@ -45,18 +45,21 @@ const answerAt = async (deviceCode: string, now: number) => (await pollAt(device
 
 /** A code made straight through the store, for rows a test needs in bulk or at a given age. */
 function storedCode(userCode: string, expiresAt: number) {
-	return services.store.insertDeviceAuthorization({
-		deviceCodeHash: hashSecret(`device-code-${userCode}`),
-		userCode,
-		clientId: 'demo-cli',
-		scope: 'read',
-		createdAt: 0,
-		expiresAt,
-		intervalSeconds: 5,
-		requesterIp: null,
-		requesterNetwork: null,
-		requesterUserAgent: null
-	});
+	return services.store.insertDeviceAuthorization(
+		{
+			deviceCodeHash: hashSecret(`device-code-${userCode}`),
+			userCode,
+			clientId: 'demo-cli',
+			scope: 'read',
+			createdAt: 0,
+			expiresAt,
+			intervalSeconds: 5,
+			requesterIp: null,
+			requesterNetwork: null,
+			requesterUserAgent: null
+		},
+		[]
+	);
 }
 
 describe('device authorization lifecycle', () => {

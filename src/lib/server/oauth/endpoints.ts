@@ -1,11 +1,10 @@
 import { authenticateClient, type Client } from '../core/clients';
-import { countRateLimitRefusal } from '../core/metrics';
 import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
 import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
-import { recordRateLimit } from '../core/audit';
-import { invalidClient, invalidRequest, ok, tooManyRequests, unsupportedGrantType, type OAuthResult } from './errors';
-import { addressKey, type Limit } from '../core/rate-limit';
+import { invalidClient, invalidRequest, ok, unsupportedGrantType, type OAuthResult } from './errors';
+import { limited, type ApiLimit } from './limits';
+import { addressKey } from '../core/rate-limit';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from '../core/services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
@@ -72,16 +71,6 @@ function authenticate(services: Services, params: Params, context: RequestContex
 	return result;
 }
 
-/** A limit check for the JSON API: null when allowed, else the 429 to answer. */
-async function limited(services: Services, key: string, limit: Limit, what: string, context: RequestContext): Promise<OAuthResult | null> {
-	const verdict = await services.limiter.consume(key, limit, context.now);
-	if (verdict.ok) return null;
-	// The key's fixed prefix names the limit (device-ip, device-client, token-ip); never the key itself.
-	countRateLimitRefusal(key.slice(0, key.indexOf(':')));
-	await recordRateLimit(services, verdict, what, context.ip, context.now);
-	return tooManyRequests(verdict.retryAfter, `Too many ${what}.`);
-}
-
 /**
  * POST /oauth/device_authorization (RFC 8628 §3.1), limited per address and per client. A
  * public client's id is anyone's to name, so its limit counts per client and address:
@@ -90,20 +79,18 @@ async function limited(services: Services, key: string, limit: Limit, what: stri
 export async function deviceAuthorizationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const { config } = services;
 	const address = addressKey(context.ip);
-	const perIp = await limited(services, `device-ip:${address}`, config.limits.deviceAuthorizationPerIp, 'new codes from this address', context);
-	if (perIp) return perIp;
+	const perIp: ApiLimit = { key: `device-ip:${address}`, limit: config.limits.deviceAuthorizationPerIp, what: 'new codes from this address' };
 	const client = authenticate(services, params, context);
-	if (!client.ok) return client.error;
+	// Requests that fail to authenticate count against their address all the same.
+	if (!client.ok) return (await limited(services, perIp, context)) ?? client.error;
 	const { id, type } = client.client;
-	const perClient = await limited(
-		services,
-		type === 'public' ? `device-client:${id}:${address}` : `device-client:${id}`,
-		config.limits.deviceAuthorizationPerClient,
-		'new codes for this client',
-		context
-	);
-	if (perClient) return perClient;
-	return createDeviceAuthorization(services, client.client, params.get('scope'), context);
+	const perClient: ApiLimit = {
+		key: type === 'public' ? `device-client:${id}:${address}` : `device-client:${id}`,
+		limit: config.limits.deviceAuthorizationPerClient,
+		what: 'new codes for this client'
+	};
+	// Counted with the insert itself: a new code is one round trip, limits included.
+	return createDeviceAuthorization(services, client.client, params.get('scope'), context, config.rateLimits ? [perIp, perClient] : []);
 }
 
 const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
@@ -111,7 +98,11 @@ const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
 /** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
-	const ceiling = await limited(services, `token-ip:${addressKey(context.ip)}`, services.config.limits.tokenPerIp, 'token requests from this address', context);
+	const ceiling = await limited(
+		services,
+		{ key: `token-ip:${addressKey(context.ip)}`, limit: services.config.limits.tokenPerIp, what: 'token requests from this address' },
+		context
+	);
 	if (ceiling) return ceiling;
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.');

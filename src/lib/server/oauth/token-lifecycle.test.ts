@@ -69,18 +69,21 @@ describe('sweeping under load', () => {
 		services = await testServices({ deviceCodeTtlSeconds: 100_000_000 });
 		const live = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(T0 + 10_000_000))).body as { device_code: string };
 		const insertExpired = (i: number) =>
-			services.store.insertDeviceAuthorization({
-				deviceCodeHash: hashSecret(`expired-${i}`),
-				userCode: `E${String(i).padStart(7, '0')}`,
-				clientId: 'demo-cli',
-				scope: 'read',
-				createdAt: 0,
-				expiresAt: T0 - 1,
-				intervalSeconds: 5,
-				requesterIp: null,
-				requesterNetwork: null,
-				requesterUserAgent: null
-			});
+			services.store.insertDeviceAuthorization(
+				{
+					deviceCodeHash: hashSecret(`expired-${i}`),
+					userCode: `E${String(i).padStart(7, '0')}`,
+					clientId: 'demo-cli',
+					scope: 'read',
+					createdAt: 0,
+					expiresAt: T0 - 1,
+					intervalSeconds: 5,
+					requesterIp: null,
+					requesterNetwork: null,
+					requesterUserAgent: null
+				},
+				[]
+			);
 		// A hundred at a time: PostgreSQL commits them on several connections at once.
 		for (let i = 0; i < backlog; i += 100) {
 			const inserted = await Promise.all(Array.from({ length: 100 }, (_, j) => insertExpired(i + j)));

@@ -1,3 +1,5 @@
+import type { Limit } from '../core/rate-limit';
+
 /**
  * What the store contract (store.ts) reads and writes: rows as they come back from either
  * engine, and the inputs of its writes.
@@ -69,6 +71,18 @@ export interface NewDeviceAuthorization {
 	requesterNetwork: string | null;
 	requesterUserAgent: string | null;
 }
+
+/** A limit a new code counts against, counted in the same statement as the insert (the rules of core/rate-limit.ts). */
+export interface LimitCharge {
+	key: string;
+	limit: Limit;
+}
+
+/**
+ * What inserting a new code did: inserted; 'user_code_taken' (draw another); refused while its
+ * requester's address is blocked; or refused by the `refusedBy`-th limit, with when to retry.
+ */
+export type DeviceAuthorizationInsert = 'inserted' | 'user_code_taken' | { blockedUntil: number } | { refusedBy: number; retryAfter: number; first: boolean };
 
 export interface NewGrant {
 	kind: 'device' | 'personal';

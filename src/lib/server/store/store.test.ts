@@ -7,7 +7,7 @@ import { hashSecret } from '../core/crypto';
 import { decidePoll, type PollState } from './poll-rule';
 import { openPostgresStore } from './postgres/postgres-store';
 import { openSqliteStore } from './sqlite/sqlite-store';
-import { ERASED_PRIVATE_KEY, type DeviceStatus, type NewGrant, type NewTokenPair, type Store } from './store';
+import { ERASED_PRIVATE_KEY, type DeviceStatus, type LimitCharge, type NewGrant, type NewTokenPair, type Store } from './store';
 
 /**
  * The store contract, run against every engine: what each method promises, whatever
@@ -83,20 +83,23 @@ describe(`the store contract on ${engine}`, () => {
 	});
 
 	let serial = 0;
-	async function newCode(userCode = `Q${String(++serial).padStart(7, '0')}`) {
+	async function newCode(userCode = `Q${String(++serial).padStart(7, '0')}`, limits: LimitCharge[] = [], createdAt = T0) {
 		const deviceCodeHash = hashSecret(`device-${userCode}`);
-		const inserted = await store.insertDeviceAuthorization({
-			deviceCodeHash,
-			userCode,
-			clientId: 'demo-cli',
-			scope: 'read write',
-			createdAt: T0,
-			expiresAt: T0 + TTL,
-			intervalSeconds: 5,
-			requesterIp: '192.0.2.1',
-			requesterNetwork: '192.0.2.1',
-			requesterUserAgent: 'test'
-		});
+		const inserted = await store.insertDeviceAuthorization(
+			{
+				deviceCodeHash,
+				userCode,
+				clientId: 'demo-cli',
+				scope: 'read write',
+				createdAt,
+				expiresAt: createdAt + TTL,
+				intervalSeconds: 5,
+				requesterIp: '192.0.2.1',
+				requesterNetwork: '192.0.2.1',
+				requesterUserAgent: 'test'
+			},
+			limits
+		);
 		return { inserted, userCode, deviceCodeHash };
 	}
 
@@ -132,6 +135,21 @@ describe(`the store contract on ${engine}`, () => {
 		};
 		return { grantId: await store.createPersonalGrant(grant, hashSecret(`personal-${tag}`)), tokenHash: hashSecret(`personal-${tag}`) };
 	}
+
+	it('a new code counts every limit it is given in the same round trip: past one it is refused and not stored, saying when to retry', async () => {
+		const perAddress = { key: 'device-ip:192.0.2.1', limit: { count: 2, windowSeconds: 60 } };
+		const perClient = { key: 'device-client:demo-cli', limit: { count: 4, windowSeconds: 60 } };
+		expect((await newCode(undefined, [perAddress, perClient])).inserted).toBe('inserted');
+		expect((await newCode(undefined, [perAddress, perClient], T0 + 10_000)).inserted).toBe('inserted');
+		expect((await newCode(undefined, [perAddress, perClient], T0 + 20_000)).inserted).toEqual({ refusedBy: 0, retryAfter: 40, first: true });
+		expect((await newCode(undefined, [perAddress, perClient], T0 + 21_000)).inserted).toMatchObject({ refusedBy: 0, first: false });
+		expect(await store.listPendingAuthorizations(T0 + 22_000, 10)).toHaveLength(2);
+		// The refused requests counted against the client too: its fifth request is one too many.
+		const otherAddress = { key: 'device-ip:192.0.2.2', limit: { count: 2, windowSeconds: 60 } };
+		expect((await newCode(undefined, [otherAddress, perClient], T0 + 30_000)).inserted).toEqual({ refusedBy: 1, retryAfter: 30, first: true });
+		// A new window allows again.
+		expect((await newCode(undefined, [perAddress, perClient], T0 + 60_000)).inserted).toBe('inserted');
+	});
 
 	it('a user code already taken is a typed result, not an exception', async () => {
 		expect((await newCode('BCDFGHJK')).inserted).toBe('inserted');

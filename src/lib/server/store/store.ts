@@ -7,9 +7,11 @@ import type {
 	AuditEntry,
 	AuditRow,
 	Denial,
+	DeviceAuthorizationInsert,
 	DeviceAuthorizationRow,
 	GrantRow,
 	Issuance,
+	LimitCharge,
 	NewDeviceAuthorization,
 	NewGrant,
 	NewTokenPair,
@@ -61,11 +63,12 @@ export interface Store {
 
 	// Device authorizations (RFC 8628). Each transition is one atomic statement.
 	/**
-	 * A new code, unless its requester's address is blocked ("I didn't start this"): then
-	 * when the block ends. 'user_code_taken' when a code already has this user code: draw
-	 * another. One round trip, the block check included: every new code asks.
+	 * A new code, counted against `limits` and refused past one of them, or while its
+	 * requester's address is blocked ("I didn't start this"); 'user_code_taken' when a code
+	 * already has this user code: draw another. One round trip, limits and block check
+	 * included: every new code asks.
 	 */
-	insertDeviceAuthorization(row: NewDeviceAuthorization): Promise<'inserted' | 'user_code_taken' | { blockedUntil: number }>;
+	insertDeviceAuthorization(row: NewDeviceAuthorization, limits: LimitCharge[]): Promise<DeviceAuthorizationInsert>;
 	/** The pending, unexpired code with this user code. */
 	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorizationRow | undefined>;
 	/** Marks a live code entered and keeps the entry's handle (its hash) for the browser that entered it. */

@@ -1,5 +1,8 @@
+import { MAX_BLOCK_MS } from '../../core/rate-limit';
+import { msFromSeconds } from '../../core/time';
 import type { DeviceAuthorizationRow, Store } from '../store';
 import type { Connection } from './connection';
+import { countingUpsert, countVerdict } from './limiter';
 import { DEVICE_COLUMNS } from './shared';
 
 type DeviceAuthorizations = Pick<
@@ -18,17 +21,23 @@ type DeviceAuthorizations = Pick<
 /** Device authorizations (RFC 8628) up to their decision, and the address blocks that refuse new ones. */
 export function deviceAuthorizations({ query, one }: Connection): DeviceAuthorizations {
 	return {
-		insertDeviceAuthorization: async (row) => {
-			const result = (await one<{ id: number | null; blocked_until: number | null }>(
-				'insertDeviceAuthorization',
+		// The limits are counted, the block looked up and the code inserted (only when neither
+		// refuses it) in one statement: one round trip for a new code, as in the benchmark.
+		insertDeviceAuthorization: async (row, limits) => {
+			const counts = limits.map((_, i) => ({ name: `c${i}`, key: `$${12 + 3 * i}`, windowMs: `$${13 + 3 * i}`, allowed: `$${14 + 3 * i}` }));
+			const result = (await one<Record<string, number | null>>(
+				`insertDeviceAuthorization${limits.length ? `CountingLimits${limits.length}` : ''}`,
 				`WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $10 AND until > $5),
+				 ${counts.map((c) => `${c.name} AS (${countingUpsert(c.key, '$5', c.windowMs, '$11')}),`).join('\n')}
 				 inserted AS (
 					INSERT INTO device_authorizations
 						(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
 					SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM block)
+						${counts.map((c) => `AND (SELECT count FROM ${c.name}) <= ${c.allowed}`).join(' ')}
 					ON CONFLICT (user_code) DO NOTHING RETURNING id
 				 )
-				 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until`,
+				 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until
+					${counts.map((c) => `, (SELECT count FROM ${c.name}) AS ${c.name}_count, (SELECT window_start FROM ${c.name}) AS ${c.name}_start`).join('')}`,
 				[
 					row.deviceCodeHash,
 					row.userCode,
@@ -39,9 +48,15 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 					row.intervalSeconds,
 					row.requesterIp,
 					row.requesterUserAgent,
-					row.requesterNetwork
+					row.requesterNetwork,
+					...(limits.length ? [MAX_BLOCK_MS] : []),
+					...limits.flatMap(({ key, limit }) => [key, msFromSeconds(limit.windowSeconds), limit.count])
 				]
 			))!;
+			for (const [index, { limit }] of limits.entries()) {
+				const verdict = countVerdict(result[`c${index}_count`]!, result[`c${index}_start`]!, limit, row.createdAt);
+				if (!verdict.ok) return { refusedBy: index, retryAfter: verdict.retryAfter, first: verdict.first };
+			}
 			if (result.blocked_until !== null) return { blockedUntil: result.blocked_until };
 			return result.id !== null ? 'inserted' : 'user_code_taken';
 		},

@@ -1,6 +1,28 @@
 import type pg from 'pg';
 import { MAX_BLOCK_MS, MAX_STRIKES, refuse, type Limit, type Limiter, type Verdict } from '../../core/rate-limit';
+import { msFromSeconds } from '../../core/time';
 import { run } from './connection';
+
+/**
+ * One request counted in its key's window, as a statement of its own or inside a new code's
+ * insert (device-authorizations.ts): the placeholders name the key, now, the window's length
+ * and how long a row outlives its window (MAX_BLOCK_MS), in milliseconds. It answers the
+ * window's count and start.
+ */
+export function countingUpsert(key: string, now: string, windowMs: string, forgetMs: string): string {
+	return `INSERT INTO rate_limits AS r (key, window_start, count, forget_at) VALUES (${key}, ${now}::bigint, 1, ${now}::bigint + ${forgetMs}::bigint)
+		ON CONFLICT (key) DO UPDATE SET
+			window_start = CASE WHEN ${now}::bigint - r.window_start >= ${windowMs}::bigint THEN ${now}::bigint ELSE r.window_start END,
+			count = CASE WHEN ${now}::bigint - r.window_start >= ${windowMs}::bigint THEN 1 ELSE r.count + 1 END,
+			forget_at = greatest(r.forget_at, ${now}::bigint + ${forgetMs}::bigint)
+		RETURNING count, window_start`;
+}
+
+/** The verdict on a window after a count: allowed up to `limit.count`, then refused until the window ends. */
+export function countVerdict(count: number, windowStart: number, limit: Limit, now: number): Verdict {
+	if (count <= limit.count) return { ok: true };
+	return refuse(windowStart + msFromSeconds(limit.windowSeconds), now, count === limit.count + 1);
+}
 
 /**
  * The rules of rate-limit.ts (MemoryLimiter) kept in the database, so every instance
@@ -9,21 +31,14 @@ import { run } from './connection';
 export function postgresLimiter(pool: pg.Pool): Limiter {
 	return {
 		async consume(key: string, limit: Limit, now: number): Promise<Verdict> {
-			const window = limit.windowSeconds * 1000;
 			const { count, window_start } = (
 				await run<{ count: number; window_start: number }>(pool, {
 					name: 'rateLimitConsume',
-					text: `INSERT INTO rate_limits AS r (key, window_start, count, forget_at) VALUES ($1, $2::bigint, 1, $2::bigint + $4::bigint)
-					 ON CONFLICT (key) DO UPDATE SET
-						window_start = CASE WHEN $2::bigint - r.window_start >= $3::bigint THEN $2::bigint ELSE r.window_start END,
-						count = CASE WHEN $2::bigint - r.window_start >= $3::bigint THEN 1 ELSE r.count + 1 END,
-						forget_at = greatest(r.forget_at, $2::bigint + $4::bigint)
-					 RETURNING count, window_start`,
-					values: [key, now, window, MAX_BLOCK_MS]
+					text: countingUpsert('$1', '$2', '$3', '$4'),
+					values: [key, now, msFromSeconds(limit.windowSeconds), MAX_BLOCK_MS]
 				})
 			).rows[0];
-			if (count <= limit.count) return { ok: true };
-			return refuse(window_start + window, now, count === limit.count + 1);
+			return countVerdict(count, window_start, limit, now);
 		},
 		async blocked(key: string, now: number): Promise<Verdict> {
 			const row = (

@@ -1,9 +1,13 @@
+import type { Limiter } from '../../core/rate-limit';
 import type { DeviceAuthorizationRow, NewDeviceAuthorization, Store } from '../store';
 import type { Connection } from './connection';
 import { DEVICE_COLUMNS, written } from './shared';
 
-/** Device authorizations (RFC 8628) up to their decision, and the address blocks that refuse new ones. */
-export function deviceAuthorizations(db: Connection) {
+/**
+ * Device authorizations (RFC 8628) up to their decision, and the address blocks that refuse new
+ * ones. New codes count against this process's limits (`limiter`, the engine's own keeper).
+ */
+export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	/** When the last address block still in the table ends (this process is the only writer). */
 	let lastBlockEnds = db.prepare<[], { until: number | null }>(`SELECT max(until) AS until FROM blocked_addresses`).get()?.until ?? 0;
 
@@ -13,7 +17,12 @@ export function deviceAuthorizations(db: Connection) {
 			(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
 		 VALUES (:deviceCodeHash, :userCode, :clientId, :scope, :createdAt, :expiresAt, :intervalSeconds, :requesterIp, :requesterUserAgent)`
 	);
-	const insertDeviceAuthorization: Store['insertDeviceAuthorization'] = async (row) => {
+	const insertDeviceAuthorization: Store['insertDeviceAuthorization'] = async (row, limits) => {
+		// Every limit counts the request, as PostgreSQL's one statement does; the first that refuses answers.
+		const verdicts = await Promise.all(limits.map(({ key, limit }) => limiter.consume(key, limit, row.createdAt)));
+		const refusedBy = verdicts.findIndex((verdict) => !verdict.ok);
+		const refusal = verdicts[refusedBy];
+		if (refusal && !refusal.ok) return { refusedBy, retryAfter: refusal.retryAfter, first: refusal.first };
 		// With no block in force (nearly always) no query is needed.
 		const block = row.requesterNetwork && row.createdAt < lastBlockEnds ? addressBlock.get(row.requesterNetwork, row.createdAt) : undefined;
 		if (block) return { blockedUntil: block.until };

@@ -26,18 +26,21 @@ describe('the SQLite poll clock', () => {
 
 	async function newCode(serial: number) {
 		const deviceCodeHash = hashSecret(`device-${serial}`);
-		await store.insertDeviceAuthorization({
-			deviceCodeHash,
-			userCode: `P${String(serial).padStart(7, '0')}`,
-			clientId: 'demo-cli',
-			scope: 'read',
-			createdAt: T0,
-			expiresAt: T0 + 600_000,
-			intervalSeconds: 5,
-			requesterIp: null,
-			requesterNetwork: null,
-			requesterUserAgent: null
-		});
+		await store.insertDeviceAuthorization(
+			{
+				deviceCodeHash,
+				userCode: `P${String(serial).padStart(7, '0')}`,
+				clientId: 'demo-cli',
+				scope: 'read',
+				createdAt: T0,
+				expiresAt: T0 + 600_000,
+				intervalSeconds: 5,
+				requesterIp: null,
+				requesterNetwork: null,
+				requesterUserAgent: null
+			},
+			[]
+		);
 		return deviceCodeHash;
 	}
 

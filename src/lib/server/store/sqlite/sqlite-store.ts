@@ -23,12 +23,13 @@ export async function openSqliteStore(path: string): Promise<Database> {
 	const db = openConnection(path);
 	migrate(db);
 	const writes = grantWrites(db);
+	const limiter = new MemoryLimiter();
 	const store: Store = {
 		...connection(db),
 		...schema(db),
 		...people(db),
 		...clients(db),
-		...deviceAuthorizations(db),
+		...deviceAuthorizations(db, limiter),
 		...polls(db),
 		...approvals(db, writes),
 		...grants(db, writes),
@@ -36,7 +37,7 @@ export async function openSqliteStore(path: string): Promise<Database> {
 		...audit(db),
 		...sweeps(db)
 	};
-	return { store, limiter: new MemoryLimiter() };
+	return { store, limiter };
 }
 
 export { backupSqliteFile } from './connection';
