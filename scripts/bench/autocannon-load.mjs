@@ -1,5 +1,5 @@
 // The benchmark's load from autocannon when wrk is not installed, run as its own process
-// (pinned to CPU 1 by lib.mjs) so load and server never share a core.
+// (pinned to CPU 1 by load.mjs) so load and server never share a core.
 // Argument: JSON { url, mode: 'poll'|'create', codes, offset, duration, connections, client, grant }.
 // Prints JSON { requests, rps, p50, p99, answers, errors }.
 import { createRequire } from 'node:module';
@@ -7,9 +7,11 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const autocannon = createRequire(join(root, 'package.json'))('autocannon');
+/** @type {{ url: string, mode: import('./load.mjs').Mode, codes: number, offset: number, duration: number, connections: number, client: string, grant: string }} */
 const { url, mode, codes, offset, duration, connections, client, grant } = JSON.parse(process.argv[2]);
 
 let i = offset % Math.max(codes, 1);
+/** @type {Record<string, number>} */
 const answers = {};
 const result = await autocannon({
 	url,
@@ -19,6 +21,7 @@ const result = await autocannon({
 	headers: { 'content-type': 'application/x-www-form-urlencoded' },
 	requests: [
 		{
+			/** @param {{ body?: string }} request */
 			setupRequest(request) {
 				if (mode === 'create') request.body = `client_id=${client}`;
 				else {
@@ -27,6 +30,7 @@ const result = await autocannon({
 				}
 				return request;
 			},
+			/** @param {number} status @param {string} body */
 			onResponse(status, body) {
 				const key = /"error":"(\w+)"/.exec(body)?.[1] ?? (status === 200 ? 'ok' : String(status));
 				answers[key] = (answers[key] ?? 0) + 1;

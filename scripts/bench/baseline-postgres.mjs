@@ -8,6 +8,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+/** @type {typeof import('pg')} */
 const pg = createRequire(join(process.cwd(), 'package.json'))('pg');
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
@@ -31,6 +32,7 @@ const POLL = `UPDATE device_authorizations SET
 	WHERE device_code_hash = $1 AND client_id = $2
 	RETURNING id, last_poll_outcome, last_polled_at, interval_seconds, entered_at, denial_reason, grant_id`;
 
+/** @param {http.ServerResponse} res @param {number} status @param {object} body */
 function send(res, status, body) {
 	const text = JSON.stringify(body);
 	res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -44,6 +46,7 @@ function userCode() {
 	return code;
 }
 
+/** @param {URLSearchParams} form @param {http.ServerResponse} res */
 async function deviceAuthorization(form, res) {
 	if (form.get('client_id') !== CLIENT_ID) return send(res, 401, { error: 'invalid_client' });
 	const now = Date.now();
@@ -68,6 +71,7 @@ async function deviceAuthorization(form, res) {
 	return send(res, 500, { error: 'server_error' });
 }
 
+/** @param {URLSearchParams} form @param {http.ServerResponse} res */
 async function token(form, res) {
 	if (form.get('grant_type') !== DEVICE_GRANT) return send(res, 400, { error: 'unsupported_grant_type' });
 	const deviceCode = form.get('device_code');
@@ -83,8 +87,9 @@ async function token(form, res) {
 
 const server = http.createServer((req, res) => {
 	const handler = req.method !== 'POST' ? null : req.url === '/token' ? token : req.url === '/device_authorization' ? deviceAuthorization : null;
+	/** @type {Buffer[]} */
 	const chunks = [];
-	req.on('data', (chunk) => chunks.push(chunk));
+	req.on('data', (/** @type {Buffer} */ chunk) => chunks.push(chunk));
 	req.on('end', () => {
 		if (!handler) return send(res, 404, { error: 'not_found' });
 		handler(new URLSearchParams(Buffer.concat(chunks).toString('latin1')), res).catch(() => send(res, 500, { error: 'server_error' }));

@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+/** @type {typeof import('better-sqlite3')} */
 const Database = createRequire(join(process.cwd(), 'package.json'))('better-sqlite3');
 
 const PORT = Number(process.env.PORT ?? 4100);
@@ -57,6 +58,7 @@ function userCode() {
 	return s;
 }
 
+/** @param {http.ServerResponse} res @param {number} status @param {object} obj */
 function send(res, status, obj) {
 	const body = JSON.stringify(obj);
 	res.writeHead(status, {
@@ -67,15 +69,20 @@ function send(res, status, obj) {
 	res.end(body);
 }
 
+/**
+ * @param {http.IncomingMessage} req
+ * @param {(err: Error | null, form?: URLSearchParams) => void} cb called with the form when err is null
+ */
 function readForm(req, cb) {
 	const ct = req.headers['content-type'] ?? '';
 	if (!ct.startsWith('application/x-www-form-urlencoded')) {
 		req.resume();
 		return cb(new Error('content-type must be application/x-www-form-urlencoded'));
 	}
+	/** @type {Buffer[]} */
 	const chunks = [];
 	let size = 0;
-	req.on('data', (c) => {
+	req.on('data', (/** @type {Buffer} */ c) => {
 		size += c.length;
 		if (size > MAX_BODY) {
 			req.destroy();
@@ -87,6 +94,7 @@ function readForm(req, cb) {
 	req.on('error', cb);
 }
 
+/** @param {URLSearchParams} form @param {http.ServerResponse} res */
 function deviceAuthorization(form, res) {
 	const clientId = form.get('client_id');
 	if (clientId !== CLIENT_ID) return send(res, 401, { error: 'invalid_client' });
@@ -98,7 +106,8 @@ function deviceAuthorization(form, res) {
 		try {
 			insertStmt.run(hash, uc, clientId, form.get('scope'), now, now + EXPIRES_IN * 1000);
 		} catch (err) {
-			if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') continue;
+			const { code } = /** @type {{ code?: string }} */ (err);
+			if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') continue;
 			throw err;
 		}
 		return send(res, 200, {
@@ -113,6 +122,7 @@ function deviceAuthorization(form, res) {
 	return send(res, 500, { error: 'server_error' });
 }
 
+/** @param {URLSearchParams} form @param {http.ServerResponse} res */
 function token(form, res) {
 	if (form.get('grant_type') !== DEVICE_GRANT) return send(res, 400, { error: 'unsupported_grant_type' });
 	const deviceCode = form.get('device_code');
@@ -121,7 +131,7 @@ function token(form, res) {
 	if (clientId !== CLIENT_ID) return send(res, 401, { error: 'invalid_client' });
 	const now = Date.now();
 	const hash = createHash('sha256').update(deviceCode).digest();
-	const row = pollStmt.get(now, hash);
+	const row = /** @type {{ client_id: string, status: string, expires_at: number } | undefined} */ (pollStmt.get(now, hash));
 	if (!row || row.client_id !== clientId) return send(res, 400, { error: 'invalid_grant' });
 	if (row.expires_at <= now) return send(res, 400, { error: 'expired_token' });
 	if (row.status === 'pending') return send(res, 400, { error: 'authorization_pending' });
@@ -143,7 +153,7 @@ const server = http.createServer((req, res) => {
 	readForm(req, (err, form) => {
 		if (err) return send(res, 400, { error: 'invalid_request', error_description: err.message });
 		try {
-			handler(form, res);
+			handler(/** @type {URLSearchParams} */ (form), res);
 		} catch (e) {
 			console.error(e);
 			send(res, 500, { error: 'server_error' });

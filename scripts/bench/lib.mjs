@@ -1,50 +1,52 @@
 // Shared pieces of the benchmark (scripts/bench.mjs) and the profiler (scripts/bench/profile.mjs):
-// starting doorcode and the baseline pinned to CPU 0, filling their databases with known
-// pending codes, and driving bounded load from CPU 1 (wrk when installed, else autocannon
-// in a pinned child process). Every child process is tracked and killed on exit.
+// starting doorcode and the baseline pinned to CPU 0 on a snapshot of the build, temporary
+// folders, and how numbers are printed. Every child process is tracked and killed on exit.
+// Filling their databases is in sqlite.mjs; driving load from CPU 1 in load.mjs.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SERVER_NODE_FLAGS } from '../node-flags.mjs';
 
+/** @typedef {'doorcode' | 'baseline'} Kind the server measured: doorcode or the bare baseline */
+/**
+ * @typedef {object} ServerOptions
+ * @property {string} appDir the snapshot of the build (snapshotBuild)
+ * @property {string} dir the folder of the database and the log
+ * @property {number} port
+ * @property {Record<string, string>} [env] overrides the environment
+ * @property {string[]} [nodeArgs] Node flags before the script (e.g. --cpu-prof)
+ * @property {boolean} [devIdp] DEV_IDP=1 (default), else ORCID configured as in production
+ */
+
+/** @param {string} value @returns {value is Kind} */
+export const isKind = (value) => value === 'doorcode' || value === 'baseline';
+
 export const root = resolve(import.meta.dirname, '..', '..');
-export const require = createRequire(join(root, 'package.json'));
-export const Database = require('better-sqlite3');
 export const BASELINE = join(root, 'scripts', 'bench', 'baseline.mjs');
-export const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const CLIENT = 'demo-cli';
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+/** @param {number} ms @returns {Promise<void>} */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-export const sha256 = (text) => createHash('sha256').update(text).digest();
-
-/** Device code i: 43 characters of the base64url alphabet, like a real one (32 random bytes). */
-export const deviceCode = (i) => `bench-code-${String(i).padStart(32, '0')}`;
-const LUA_DEVICE_CODE = 'string.format("bench-code-%032d", i)';
-
-/** User code i: 8 letters of the base-20 alphabet, distinct for every i < 20^8. */
-export function userCode(i) {
-	const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
-	let code = '';
-	for (let n = i, k = 0; k < 8; k++, n = Math.floor(n / 20)) code += alphabet[n % 20];
-	return code;
-}
+/** "1,234.5": a number as the bench prints it. @param {number} x @param {number} [digits] */
+export const fmt = (x, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 // ---------------------------------------------------------------- processes and clean-up
 
+/** @type {Set<import('node:child_process').ChildProcess>} */
 export const children = new Set();
+/** @type {Set<string>} */
 const tempDirs = new Set();
 
+/** @param {string} prefix */
 export function tempDir(prefix) {
 	const dir = mkdtempSync(join(tmpdir(), prefix));
 	tempDirs.add(dir);
 	return dir;
 }
 
+/** @param {string} dir */
 export function removeDir(dir) {
 	rmSync(dir, { recursive: true, force: true });
 	tempDirs.delete(dir);
@@ -70,13 +72,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 	});
 }
 
-/** [command, args] run on one CPU when taskset exists (taskset execs: the pid stays the command's). */
+/**
+ * [command, args] run on one CPU when taskset exists (taskset execs: the pid stays the command's).
+ * @param {number} cpu
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {[string, string[]]}
+ */
 export const pinned = (cpu, command, args) => (hasTaskset ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args]);
 
+/** @returns {Promise<number>} */
 export async function freePort() {
 	return new Promise((resolvePort, reject) => {
 		const server = createServer().listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
+			const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
 			server.close(() => resolvePort(port));
 		});
 		server.on('error', reject);
@@ -111,6 +120,8 @@ export function snapshotBuild() {
 /**
  * Starts doorcode (appDir/server.js) or the baseline, pinned to CPU 0, logs to dir/<kind>.log.
  * options.env overrides the environment; options.nodeArgs go before the script (e.g. --cpu-prof).
+ * @param {Kind} kind
+ * @param {ServerOptions} options
  */
 export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], devIdp = true }) {
 	const script = kind === 'doorcode' ? join(appDir, 'server.js') : BASELINE;
@@ -145,6 +156,7 @@ export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], 
 	});
 	closeSync(logFd);
 	children.add(child);
+	/** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
 	const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 	exited.then(() => children.delete(child));
 	const path = kind === 'doorcode' ? '/.well-known/oauth-authorization-server' : '/token';
@@ -171,7 +183,10 @@ export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], 
 			const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
 			return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 		},
-		/** Stops the server (SIGTERM, or SIGINT to let --cpu-prof write its profile), SIGKILL after 15 s. */
+		/**
+		 * Stops the server (SIGTERM, or SIGINT to let --cpu-prof write its profile), SIGKILL after 15 s.
+		 * @param {NodeJS.Signals} [signal]
+		 */
 		async stop(signal = 'SIGTERM') {
 			if (child.exitCode !== null || child.signalCode !== null) return exited;
 			child.kill(signal);
@@ -183,169 +198,13 @@ export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], 
 	};
 }
 
-/** Starts a server on an empty database so it creates its schema, then stops it. */
+/**
+ * Starts a server on an empty database so it creates its schema, then stops it.
+ * @param {Kind} kind
+ * @param {ServerOptions} options
+ */
 export async function migrate(kind, options) {
 	const server = startServer(kind, options);
 	await server.ready;
 	await server.stop();
-}
-
-export const databaseFile = (kind, dir) => join(dir, kind === 'doorcode' ? 'doorcode.db' : 'baseline.db');
-
-/**
- * Inserts codes [from, from + count) straight into the server's SQLite file in one transaction,
- * hashed exactly as the server hashes them (SHA-256 of the device code string, as a BLOB).
- * doorcode's rows carry what a real request leaves (scope, interval, requester IP).
- */
-export function fill(kind, dir, from, count, expiresAt) {
-	const db = new Database(databaseFile(kind, dir));
-	db.pragma('journal_mode = WAL');
-	db.pragma('synchronous = OFF');
-	const now = Date.now();
-	const insert =
-		kind === 'doorcode'
-			? db.prepare(
-					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL)`
-				)
-			: db.prepare(
-					`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`
-				);
-	db.transaction(() => {
-		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt);
-	})();
-	db.pragma('wal_checkpoint(TRUNCATE)');
-	db.close();
-}
-
-export const walBytes = (kind, dir) => {
-	const wal = `${databaseFile(kind, dir)}-wal`;
-	return existsSync(wal) ? statSync(wal).size : 0;
-};
-
-/**
- * Checkpoints a live server's database from outside and truncates its WAL, so every run starts
- * from the same state. The baseline needs it: its poll reads `UPDATE … RETURNING` with
- * better-sqlite3's .get(), which resets the statement before SQLite steps it to the end, and
- * only a statement stepped to its end runs the WAL auto-checkpoint, so its WAL grows by a page
- * per poll. (doorcode reads such writes with .all() and checkpoints as it goes.)
- */
-export function truncateWal(kind, dir) {
-	const db = new Database(databaseFile(kind, dir));
-	db.pragma('busy_timeout = 10000');
-	const [result] = db.pragma('wal_checkpoint(TRUNCATE)');
-	db.close();
-	return result;
-}
-
-/** Bytes the database takes after a checkpoint: main file plus what is left of the WAL. */
-export function databaseBytes(kind, dir) {
-	const file = databaseFile(kind, dir);
-	const db = new Database(file);
-	db.pragma('wal_checkpoint(TRUNCATE)');
-	db.close();
-	return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-}
-
-// ---------------------------------------------------------------- load
-
-/**
- * Bounded load for `duration` seconds with `connections` connections from CPU 1.
- * mode 'poll': token polls cycling round-robin through codes [0, codes), starting at `offset`;
- * mode 'create': device authorization requests.
- * Returns { rps, p50, p99 (ms), requests, answers: { <error or "ok" or status>: count }, errors }.
- */
-export async function load(url, { mode, codes = 0, offset = 0, duration, connections, generator = hasWrk ? 'wrk' : 'autocannon' }) {
-	if (generator === 'wrk') return loadWithWrk(url, { mode, codes, offset, duration, connections });
-	return loadWithAutocannon(url, { mode, codes, offset, duration, connections });
-}
-
-function loadWithWrk(url, { mode, codes, offset, duration, connections }) {
-	const dir = tempDir('doorcode-bench-wrk-');
-	const script = join(dir, 'load.lua');
-	const body =
-		mode === 'create'
-			? `wrk.body = "client_id=${CLIENT}"`
-			: `local i = ${offset % Math.max(codes, 1)}
-request = function()
-	local body = "grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=" .. ${LUA_DEVICE_CODE}
-	i = i + 1
-	if i >= ${codes} then i = 0 end
-	return wrk.format(nil, nil, nil, body)
-end`;
-	writeFileSync(
-		script,
-		`wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-${body}
-answers = {}
-response = function(status, headers, body)
-	local key = string.match(body, '"error":"([%w_]+)"')
-	if not key then key = status == 200 and "ok" or tostring(status) end
-	answers[key] = (answers[key] or 0) + 1
-end
-local threads = {}
-setup = function(thread) table.insert(threads, thread) end
-done = function(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("RESULT %d %f %f %f %d %d %d %d\\n", summary.requests, summary.requests / (summary.duration / 1e6),
-		latency:percentile(50) / 1000, latency:percentile(99) / 1000, e.connect, e.read, e.write, e.timeout))
-	for _, thread in ipairs(threads) do
-		for key, count in pairs(thread:get("answers")) do io.write(string.format("ANSWER %s %d\\n", key, count)) end
-	end
-end
-`
-	);
-	return new Promise((resolveLoad, reject) => {
-		const [command, args] = pinned(1, 'wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--timeout', '10s', '-s', script, url]);
-		const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-		children.add(child);
-		const killer = setTimeout(() => child.kill('SIGKILL'), (duration + 30) * 1000);
-		let out = '';
-		child.stdout.on('data', (chunk) => (out += chunk));
-		child.stderr.on('data', (chunk) => (out += chunk));
-		child.on('exit', () => {
-			clearTimeout(killer);
-			children.delete(child);
-			removeDir(dir);
-			const match = /RESULT (\d+) (\S+) (\S+) (\S+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
-			if (!match) return reject(new Error(`wrk printed no result:\n${out}`));
-			const answers = {};
-			for (const [, key, count] of out.matchAll(/ANSWER (\S+) (\d+)/g)) answers[key] = Number(count);
-			const [requests, rps, p50, p99, ...errors] = match.slice(1).map(Number);
-			resolveLoad({ requests, rps, p50, p99, answers, errors: errors.reduce((a, b) => a + b, 0) });
-		});
-	});
-}
-
-function loadWithAutocannon(url, options) {
-	return new Promise((resolveLoad, reject) => {
-		const [command, args] = pinned(1, process.execPath, [
-			join(import.meta.dirname, 'autocannon-load.mjs'),
-			JSON.stringify({ url, ...options, client: CLIENT, grant: GRANT })
-		]);
-		const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-		children.add(child);
-		const killer = setTimeout(() => child.kill('SIGKILL'), (options.duration + 30) * 1000);
-		let out = '';
-		child.stdout.on('data', (chunk) => (out += chunk));
-		child.on('exit', () => {
-			clearTimeout(killer);
-			children.delete(child);
-			try {
-				resolveLoad(JSON.parse(out));
-			} catch {
-				reject(new Error(`autocannon printed no result:\n${out}`));
-			}
-		});
-	});
-}
-
-/** "slow_down 97 %, authorization_pending 3 %" */
-export function describeAnswers(answers) {
-	const total = Object.values(answers).reduce((a, b) => a + b, 0) || 1;
-	return Object.entries(answers)
-		.sort((a, b) => b[1] - a[1])
-		.map(([key, count]) => `${key} ${Math.round((100 * count) / total)} %`)
-		.join(', ');
 }

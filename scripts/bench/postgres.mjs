@@ -5,12 +5,19 @@
 // trip each), and the poll rate of two doorcode instances on one database against one.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { children, CLIENT, freePort, load, pinned, require, root, sleep, startServer } from './lib.mjs';
+import pg from 'pg';
+import { children, CLIENT, freePort, pinned, root, sleep, startServer } from './lib.mjs';
+import { load } from './load.mjs';
 
-const pg = require('pg');
+/** @import { Kind } from './lib.mjs' */
+/** @import { Generator, LoadResult, Mode } from './load.mjs' */
+
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
-/** Starts PostgreSQL and answers its URL; the server stops when the benchmark's process ends. */
+/**
+ * Starts PostgreSQL and answers its URL; the server stops when the benchmark's process ends.
+ * @returns {Promise<{ url: string, child: import('node:child_process').ChildProcess }>}
+ */
 async function startPostgres() {
 	const child = spawn(process.execPath, [join(root, 'tests', 'support', 'postgres-server.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
 	children.add(child);
@@ -25,6 +32,7 @@ async function startPostgres() {
 	});
 }
 
+/** @param {string} serverUrl @param {string} name @returns {Promise<string>} the new database's URL */
 async function createDatabase(serverUrl, name) {
 	const admin = new pg.Client({ connectionString: serverUrl });
 	await admin.connect();
@@ -35,7 +43,11 @@ async function createDatabase(serverUrl, name) {
 	return url.toString();
 }
 
-/** N pending codes straight into a database with doorcode's schema, hashed as doorcode hashes them. */
+/**
+ * N pending codes straight into a database with doorcode's schema, hashed as doorcode hashes them.
+ * @param {string} url
+ * @param {number} n
+ */
 async function fillPostgres(url, n) {
 	const db = new pg.Client({ connectionString: url });
 	await db.connect();
@@ -49,6 +61,7 @@ async function fillPostgres(url, n) {
 	await db.end();
 }
 
+/** Transactions committed in the database so far. @param {string} url @returns {Promise<number>} */
 async function committed(url) {
 	const db = new pg.Client({ connectionString: url });
 	await db.connect();
@@ -59,6 +72,7 @@ async function committed(url) {
 	return rows[0].xact_commit;
 }
 
+/** @param {number} port @param {string} databaseUrl */
 function startBaseline(port, databaseUrl) {
 	const [command, args] = pinned(0, process.execPath, [join(root, 'scripts', 'bench', 'baseline-postgres.mjs')]);
 	const child = spawn(command, args, { cwd: root, stdio: 'ignore', env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, CLIENT_ID: CLIENT } });
@@ -78,8 +92,27 @@ function startBaseline(port, databaseUrl) {
 }
 
 /**
+ * @typedef {object} PostgresRuns
+ * @property {{ poll: LoadResult[], create: LoadResult[] }} doorcode
+ * @property {{ poll: LoadResult[], create: LoadResult[] }} baseline
+ * @property {LoadResult[]} twoInstances each run's two instances taken together
+ * @property {number} transactionsPerPoll database transactions per poll in doorcode's last poll run
+ */
+
+/**
  * One size N: doorcode and the baseline each on their own database of N pending codes,
  * runs alternating; then a second doorcode instance on doorcode's database.
+ * @param {object} options
+ * @param {string} options.appDir
+ * @param {string} options.dir
+ * @param {number} options.n
+ * @param {number} options.duration
+ * @param {number} options.connections
+ * @param {Generator} options.generator
+ * @param {number} options.repeat
+ * @param {boolean} options.devIdp
+ * @param {(line: string) => void} options.say
+ * @returns {Promise<PostgresRuns>}
  */
 export async function measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say }) {
 	say(`PostgreSQL: starting a throwaway server`);
@@ -98,12 +131,16 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 	const baseline = startBaseline(ports.baseline, urls.baseline);
 	await baseline.ready;
 
+	/** @type {Record<Kind, (path: string) => string>} */
 	const url = { doorcode: (path) => `http://127.0.0.1:${ports.doorcode}/oauth${path}`, baseline: (path) => `http://127.0.0.1:${ports.baseline}${path}` };
+	/** @type {Record<Kind, { poll: LoadResult[], create: LoadResult[] }>} */
 	const measured = { doorcode: { poll: [], create: [] }, baseline: { poll: [], create: [] } };
+	/** @type {[Kind, Kind][]} */
 	const orders = [
 		['doorcode', 'baseline'],
 		['baseline', 'doorcode']
 	];
+	/** @param {string} target @param {Mode} mode */
 	const run = (target, mode, share = connections, offset = 0) => load(target, { mode, codes: n, offset, duration, connections: share, generator });
 
 	say(`PostgreSQL: poll load, N = ${n}: ${repeat} × ${duration} s each, alternating`);
@@ -122,6 +159,7 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 	say(`PostgreSQL: two doorcode instances on one database, half the connections each`);
 	const second = startServer('doorcode', { appDir, dir, port: ports.second, devIdp, env: { DATABASE_URL: urls.doorcode } });
 	await second.ready;
+	/** @type {LoadResult[]} */
 	const pairs = [];
 	for (let r = 0; r < repeat; r++) {
 		const half = Math.max(1, Math.floor(connections / 2));
@@ -129,7 +167,18 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 			run(url.doorcode('/token'), 'poll', half, 0),
 			run(`http://127.0.0.1:${ports.second}/oauth/token`, 'poll', half, Math.floor(n / 2))
 		]);
-		pairs.push({ rps: a.rps + b.rps, p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors, answers: { ...a.answers } });
+		/** @type {Record<string, number>} */
+		const answers = { ...a.answers };
+		for (const [key, count] of Object.entries(b.answers)) answers[key] = (answers[key] ?? 0) + count;
+		// Both instances' figures: the percentiles are the larger of the two (the p99 of both together is no larger).
+		pairs.push({
+			requests: a.requests + b.requests,
+			rps: a.rps + b.rps,
+			p50: Math.max(a.p50, b.p50),
+			p99: Math.max(a.p99, b.p99),
+			errors: a.errors + b.errors,
+			answers
+		});
 	}
 
 	await Promise.all([doorcode.stop(), second.stop()]);

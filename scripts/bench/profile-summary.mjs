@@ -4,23 +4,60 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+/**
+ * The parts of a V8 .cpuprofile read here.
+ * @typedef {object} ProfileNode
+ * @property {number} id
+ * @property {{ functionName: string, url: string, lineNumber: number }} callFrame
+ * @property {number[]} [children]
+ */
+/** @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[] }} CpuProfile */
+/** @typedef {{ name: string, ms: number, pctOfBusy: number }} Ranked one function or script and its time */
+/**
+ * @typedef {object} Summary
+ * @property {number} totalMs
+ * @property {number} idleMs
+ * @property {number} busyMs
+ * @property {Ranked[]} self
+ * @property {Ranked[]} inclusive
+ * @property {Ranked[]} scripts
+ */
+
+/**
+ * @param {CpuProfile} profile
+ * @param {{ top?: number }} [options]
+ * @returns {Summary}
+ */
 export function summarise(profile, { top = 15 } = {}) {
 	const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+	/** @param {number} id */
+	const nodeOf = (id) => {
+		const node = nodes.get(id);
+		if (!node) throw new Error(`the profile has no node ${id}`);
+		return node;
+	};
+	/** @type {Map<number, number>} */
 	const parent = new Map();
 	for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+	/** @param {string} url */
 	const short = (url) =>
 		(url || '')
 			.replace(/^file:\/\/\/tmp\/doorcode-bench-app-[^/]+\//, '')
 			.replace(/^file:\/\/.*?\/node_modules\//, 'node_modules/')
 			.replace(/^file:\/\//, '');
+	/** @param {ProfileNode} node */
 	const key = (node) => {
 		const { functionName, url, lineNumber } = node.callFrame;
 		return `${functionName || '(anonymous)'} ${short(url)}${url ? `:${lineNumber + 1}` : ''}`;
 	};
+	/** @param {ProfileNode} node */
 	const scriptOf = (node) => short(node.callFrame.url) || node.callFrame.functionName || '(native)';
 
+	/** @type {Map<string, number>} */
 	const self = new Map();
+	/** @type {Map<string, number>} */
 	const inclusive = new Map();
+	/** @type {Map<string, number>} */
 	const byScript = new Map();
 	let total = 0;
 	let idle = 0;
@@ -28,7 +65,7 @@ export function summarise(profile, { top = 15 } = {}) {
 	for (let i = 0; i < samples.length; i++) {
 		// timeDeltas[i] is the time before sample i; attribute the interval to sample i (as DevTools does, near enough).
 		const dt = timeDeltas[i + 1] ?? 0;
-		const node = nodes.get(samples[i]);
+		const node = nodeOf(samples[i]);
 		total += dt;
 		if (node.callFrame.functionName === '(idle)') idle += dt;
 		const k = key(node);
@@ -36,14 +73,15 @@ export function summarise(profile, { top = 15 } = {}) {
 		const script = scriptOf(node);
 		byScript.set(script, (byScript.get(script) ?? 0) + dt);
 		const seen = new Set();
-		for (let id = node.id; id !== undefined; id = parent.get(id)) {
-			const ak = key(nodes.get(id));
+		for (let /** @type {number | undefined} */ id = node.id; id !== undefined; id = parent.get(id)) {
+			const ak = key(nodeOf(id));
 			if (seen.has(ak)) continue;
 			seen.add(ak);
 			inclusive.set(ak, (inclusive.get(ak) ?? 0) + dt);
 		}
 	}
 	const busy = total - idle;
+	/** @param {Map<string, number>} map @param {number} n @returns {Ranked[]} */
 	const rank = (map, n) =>
 		[...map.entries()]
 			.filter(([k]) => !k.startsWith('(root)') && !k.startsWith('(idle)'))
@@ -60,7 +98,12 @@ export function summarise(profile, { top = 15 } = {}) {
 	};
 }
 
+/**
+ * @param {Summary} summary
+ * @param {{ top?: number }} [options]
+ */
 export function formatSummary(summary, { top = 15 } = {}) {
+	/** @param {string} title @param {Ranked[]} rows */
 	const table = (title, rows) =>
 		[
 			`${title}`,

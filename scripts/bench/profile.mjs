@@ -4,12 +4,14 @@
 // profile is written, and the profile is summarised (self and inclusive time).
 //
 //   node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|create] [--n 100000] [--duration 10]
-//                                  [--connections 50] [--out /tmp/prof] [--top 15] [--no-dev-idp] [--no-build]
+//                                  [--connections 50] [--out /tmp/prof] [--top 15] [--no-dev-idp] [--no-build] [--load wrk|autocannon]
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureBuild, fill, freePort, load, migrate, snapshotBuild, startServer, tempDir, removeDir, describeAnswers, hasWrk } from './lib.mjs';
+import { ensureBuild, freePort, isKind, migrate, removeDir, snapshotBuild, startServer, tempDir } from './lib.mjs';
+import { describeAnswers, hasWrk, isGenerator, isMode, load } from './load.mjs';
 import { formatSummary, summarise } from './profile-summary.mjs';
+import { fill } from './sqlite.mjs';
 
 const { values } = parseArgs({
 	options: {
@@ -28,9 +30,9 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const duration = Number(values.duration);
 const devIdp = !values['no-dev-idp'];
-const kind = values.server;
-if (!['doorcode', 'baseline'].includes(kind) || !['poll', 'create'].includes(values.mode)) {
-	console.error('usage: node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|create] [--n 100000] [--duration 10]');
+const { server: kind, mode, load: generator } = values;
+if (!isKind(kind) || !isMode(mode) || !isGenerator(generator)) {
+	console.error('usage: node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|create] [--n 100000] [--duration 10] [--load wrk|autocannon]');
 	process.exit(2);
 }
 
@@ -45,13 +47,13 @@ await migrate(kind, { appDir, dir, port, devIdp });
 fill(kind, dir, 0, n, Date.now() + 86_400_000);
 const server = startServer(kind, { appDir, dir, port, devIdp, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values.out] });
 await server.ready;
-const path = (kind === 'doorcode' ? '/oauth' : '') + (values.mode === 'create' ? '/device_authorization' : '/token');
+const path = (kind === 'doorcode' ? '/oauth' : '') + (mode === 'create' ? '/device_authorization' : '/token');
 const result = await load(`http://127.0.0.1:${port}${path}`, {
-	mode: values.mode,
+	mode,
 	codes: n,
 	duration,
 	connections: Number(values.connections),
-	generator: values.load
+	generator
 });
 const exit = await server.stop('SIGINT');
 removeDir(dir);
@@ -59,7 +61,7 @@ const written = readdirSync(values.out).filter((f) => f.endsWith('.cpuprofile') 
 if (written.length === 0) throw new Error(`no .cpuprofile was written to ${values.out} (server exit: ${JSON.stringify(exit)})`);
 const file = join(values.out, written.sort((a, b) => statSync(join(values.out, b)).mtimeMs - statSync(join(values.out, a)).mtimeMs)[0]);
 console.log(
-	`${kind} ${values.mode} load, N = ${n.toLocaleString('en-US')}, ${duration} s, ${values.connections} connections: ` +
+	`${kind} ${mode} load, N = ${n.toLocaleString('en-US')}, ${duration} s, ${values.connections} connections: ` +
 		`${Math.round(result.rps).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms; answers: ${describeAnswers(result.answers)}`
 );
 console.log(`profile: ${file}\n`);

@@ -13,6 +13,9 @@ export const END = '<!-- npm run bench -- --write: to here -->';
 /**
  * Replaces the generated part of `page` (default docs/performance.md) with `table`, saying
  * which command produced it. Throws when the markers are missing, so nothing is lost.
+ * @param {string} table
+ * @param {string} commandLine
+ * @param {string} [page]
  */
 export async function writeResults(table, commandLine, page = PERFORMANCE_PAGE) {
 	const text = readFileSync(page, 'utf8');

@@ -1,0 +1,95 @@
+// The benchmark's SQLite files (doorcode's and the baseline's): where they are, filling them
+// with known pending codes hashed as the servers hash them, and measuring them and their WAL.
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CLIENT } from './lib.mjs';
+
+/** @import { Kind } from './lib.mjs' */
+
+export { Database };
+
+/** @param {string} text */
+export const sha256 = (text) => createHash('sha256').update(text).digest();
+
+/** Device code i: 43 characters of the base64url alphabet, like a real one (32 random bytes). @param {number} i */
+export const deviceCode = (i) => `bench-code-${String(i).padStart(32, '0')}`;
+
+/** User code i: 8 letters of the base-20 alphabet, distinct for every i < 20^8. @param {number} i */
+export function userCode(i) {
+	const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
+	let code = '';
+	for (let n = i, k = 0; k < 8; k++, n = Math.floor(n / 20)) code += alphabet[n % 20];
+	return code;
+}
+
+/** @param {Kind} kind @param {string} dir */
+export const databaseFile = (kind, dir) => join(dir, kind === 'doorcode' ? 'doorcode.db' : 'baseline.db');
+
+/**
+ * Inserts codes [from, from + count) straight into the server's SQLite file in one transaction,
+ * hashed exactly as the server hashes them (SHA-256 of the device code string, as a BLOB).
+ * doorcode's rows carry what a real request leaves (scope, interval, requester IP).
+ * @param {Kind} kind
+ * @param {string} dir
+ * @param {number} from
+ * @param {number} count
+ * @param {number} expiresAt in ms since the epoch
+ */
+export function fill(kind, dir, from, count, expiresAt) {
+	const db = new Database(databaseFile(kind, dir));
+	db.pragma('journal_mode = WAL');
+	db.pragma('synchronous = OFF');
+	const now = Date.now();
+	const insert =
+		kind === 'doorcode'
+			? db.prepare(
+					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
+					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL)`
+				)
+			: db.prepare(
+					`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`
+				);
+	db.transaction(() => {
+		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt);
+	})();
+	db.pragma('wal_checkpoint(TRUNCATE)');
+	db.close();
+}
+
+/** @param {Kind} kind @param {string} dir */
+export const walBytes = (kind, dir) => {
+	const wal = `${databaseFile(kind, dir)}-wal`;
+	return existsSync(wal) ? statSync(wal).size : 0;
+};
+
+/**
+ * Checkpoints a live server's database from outside and truncates its WAL, so every run starts
+ * from the same state. The baseline needs it: its poll reads `UPDATE … RETURNING` with
+ * better-sqlite3's .get(), which resets the statement before SQLite steps it to the end, and
+ * only a statement stepped to its end runs the WAL auto-checkpoint, so its WAL grows by a page
+ * per poll. (doorcode reads such writes with .all() and checkpoints as it goes.)
+ * @param {Kind} kind
+ * @param {string} dir
+ */
+export function truncateWal(kind, dir) {
+	const db = new Database(databaseFile(kind, dir));
+	db.pragma('busy_timeout = 10000');
+	const [result] = /** @type {{ busy: number, log: number, checkpointed: number }[]} */ (db.pragma('wal_checkpoint(TRUNCATE)'));
+	db.close();
+	return result;
+}
+
+/**
+ * Bytes the database takes after a checkpoint: main file plus what is left of the WAL.
+ * @param {Kind} kind
+ * @param {string} dir
+ */
+export function databaseBytes(kind, dir) {
+	const file = databaseFile(kind, dir);
+	const db = new Database(file);
+	db.pragma('wal_checkpoint(TRUNCATE)');
+	db.close();
+	return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+}
