@@ -3,6 +3,10 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { context, testServices } from '../../../../../tests/support/test-services';
+import { DEMO_CLIENT } from '../../core/clients';
+import { createDeviceAuthorization } from '../../oauth/device-authorizations';
+import { pollDeviceCode } from '../../oauth/device-grant';
 import { backupSqliteFile, openSqliteStore } from './sqlite-store';
 
 let folder: string;
@@ -80,4 +84,16 @@ it('a backup of a file by path reads it without migrating it, and leaves no copy
 	writeFileSync(join(folder, 'notes.txt'), 'these are notes, not a database\n'.repeat(200));
 	await expect(backupSqliteFile(join(folder, 'notes.txt'), join(folder, 'notes-copy.db'))).rejects.toThrow();
 	expect(existsSync(join(folder, 'notes-copy.db'))).toBe(false);
+});
+
+it('the write-ahead log stays small under polls alone (each poll lets SQLite checkpoint)', async () => {
+	const services = await testServices();
+	try {
+		const created = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(0))).body as { device_code: string };
+		// A waiting poll writes nothing, a slowed-down one a page: 5,000 polls must leave the WAL small.
+		for (let i = 0; i < 5_000; i++) await pollDeviceCode(services, DEMO_CLIENT, created.device_code, context(i * 10_000));
+		expect(statSync(`${services.databasePath}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+	} finally {
+		await services.dispose();
+	}
 });
