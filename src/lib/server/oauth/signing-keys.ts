@@ -96,25 +96,13 @@ export async function prepareSigningKeys(services: Services, now: number): Promi
 				await services.store.sealSigningKey(row.kid, row.private_jwk, sealPrivateKey(secret, openPrivateKey(secret, row.private_jwk)));
 		}
 	}
-	await usableKeyring(services, now);
+	await keyring(services, now);
 }
 
-/** The keyring, or SigningKeysUnusable when its private key cannot be opened (a wrong KEY_ENCRYPTION_SECRET). */
-export async function usableKeyring(services: Services, now: number): Promise<Keyring> {
-	try {
-		return await keyring(services, now);
-	} catch (caught) {
-		if (caught instanceof SigningKeyLocked) throw new SigningKeysUnusable(caught.message);
-		throw caught;
-	}
-}
-
-/** No instance can sign: its KEY_ENCRYPTION_SECRET does not open the keys in the store. */
+/** This instance cannot sign: its KEY_ENCRYPTION_SECRET does not open the keys in the store. */
 export class SigningKeysUnusable extends Error {
 	readonly name = 'SigningKeysUnusable';
 }
-
-class SigningKeyLocked extends Error {}
 
 function currentSigner(rows: SigningKeyRow[], now: number): SigningKeyRow | undefined {
 	return rows.filter((row) => row.activates_at <= now && now < row.retires_at).at(-1);
@@ -146,7 +134,7 @@ async function privateKeyOf({ config }: Services, row: SigningKeyRow): Promise<C
 	try {
 		json = openPrivateKey(config.keyEncryptionSecret, row.private_jwk);
 	} catch {
-		throw new SigningKeyLocked(
+		throw new SigningKeysUnusable(
 			`the signing key ${row.kid} cannot be opened: KEY_ENCRYPTION_SECRET is ${config.keyEncryptionSecret ? 'not the one it was encrypted with' : 'not set'}`
 		);
 	}

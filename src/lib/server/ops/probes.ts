@@ -1,5 +1,5 @@
 import type { Services } from '../core/services';
-import { SigningKeysUnusable, usableKeyring } from '../oauth/signing-keys';
+import { keyring, SigningKeysUnusable } from '../oauth/signing-keys';
 import { DatabaseUnavailable } from '../store/store';
 
 /**
@@ -15,7 +15,7 @@ export async function readiness(services: Services, now: number): Promise<Readin
 			return { status: 503, body: { status: 'unavailable', reason: 'the database schema is older than this build: run the migrations' } };
 		}
 		// An instance that cannot sign would answer every OpenID and JWT request with an error.
-		await usableKeyring(services, now);
+		await keyring(services, now);
 		return { status: 200, body: { status: 'ready' } };
 	} catch (caught) {
 		if (caught instanceof DatabaseUnavailable) return { status: 503, body: { status: 'unavailable', reason: 'the database cannot be reached' } };
