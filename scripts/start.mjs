@@ -2,9 +2,10 @@
 // identity provider when no ORCID or Clerk client is configured), and say where to go.
 import { spawn, spawnSync } from 'node:child_process';
 import process from 'node:process';
-import { SERVER_NODE_FLAGS } from './node-flags.mjs';
+import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from './node-flags.mjs';
 
-const env = { ...process.env };
+/** @type {NodeJS.ProcessEnv} */
+const env = { ...SERVER_ENVIRONMENT, ...process.env };
 env.PORT ??= '3000';
 env.ORIGIN ??= `http://localhost:${env.PORT}`;
 env.DATABASE_PATH ??= './data/doorcode.db';

@@ -7,7 +7,7 @@ import { closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, rea
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SERVER_NODE_FLAGS } from '../node-flags.mjs';
+import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from '../node-flags.mjs';
 
 /** @typedef {'doorcode' | 'baseline'} Kind the server measured: doorcode or the bare baseline */
 /**
@@ -138,6 +138,8 @@ export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], 
 		stdio: ['ignore', logFd, logFd],
 		env: {
 			...process.env,
+			// doorcode runs in the environment it is deployed with; the baseline in the machine's.
+			...(kind === 'doorcode' ? SERVER_ENVIRONMENT : {}),
 			// Unset, as under `npm start`: NODE_ENV=production would refuse DEV_IDP and the demo client.
 			NODE_ENV: undefined,
 			PORT: String(port),
