@@ -77,20 +77,23 @@ export async function refreshTokens(services: Services, client: Client, refreshT
 	// refused (or, used before, ends its grant) before anything is signed.
 	const state = await services.store.findTokenState(tokenHash);
 	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED);
-	if (state.retired_at !== null) return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	if (state.retired_at !== null) {
+		await services.store.revokeGrant(state.grant_id, context.now);
+		return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	}
 	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED);
 	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
 	const next = await issueTokens(services, client, subject, context.now);
 	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
 	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
 	if (rotation.outcome === 'rotated') return ok(next.response);
+	// A refresh that lost the race found its token used: the store has revoked the grant.
 	if (rotation.outcome === 'reused') return refuseReusedRefreshToken(services, client, rotation.grantId, rotation.sub, context);
 	return invalidGrant(REFRESH_REFUSED);
 }
 
-/** RFC 9700 §4.14.2: a refresh token presented again has leaked; its grant ends. */
+/** RFC 9700 §4.14.2: a refresh token presented again has leaked; its grant (revoked by the caller) is audited and the CLI told. */
 async function refuseReusedRefreshToken(services: Services, client: Client, grantId: number, sub: string, context: RequestContext): Promise<OAuthResult> {
-	await services.store.revokeGrant(grantId, context.now);
 	await recordAudit(
 		services,
 		{

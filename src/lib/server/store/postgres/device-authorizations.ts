@@ -18,26 +18,43 @@ type DeviceAuthorizations = Pick<
 	| 'listPendingAuthorizations'
 >;
 
+/**
+ * The limits are counted, the block looked up and the code inserted (only when neither
+ * refuses it) in one statement: one round trip for a new code. Its text depends only on how
+ * many limits it counts, so it is built once for each number.
+ */
+const insertStatements = new Map<number, string>();
+function insertStatement(limitCount: number): string {
+	let text = insertStatements.get(limitCount);
+	if (text) return text;
+	const counts = Array.from({ length: limitCount }, (_, i) => ({
+		name: `c${i}`,
+		key: `$${12 + 3 * i}`,
+		windowMs: `$${13 + 3 * i}`,
+		allowed: `$${14 + 3 * i}`
+	}));
+	text = `WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $10 AND until > $5),
+		 ${counts.map((c) => `${c.name} AS (${countingUpsert(c.key, '$5', c.windowMs, '$11')}),`).join('\n')}
+		 inserted AS (
+			INSERT INTO device_authorizations
+				(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM block)
+				${counts.map((c) => `AND (SELECT count FROM ${c.name}) <= ${c.allowed}`).join(' ')}
+			ON CONFLICT (user_code) DO NOTHING RETURNING id
+		 )
+		 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until
+			${counts.map((c) => `, (SELECT count FROM ${c.name}) AS ${c.name}_count, (SELECT window_start FROM ${c.name}) AS ${c.name}_start`).join('')}`;
+	insertStatements.set(limitCount, text);
+	return text;
+}
+
 /** Device authorizations (RFC 8628) up to their decision, and the address blocks that refuse new ones. */
 export function deviceAuthorizations({ query, one }: Connection): DeviceAuthorizations {
 	return {
-		// The limits are counted, the block looked up and the code inserted (only when neither
-		// refuses it) in one statement: one round trip for a new code, as in the benchmark.
 		insertDeviceAuthorization: async (row, limits) => {
-			const counts = limits.map((_, i) => ({ name: `c${i}`, key: `$${12 + 3 * i}`, windowMs: `$${13 + 3 * i}`, allowed: `$${14 + 3 * i}` }));
 			const result = (await one<Record<string, number | null>>(
 				`insertDeviceAuthorization${limits.length ? `CountingLimits${limits.length}` : ''}`,
-				`WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $10 AND until > $5),
-				 ${counts.map((c) => `${c.name} AS (${countingUpsert(c.key, '$5', c.windowMs, '$11')}),`).join('\n')}
-				 inserted AS (
-					INSERT INTO device_authorizations
-						(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-					SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM block)
-						${counts.map((c) => `AND (SELECT count FROM ${c.name}) <= ${c.allowed}`).join(' ')}
-					ON CONFLICT (user_code) DO NOTHING RETURNING id
-				 )
-				 SELECT (SELECT id FROM inserted) AS id, (SELECT max(until) FROM block) AS blocked_until
-					${counts.map((c) => `, (SELECT count FROM ${c.name}) AS ${c.name}_count, (SELECT window_start FROM ${c.name}) AS ${c.name}_start`).join('')}`,
+				insertStatement(limits.length),
 				[
 					row.deviceCodeHash,
 					row.userCode,
