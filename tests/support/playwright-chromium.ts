@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
  */
 export default async function setup() {
 	if (process.env.CHROMIUM_PATH) return;
-	if (existsSync('/usr/bin/chromium')) {
+	if (isExecutable('/usr/bin/chromium')) {
 		process.env.CHROMIUM_PATH = '/usr/bin/chromium';
 		return;
 	}
@@ -21,6 +21,16 @@ export default async function setup() {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A program that can run: not merely a path (a program hidden behind /dev/null exists but is none). */
+function isExecutable(path: string): boolean {
+	try {
+		accessSync(path, constants.X_OK);
+		return statSync(path).isFile();
+	} catch {
+		return false;
+	}
+}
 
 /**
  * @sparticuz/chromium decompresses its browser (and the libraries beside it) into os.tmpdir() and

@@ -11,7 +11,7 @@ export const PROGRAMS = {
 	nginx: { debian: 'nginx-light', present: () => onPath('nginx') },
 	openssl: { debian: 'openssl', present: () => onPath('openssl') },
 	'systemd-analyze': { debian: 'systemd', present: () => onPath('systemd-analyze') },
-	PyJWT: { debian: 'python3-jwt', present: () => spawnSync('/usr/bin/python3', ['-c', 'import jwt'], { stdio: 'ignore' }).status === 0 }
+	PyJWT: { debian: 'python3-jwt', present: () => spawnSync('/usr/bin/python3', ['-c', 'import jwt; jwt.PyJWT'], { stdio: 'ignore' }).status === 0 }
 };
 export type Program = keyof typeof PROGRAMS;
 
