@@ -42,18 +42,24 @@ function server(name: string, port: number, env: Record<string, string>): TestSe
 	};
 }
 
+/**
+ * The first of the four shared servers' ports: 4173 unless DOORCODE_TEST_PORT_BASE moves them
+ * (two checkouts running their tests at once on one machine).
+ */
+const PORT_BASE = Number(process.env.DOORCODE_TEST_PORT_BASE ?? 4173);
+
 export const SERVERS = {
 	/** Codes live 10 minutes; clients poll every second. */
-	main: server('main', 4173, {}),
+	main: server('main', PORT_BASE, {}),
 	/** Codes expire after 2 seconds, for the expiry rules; never swept, so a test that waits out a code can still poll it. */
-	shortLived: server('short-lived', 4174, { DEVICE_CODE_TTL: '2', SWEEP_INTERVAL: '86400' }),
+	shortLived: server('short-lived', PORT_BASE + 1, { DEVICE_CODE_TTL: '2', SWEEP_INTERVAL: '86400' }),
 	/** Small limits, to show each one refusing with 429 and Retry-After. */
-	limited: server('limited', 4175, {
+	limited: server('limited', PORT_BASE + 2, {
 		RATE_LIMIT_CODE_ENTRY: '3/60',
 		RATE_LIMIT_DEVICE_AUTHORIZATION: '5/60',
 		RATE_LIMIT_DEVICE_AUTHORIZATION_CLIENT: '8/60',
 		RATE_LIMIT_TOKEN: '20/60'
 	}),
 	/** ORIGIN is https (as behind a TLS proxy) and TRUST_PROXY is at its default, 0. */
-	secure: server('secure', 4176, { ORIGIN: 'https://localhost:4176', TRUST_PROXY: '0', RATE_LIMIT_DEVICE_AUTHORIZATION: '30/60' })
+	secure: server('secure', PORT_BASE + 3, { ORIGIN: `https://localhost:${PORT_BASE + 3}`, TRUST_PROXY: '0', RATE_LIMIT_DEVICE_AUTHORIZATION: '30/60' })
 };

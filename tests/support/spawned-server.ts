@@ -32,7 +32,7 @@ const START_TIMEOUT_MS = 30_000;
 /** Logs are kept whole up to this size, so a runaway server cannot eat the test's memory. */
 const MAX_LOG_CHARS = 32 * 1024 * 1024;
 
-/** A free TCP port at or above 4300 (the shared test servers use 4173–4176). */
+/** A free TCP port at or above 4300 (the shared test servers use 4173–4176 by default). */
 export async function freePort(): Promise<number> {
 	for (let attempt = 0; attempt < 20; attempt++) {
 		const port = await new Promise<number>((resolve, reject) => {
