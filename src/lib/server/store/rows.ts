@@ -11,6 +11,17 @@ export interface UserRow {
 	provider: string;
 	name: string | null;
 	email: string | null;
+	/** What the provider said at the last sign-in: organizations, teams, directory groups. */
+	groups: string[];
+}
+
+/** A person as a provider describes them at sign-in; null name, email or groups keep what is stored. */
+export interface NewUser {
+	sub: string;
+	provider: string;
+	name: string | null;
+	email: string | null;
+	groups?: string[] | null;
 }
 
 export interface SessionRow {
@@ -20,6 +31,7 @@ export interface SessionRow {
 	provider: string;
 	name: string | null;
 	email: string | null;
+	groups: string[];
 }
 
 export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';

@@ -383,7 +383,7 @@ describe(`the store contract on ${engine}`, () => {
 
 	it("signing in again keeps a person's id, and a name or email the provider no longer gives", async () => {
 		const first = await owner();
-		expect(first).toEqual({ id: expect.any(Number), sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null });
+		expect(first).toEqual({ id: expect.any(Number), sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null, groups: [] });
 		const again = await store.upsertUser({ sub: first.sub, provider: 'orcid', name: null, email: 'josiah@lab.example' }, T0 + 1_000);
 		expect(again).toEqual({ ...first, email: 'josiah@lab.example' });
 		expect(await store.findUserBySub(first.sub)).toEqual(again);
@@ -391,11 +391,25 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.findUserBySub('orcid:0000-0000-0000-0000')).toBeUndefined();
 	});
 
+	it("a person's groups are what their provider said at the last sign-in that said any, without repeats, and their session carries them", async () => {
+		const first = await store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: 'Ada', email: null, groups: ['platform', 'acme/ops', 'platform'] }, T0);
+		expect(first.groups).toEqual(['acme/ops', 'platform']);
+		const kept = await store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: null, email: null }, T0 + 1_000);
+		expect(kept.groups).toEqual(['acme/ops', 'platform']);
+		const changed = await store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: null, email: null, groups: [] }, T0 + 2_000);
+		expect(changed.groups).toEqual([]);
+		await store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: null, email: null, groups: ['research'] }, T0 + 3_000);
+		const tokenHash = hashSecret('ada-session');
+		await store.insertSession(tokenHash, first.id, T0, T0 + 60_000);
+		expect((await store.findSession(tokenHash))?.groups).toEqual(['research']);
+		expect((await store.findUserBySub('acme:ada'))?.groups).toEqual(['research']);
+	});
+
 	it('a session names its person until it is deleted; extending it moves its expiry and nothing else', async () => {
 		const person = await owner();
 		const session = hashSecret('session');
 		await store.insertSession(session, person.id, T0, T0 + 1_000);
-		const named = { user_id: person.id, expires_at: T0 + 1_000, sub: person.sub, provider: 'orcid', name: 'Josiah Carberry', email: null };
+		const named = { user_id: person.id, expires_at: T0 + 1_000, sub: person.sub, provider: 'orcid', name: 'Josiah Carberry', email: null, groups: [] };
 		expect(await store.findSession(session)).toEqual(named);
 		await store.extendSession(session, T0 + 5_000);
 		expect(await store.findSession(session)).toEqual({ ...named, expires_at: T0 + 5_000 });

@@ -15,6 +15,7 @@ import type {
 	NewDeviceAuthorization,
 	NewGrant,
 	NewTokenPair,
+	NewUser,
 	PickupRow,
 	PolledAuthorizationRow,
 	Redemption,
@@ -45,8 +46,8 @@ export interface Store {
 	schemaIsCurrent(): Promise<boolean>;
 
 	// People and browser sessions.
-	/** A person as they signed in: made the first time, their newest name and email kept (a missing one keeps the old). */
-	upsertUser(user: { sub: string; provider: string; name: string | null; email: string | null }, now: number): Promise<UserRow>;
+	/** A person as they signed in: made the first time, their newest name, email and groups kept (a missing one keeps the old). */
+	upsertUser(user: NewUser, now: number): Promise<UserRow>;
 	/** The person with this `sub`, if they ever signed in (or an admin named them). */
 	findUserBySub(sub: string): Promise<UserRow | undefined>;
 	/** A new browser session, by the hash of its token. */
