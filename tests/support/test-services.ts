@@ -6,6 +6,7 @@ import { emptiedDatabase, everyRow } from './postgres.ts';
 import { loadConfig, type Config } from '../../src/lib/server/core/config';
 import { openPostgresStore } from '../../src/lib/server/store/postgres/postgres-store';
 import { createServices, type RequestContext, type Services } from '../../src/lib/server/core/services';
+import { declareClientsFile } from '../../src/lib/server/oauth/client-registry';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
 import type { Database } from '../../src/lib/server/store/store';
 
@@ -40,11 +41,14 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 		? await openPostgresStore({ url: databaseUrl, poolSize: config.databasePoolSize })
 		: await openSqliteStore(databasePath);
 	const services = await createServices(config, database);
+	// As at start-up: the configured clients (the demo client unless a test names others) declared.
+	await declareClientsFile(services, Date.now());
 	return {
 		...services,
 		databasePath: databaseUrl ? null : databasePath,
 		storedText: async () => (databaseUrl ? (await everyRow(databaseUrl)).join('\n') : sqliteText(databasePath)),
 		async dispose() {
+			services.clients.close();
 			await services.store.close();
 			rmSync(folder, { recursive: true, force: true });
 		}

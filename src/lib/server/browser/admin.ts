@@ -1,5 +1,6 @@
 import { auditPage, recordAudit } from '../core/audit';
 import {
+	addressRefusesApproval,
 	approveDeviceAuthorization,
 	denyDeviceAuthorization,
 	revokeApproval,
@@ -65,6 +66,9 @@ export async function approveOnBehalf(services: Services, admin: Actor, request:
 	const label = request.label.trim();
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
 	const client = services.clients.get(pending.client_id);
+	if (addressRefusesApproval(client, pending.requester_ip, admin.ip)) {
+		return { ok: false, message: `${client?.name ?? pending.client_id} accepts approval only from the network that asked for the code (${pending.requester_ip ?? 'unknown'}): deny it, or approve it from there.` };
+	}
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
 	const owner = await resolveOwner(services, request.owner, now);
@@ -101,7 +105,7 @@ export function revokeApprovalAsAdmin(services: Services, admin: Actor, approval
 
 /** What /admin shows: pending codes, the code looked up, grants and approvals not yet collected, clients, the audit log. */
 export async function adminOverview(services: Services, query: { code: string | null; filter: string; page: string | null }, now: number) {
-	const { clients, store, config } = services;
+	const { clients, store } = services;
 	const clientName = (id: string) => clients.get(id)?.name ?? id;
 	const code = normalizeUserCode(query.code ?? '');
 	const [pending, selected, uncollected, grants, audit] = await Promise.all([
@@ -146,7 +150,7 @@ export async function adminOverview(services: Services, query: { code: string | 
 		uncollected,
 		filter: query.filter,
 		grants,
-		clients: config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes })),
+		clients: clients.enabled().map(({ id, name, type, scopes }) => ({ id, name, type, scopes })),
 		audit
 	};
 }

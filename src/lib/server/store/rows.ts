@@ -1,3 +1,4 @@
+import type { Client, ClientManager } from '../core/clients';
 import type { Limit } from '../core/rate-limit';
 
 /**
@@ -233,11 +234,14 @@ export interface Issuance {
 	actor: string | null;
 }
 
-/** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
+/**
+ * The hashes and lifetimes of a new access and refresh token; the tokens themselves never
+ * reach the store. No refresh token (null) for a client whose grant_types lack refresh_token.
+ */
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
 	accessExpiresAt: number;
-	refreshTokenHash: Buffer;
+	refreshTokenHash: Buffer | null;
 	refreshExpiresAt: number;
 }
 
@@ -272,4 +276,29 @@ export interface Denial {
 	/** Only a code unclaimed or claimed by this user is denied; null: any (admins). */
 	claimant: number | null;
 	now: number;
+}
+
+/** A client as stored: its settings, who manages it, whether it is disabled, and when and by whom it last changed. */
+export interface ClientRow extends Client {
+	managedBy: ClientManager;
+	/** When it was disabled; null while it may act. */
+	disabledAt: number | null;
+	createdAt: number;
+	updatedAt: number;
+	/** Who made the last change: "file", "operator", an admin's sub, "registration". */
+	updatedBy: string;
+}
+
+/** Who changes a client, and when. */
+export interface ClientChange {
+	by: string;
+	at: number;
+}
+
+/** What applying CLIENTS_FILE changed, by client id; `skipped`: ids the file names that an admin or registration manages. */
+export interface ClientDeclaration {
+	created: string[];
+	updated: string[];
+	disabled: string[];
+	skipped: string[];
 }

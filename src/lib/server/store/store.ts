@@ -1,4 +1,4 @@
-import type { Client } from '../core/clients';
+import type { Client, ClientManager } from '../core/clients';
 import type { Limiter } from '../core/rate-limit';
 import type {
 	AccessTokenRow,
@@ -6,6 +6,9 @@ import type {
 	Approval,
 	AuditEntry,
 	AuditRow,
+	ClientChange,
+	ClientDeclaration,
+	ClientRow,
 	Denial,
 	DeviceAuthorizationInsert,
 	DeviceAuthorizationRow,
@@ -59,8 +62,32 @@ export interface Store {
 	/** Ends a session (sign-out). */
 	deleteSession(tokenHash: Buffer): Promise<void>;
 
-	/** Makes the stored clients exactly these (CLIENTS_FILE at start-up), all at once. */
-	replaceClients(clients: Client[]): Promise<void>;
+	// Clients. Every change moves clientsVersion, in the same transaction; only declareClients
+	// changes the clients CLIENTS_FILE manages, and it changes no other.
+	/** Every client whose id or name holds `search` (any case; '' for all), disabled ones too, by id. */
+	listClients(search: string): Promise<ClientRow[]>;
+	/** The client with this id, disabled or not. */
+	findClient(id: string): Promise<ClientRow | undefined>;
+	/** A number that moves with every change to any client: instances read it to know when to reload theirs. */
+	clientsVersion(): Promise<number>;
+	/**
+	 * CLIENTS_FILE at start-up, all at once: its clients created, or updated where they differ, and
+	 * enabled; the file's clients it no longer names disabled; ids an admin or registration manages
+	 * left alone. The same declaration again changes nothing; instances declaring at once take turns.
+	 */
+	declareClients(clients: Client[], at: number): Promise<ClientDeclaration>;
+	/** A new client, unless its id is taken. */
+	createClient(client: Client, managedBy: Exclude<ClientManager, 'file'>, change: ClientChange): Promise<ClientRow | 'id_taken'>;
+	/** Replaces a client's name, type, secret and policy; not a client the file manages. */
+	updateClient(client: Client, change: ClientChange): Promise<ClientRow | undefined>;
+	/** Disables a client the file does not manage, keeping when it was first disabled. */
+	disableClient(id: string, change: ClientChange): Promise<ClientRow | undefined>;
+	/** Enables a client the file does not manage. */
+	enableClient(id: string, change: ClientChange): Promise<ClientRow | undefined>;
+	/** A confidential client's new secret (its hash), replacing the old one at once; not a client the file manages. */
+	setClientSecret(id: string, secretSha256: string, change: ClientChange): Promise<ClientRow | undefined>;
+	/** Deletes a client the file does not manage and revokes its live grants, all at once; says how many grants. */
+	deleteClient(id: string, at: number): Promise<{ revokedGrants: number } | undefined>;
 
 	// Device authorizations (RFC 8628). Each transition is one atomic statement.
 	/**

@@ -39,6 +39,8 @@ export const actions: Actions = {
 	approve: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);
 		const decision = await approveOwnDevice(event.locals.services, actor, userCode, now());
+		// Refused by the client's address rule: the code stays pending, and the page says why.
+		if ('refusedByAddress' in decision) redirect(303, '/device/confirm');
 		finish(event, 'expired', decision.ok ? `/device/success?code=${userCode}` : undefined);
 	},
 	deny: async (event) => {
