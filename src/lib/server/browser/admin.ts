@@ -67,7 +67,10 @@ export async function approveOnBehalf(services: Services, admin: Actor, request:
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
 	const client = services.clients.get(pending.client_id);
 	if (addressRefusesApproval(client, pending.requester_ip, admin.ip)) {
-		return { ok: false, message: `${client?.name ?? pending.client_id} accepts approval only from the network that asked for the code (${pending.requester_ip ?? 'unknown'}): deny it, or approve it from there.` };
+		return {
+			ok: false,
+			message: `${client?.name ?? pending.client_id} accepts approval only from the network that asked for the code (${pending.requester_ip ?? 'unknown'}): deny it, or approve it from there.`
+		};
 	}
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };

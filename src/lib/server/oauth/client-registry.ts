@@ -42,8 +42,7 @@ export async function declareClientsFile(services: Services, now: number): Promi
 		[declared.updated, 'client.updated', 'changed in CLIENTS_FILE'],
 		[declared.disabled, 'client.disabled', 'no longer in CLIENTS_FILE']
 	];
-	for (const [ids, action, detail] of changes)
-		for (const clientId of ids) await recordAudit(services, { actor: 'file', action, clientId, detail }, now);
+	for (const [ids, action, detail] of changes) for (const clientId of ids) await recordAudit(services, { actor: 'file', action, clientId, detail }, now);
 	await services.clients.refresh();
 	return declared.skipped.map(
 		(id) => `CLIENTS_FILE: client "${id}" was made by an admin or by registration, so the file's entry is ignored; rename one of them`
@@ -53,7 +52,12 @@ export async function declareClientsFile(services: Services, now: number): Promi
 /** Every client whose id or name holds `search`, disabled ones and the file's too. */
 export function listClients({ store }: Services, search: string): Promise<ClientRow[]> {
 	// Control characters match no client (and PostgreSQL refuses a NUL in text): dropped.
-	return store.listClients(search.replace(/\p{Cc}/gu, '').trim().slice(0, 100));
+	return store.listClients(
+		search
+			.replace(/\p{Cc}/gu, '')
+			.trim()
+			.slice(0, 100)
+	);
 }
 
 /**

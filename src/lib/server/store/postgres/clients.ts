@@ -132,8 +132,7 @@ export function clients({ query, one, transaction }: Connection): Clients {
 						plan.disable,
 						at
 					]);
-				if (created.length + plan.update.length + plan.disable.length > 0)
-					await client.query(MOVE_VERSION);
+				if (created.length + plan.update.length + plan.disable.length > 0) await client.query(MOVE_VERSION);
 				return { created, updated: plan.update.map((entry) => entry.id), disabled: plan.disable, skipped: plan.skipped };
 			})
 	};

@@ -12,12 +12,5 @@ export const insertTokenPair = async (client: pg.PoolClient, grantId: number, to
 		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at)
 		 SELECT token_hash, $3, kind, $4, expires_at FROM (VALUES ($1::bytea, 'access', $5::bigint), ($2::bytea, 'refresh', $6::bigint)) AS pair (token_hash, kind, expires_at)
 		 WHERE token_hash IS NOT NULL`,
-		[
-		tokens.accessTokenHash,
-		tokens.refreshTokenHash,
-		grantId,
-		now,
-		tokens.accessExpiresAt,
-		tokens.refreshExpiresAt
-		]
+		[tokens.accessTokenHash, tokens.refreshTokenHash, grantId, now, tokens.accessExpiresAt, tokens.refreshExpiresAt]
 	);
