@@ -86,3 +86,50 @@ test('a pre-filled link never approves: it only fills the field', async ({ page 
 	await expect(page.getByLabel('Code', { exact: true })).toHaveValue(code.user_code);
 	await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 });
+
+test.describe('a client with address_mismatch "refuse" (strict-cli)', () => {
+	const strictCode = (ip: string) =>
+		form(server, '/oauth/device_authorization', { client_id: 'strict-cli' }, { 'X-Forwarded-For': ip }).then((answer) => answer.body);
+
+	test('a code requested from another loopback address than the browser’s can only be denied; a forged Approve changes nothing', async ({ page }) => {
+		// Asked for from 127.0.0.2 (one proxy hop says so); the browser reaches the server from 127.0.0.1.
+		const code = await strictCode('127.0.0.2');
+		await openConfirm(page, code.user_code);
+		await expect(page.getByTestId('address-refusal')).toContainText('This code cannot be approved from here.');
+		await expect(page.getByTestId('address-refusal')).toContainText('it was requested from 127.0.0.2, and this browser is on 127.0.0.1');
+		await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+		await expect(page.getByRole('button', { name: 'Deny' })).toBeVisible();
+
+		// The Approve the page does not offer, posted anyway with this browser's cookies: back to the page, the code still pending.
+		const forged = await page.request.post('/device/confirm?/approve', {
+			headers: { Origin: server.origin, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
+			data: '',
+			maxRedirects: 0
+		});
+		expect([forged.status(), forged.headers()['location']]).toEqual([303, '/device/confirm']);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).body).toEqual({
+			error: 'authorization_pending',
+			error_description: 'Waiting for approval in the browser.'
+		});
+
+		await page.reload();
+		await new ConfirmPage(page).deny();
+		await expect(page).toHaveURL(/\/device\/error\?reason=denied$/);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).body).toEqual({
+			error: 'access_denied',
+			error_description: 'The request was denied in the browser.'
+		});
+	});
+
+	test('a code requested from the browser’s own address is approved as usual', async ({ page }) => {
+		const code = await strictCode('127.0.0.1');
+		await openConfirm(page, code.user_code);
+		await expect(page.getByTestId('address-refusal')).toHaveCount(0);
+		await new ConfirmPage(page).approve();
+		await expect(page).toHaveURL(/\/device\/success/);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).status).toBe(200);
+	});
+});
