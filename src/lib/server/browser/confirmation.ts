@@ -36,21 +36,21 @@ export async function openConfirmation(services: Services, userCode: string, use
 		const claimedByAnother = (await services.store.findLiveDeviceAuthorization(userCode, now)) !== undefined;
 		return { ok: false, reason: claimedByAnother ? 'claimed' : 'expired' };
 	}
-	const client = services.clients.get(authorization.client_id);
+	const client = services.clients.get(authorization.clientId);
 	return {
 		ok: true,
 		view: {
-			userCode: formatUserCode(authorization.user_code),
-			clientName: client?.name ?? authorization.client_id,
-			clientId: authorization.client_id,
+			userCode: formatUserCode(authorization.userCode),
+			clientName: client?.name ?? authorization.clientId,
+			clientId: authorization.clientId,
 			scopes: authorization.scope.split(' ').filter(Boolean),
-			requestedAt: authorization.created_at,
-			expiresAt: authorization.expires_at,
-			requesterIp: authorization.requester_ip,
-			requesterUserAgent: authorization.requester_user_agent,
+			requestedAt: authorization.createdAt,
+			expiresAt: authorization.expiresAt,
+			requesterIp: authorization.requesterIp,
+			requesterUserAgent: authorization.requesterUserAgent,
 			browserIp,
-			addressMismatch: authorization.requester_ip !== null && browserIp !== null && !onRequestersNetwork(authorization.requester_ip, browserIp),
-			addressRefusal: addressRefusesApproval(client, authorization.requester_ip, browserIp),
+			addressMismatch: authorization.requesterIp !== null && browserIp !== null && !onRequestersNetwork(authorization.requesterIp, browserIp),
+			addressRefusal: addressRefusesApproval(client, authorization.requesterIp, browserIp),
 			signedInAs: user.name ?? user.sub,
 			sub: user.sub
 		}
@@ -68,16 +68,16 @@ export type OwnApproval = Decision | { ok: false; refusedByAddress: true };
 export async function approveOwnDevice(services: Services, actor: Actor, userCode: string, now: number): Promise<OwnApproval> {
 	const pending = await services.store.findLiveDeviceAuthorization(userCode, now);
 	if (!pending) return { ok: false };
-	if (addressRefusesApproval(services.clients.get(pending.client_id), pending.requester_ip, actor.ip)) {
+	if (addressRefusesApproval(services.clients.get(pending.clientId), pending.requesterIp, actor.ip)) {
 		await recordAudit(
 			services,
 			{
 				actor: actor.sub,
 				action: 'device.approval_refused',
 				userCode,
-				clientId: pending.client_id,
+				clientId: pending.clientId,
 				ip: actor.ip,
-				detail: `the client refuses approval from another network than the one that asked for the code (${pending.requester_ip ?? 'unknown'})`
+				detail: `the client refuses approval from another network than the one that asked for the code (${pending.requesterIp ?? 'unknown'})`
 			},
 			now
 		);

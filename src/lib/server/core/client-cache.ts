@@ -1,5 +1,5 @@
 import type { Client, ClientLookup } from './clients';
-import type { ClientRow, DatabaseUnavailable, Store } from '../store/store';
+import type { StoredClient, DatabaseUnavailable, Store } from '../store/store';
 
 /**
  * This instance's copy of the clients, so that finding one is a lookup in memory, never a
@@ -23,7 +23,7 @@ export interface ClientCache extends ClientLookup {
 export const CLIENT_CHECK_MS = 1_000;
 
 export async function openClientCache(store: Store, checkEveryMs = CLIENT_CHECK_MS): Promise<ClientCache> {
-	let enabled = new Map<string, ClientRow>();
+	let enabled = new Map<string, StoredClient>();
 	let loadedVersion = -1;
 	let loadsStarted = 0;
 	let newestLoaded = 0;

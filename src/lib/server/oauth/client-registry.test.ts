@@ -64,9 +64,7 @@ describe('changing clients while doorcode runs', () => {
 		expect(added).toMatchObject({ ok: true, secret: null, client: { id: 'new-cli', managedBy: 'admin', updatedBy: 'operator' } });
 		expect((await askForCode(services, { client_id: 'new-cli' })).status).toBe(200);
 		expect(await millisecondsUntil(async () => (await askForCode(other, { client_id: 'new-cli' })).status === 200)).toBeLessThan(2_000);
-		expect(await services.store.listAudit(10, 0)).toContainEqual(
-			expect.objectContaining({ actor: 'operator', action: 'client.created', client_id: 'new-cli' })
-		);
+		expect(await services.store.listAudit(10, 0)).toContainEqual(expect.objectContaining({ actor: 'operator', action: 'client.created', clientId: 'new-cli' }));
 	});
 
 	it('a confidential client gets a secret shown once and stored only as its hash; a rotated one is refused at once here and within 2 s elsewhere', async () => {
@@ -114,7 +112,7 @@ describe('changing clients while doorcode runs', () => {
 
 		expect(await enableClient(services, OPERATOR, 'api', T0 + 4_000)).toMatchObject({ ok: true, client: { disabledAt: null } });
 		expect((await userinfoEndpoint(services, at(T0 + 5_000, `Bearer ${tokens.access_token}`))).status).toBe(200);
-		const actions = (await services.store.listAudit(20, 0)).filter((row) => row.client_id === 'api').map((row) => [row.actor, row.action]);
+		const actions = (await services.store.listAudit(20, 0)).filter((row) => row.clientId === 'api').map((row) => [row.actor, row.action]);
 		expect(actions).toEqual(
 			expect.arrayContaining([
 				['operator', 'client.disabled'],
@@ -132,7 +130,7 @@ describe('changing clients while doorcode runs', () => {
 		await addClient(services, OPERATOR, { id: 'gone-cli', name: 'Gone', type: 'public', scopes: ['read'] }, 'admin', T0 + 4_000);
 		expect((await userinfoEndpoint(services, at(T0 + 5_000, `Bearer ${tokens.access_token}`))).status).toBe(401);
 		expect(await services.store.listAudit(10, 0)).toContainEqual(
-			expect.objectContaining({ actor: 'operator', action: 'client.deleted', client_id: 'gone-cli', detail: '1 grant revoked' })
+			expect.objectContaining({ actor: 'operator', action: 'client.deleted', clientId: 'gone-cli', detail: '1 grant revoked' })
 		);
 		expect(await removeClient(services, OPERATOR, 'nobody', T0)).toMatchObject({ ok: false, reason: 'not_found' });
 	});
@@ -236,7 +234,7 @@ describe("a client's policy", () => {
 			refusedByAddress: true
 		});
 		expect(await services.store.findLiveDeviceAuthorization(far, T0)).toMatchObject({ status: 'pending' });
-		expect(await services.store.listAudit(10, 0)).toContainEqual(expect.objectContaining({ action: 'device.approval_refused', user_code: far }));
+		expect(await services.store.listAudit(10, 0)).toContainEqual(expect.objectContaining({ action: 'device.approval_refused', userCode: far }));
 		const admin = { userId: person.id, sub: person.sub, ip: '198.51.100.4' };
 		expect(await approveOnBehalf(services, admin, { userCode: far, owner: 'tech@lab.example', label: '', scopes: ['read'] }, T0)).toEqual({
 			ok: false,

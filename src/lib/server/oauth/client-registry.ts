@@ -2,7 +2,7 @@ import { recordAudit } from '../core/audit';
 import { parseClient, unknownClientKeys, type Client, type ClientManager } from '../core/clients';
 import { generateSecret, sha256Hex } from '../core/crypto';
 import type { Services } from '../core/services';
-import type { ClientRow } from '../store/store';
+import type { StoredClient } from '../store/store';
 
 /**
  * The clients at run time: CLIENTS_FILE applied at start-up, and every change the operator's
@@ -28,7 +28,7 @@ export type ClientRefusal = {
 };
 
 /** A change made; `secret` is a new client secret, to be shown once and never again (only its hash is kept). */
-export type ClientChangeResult = { ok: true; client: ClientRow; secret: string | null } | ClientRefusal;
+export type ClientChangeResult = { ok: true; client: StoredClient; secret: string | null } | ClientRefusal;
 
 /**
  * CLIENTS_FILE (without it, the demo client) applied at start-up: its clients created or
@@ -50,7 +50,7 @@ export async function declareClientsFile(services: Services, now: number): Promi
 }
 
 /** Every client whose id or name holds `search`, disabled ones and the file's too. */
-export function listClients({ store }: Services, search: string): Promise<ClientRow[]> {
+export function listClients({ store }: Services, search: string): Promise<StoredClient[]> {
 	// Control characters match no client (and PostgreSQL refuses a NUL in text): dropped.
 	return store.listClients(
 		search
@@ -153,7 +153,7 @@ export async function removeClient(
 }
 
 /** The client, when it exists and the file does not manage it. */
-async function editable(services: Services, id: string): Promise<{ ok: true; client: ClientRow; secret: null } | ClientRefusal> {
+async function editable(services: Services, id: string): Promise<{ ok: true; client: StoredClient; secret: null } | ClientRefusal> {
 	const client = await services.store.findClient(id);
 	if (!client) return refuse('not_found', `there is no client "${id}"`);
 	if (client.managedBy === 'file') return refuse('managed_by_file', `"${id}" is managed by CLIENTS_FILE: change it there, then restart`);

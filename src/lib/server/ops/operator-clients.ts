@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { clientDeclaration } from '../core/clients';
 import type { Services } from '../core/services';
 import { addClient, disableClient, enableClient, listClients, removeClient, rotateClientSecret, type ClientRefusal } from '../oauth/client-registry';
-import type { ClientRow } from '../store/store';
+import type { StoredClient } from '../store/store';
 
 /**
  * `npm run doorcode -- clients <command>`: the clients at run time from a shell (the operator's
@@ -179,12 +179,12 @@ function printSecret(io: Output, secret: string) {
 	io.err('doorcode: the client secret is shown this once: keep it now; doorcode stores only its hash');
 }
 
-function describe(client: ClientRow): string {
+function describe(client: StoredClient): string {
 	return `${client.id} (${client.type}, managed by ${client.managedBy}${client.disabledAt === null ? '' : ', disabled'})`;
 }
 
 /** One line a client, in columns. */
-function clientTable(clients: ClientRow[]): string[] {
+function clientTable(clients: StoredClient[]): string[] {
 	if (clients.length === 0) return ['no clients'];
 	const rows = [
 		['id', 'type', 'managed by', 'state', 'name', 'scopes'],
@@ -207,7 +207,7 @@ function clientTable(clients: ClientRow[]): string[] {
 }
 
 /** A client as `list --json` prints it: its settings as CLIENTS_FILE names them (never its secret's hash), and who manages it. */
-function listed(client: ClientRow) {
+function listed(client: StoredClient) {
 	return {
 		...clientDeclaration({ ...client, secretSha256: undefined }),
 		managed_by: client.managedBy,

@@ -1,5 +1,5 @@
 import type { Client, ClientManager } from '../core/clients';
-import type { ClientRow } from './rows';
+import type { StoredClient } from './clients';
 
 /** Values both engines keep in a text column of their own making, written the same way by each. */
 
@@ -34,7 +34,7 @@ export type StoredClientColumns = ClientColumns & {
 export const CLIENT_COLUMNS = 'id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by';
 
 /** The client a stored row holds. */
-export function clientFromColumns(row: StoredClientColumns): ClientRow {
+export function clientFromColumns(row: StoredClientColumns): StoredClient {
 	return {
 		id: row.id,
 		name: row.name,

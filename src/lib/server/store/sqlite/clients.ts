@@ -1,7 +1,7 @@
 import type { Client, ClientManager } from '../../core/clients';
 import { planDeclaration } from '../client-declaration';
 import { CLIENT_COLUMNS, clientColumns, clientFromColumns, type ClientColumns, type StoredClientColumns } from '../columns';
-import type { ClientChange, ClientRow, Store } from '../store';
+import type { ClientChange, StoredClient, Store } from '../store';
 import type { Connection } from './connection';
 import { written } from './shared';
 
@@ -17,7 +17,7 @@ export function clients(db: Connection) {
 	);
 	/** Runs `write` and moves the version when it changed a row. */
 	const changing = <A extends unknown[]>(write: (...args: A) => StoredClientColumns | undefined) =>
-		db.transaction((...args: A): ClientRow | undefined => {
+		db.transaction((...args: A): StoredClient | undefined => {
 			const row = write(...args);
 			if (row) bumpVersion.run();
 			return row && clientFromColumns(row);
