@@ -107,4 +107,20 @@ describe('configuration', () => {
 			warnings: ['CLIENTS_FILE: clients.json: client "a": ignoring unknown key "audiences"']
 		});
 	});
+
+	it('an allow naming a provider no one can sign in with here starts, with a warning naming client and provider', () => {
+		const text = JSON.stringify({
+			allow: { providers: ['orcid'] },
+			clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { providers: ['orcid', 'gitlab'] } }]
+		});
+		expect(loadConfig({ ...orcid, CLIENTS_FILE: 'clients.json' }, () => text)).toMatchObject({
+			ok: true,
+			warnings: ['CLIENTS_FILE: client "a": allow.providers names "gitlab", which no one can sign in with here (configured: orcid)']
+		});
+		const bad = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { groups: [] } }] });
+		expect(loadConfig({ ...orcid, CLIENTS_FILE: 'clients.json' }, () => bad)).toEqual({
+			ok: false,
+			errors: ['CLIENTS_FILE: clients.json: client "a": allow.groups must list group names such as "acme" or "acme/platform", as the provider names them']
+		});
+	});
 });

@@ -78,8 +78,8 @@ export function grants({ query, one, transaction }: Connection): Grants {
 		findTokenState: (tokenHash) =>
 			one<TokenStateRow>(
 				'findTokenState',
-				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time,
-					a.sub AS approved_by_sub
+				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.provider, u.name, u.email,
+					u.groups::json AS groups, g.auth_time, a.sub AS approved_by_sub
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 				 WHERE t.token_hash = $1`,
 				[tokenHash]
