@@ -31,8 +31,16 @@ export type RuleVerdict = { admitted: true } | { admitted: false; reason: string
 /** The provider of an owner an admin named by email address (sub `email:<address>`). */
 export const EMAIL_OWNER_PROVIDER = 'email';
 
-/** A stored person as the rule sees them; an owner named by address is known only by it. */
-export function approverOf(person: { sub: string; provider: string; email: string | null; groups: string[] }): Approver {
+/** A person as they signed in, or as stored: an owner an admin named, a grant's owner at refresh. */
+export interface Person {
+	sub: string;
+	provider: string;
+	email: string | null;
+	groups: string[];
+}
+
+/** A person as the rule sees them; an owner named by address is known only by it. */
+export function approverOf(person: Person): Approver {
 	if (person.provider === EMAIL_OWNER_PROVIDER) return { sub: person.sub, provider: null, email: person.email, groups: null };
 	return { sub: person.sub, provider: person.provider, email: person.email, groups: person.groups };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config';
+import { loadConfig, providerName } from './config';
 
 const orcid = { ORCID_CLIENT_ID: 'APP-1', ORCID_CLIENT_SECRET: 's' };
 const noFile = () => {
@@ -122,5 +122,11 @@ describe('configuration', () => {
 			ok: false,
 			errors: ['CLIENTS_FILE: clients.json: client "a": allow.groups must list group names such as "acme" or "acme/platform", as the provider names them']
 		});
+	});
+
+	it('providers are named as people know them; an id that names none stays itself', () => {
+		const result = loadConfig({ ...orcid });
+		if (!result.ok) throw new Error(result.errors.join('\n'));
+		expect(['orcid', 'clerk', 'acme', 'constructor'].map((id) => providerName(result.config, id))).toEqual(['ORCID', 'Clerk', 'acme', 'constructor']);
 	});
 });

@@ -132,7 +132,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 
 /** How people know a provider: "ORCID", "Clerk", else its id. */
 export function providerName(config: Config, id: string): string {
-	return config.providers[id as ProviderId]?.name ?? BUILT_IN_PROVIDERS[id as ProviderId]?.name ?? id;
+	const known = (providers: Partial<Record<ProviderId, { name: string }>>) => (Object.hasOwn(providers, id) ? providers[id as ProviderId]?.name : undefined);
+	return known(config.providers) ?? known(BUILT_IN_PROVIDERS) ?? id;
 }
 
 /** An `allow` naming a provider no one can sign in with here admits no one through it: a typo, most likely. */

@@ -1,4 +1,4 @@
-import { approverOf, checkApprover, type RuleVerdict } from '../core/approval-rule';
+import { approverOf, checkApprover, type Person, type RuleVerdict } from '../core/approval-rule';
 import { recordAudit, recordRateLimit } from '../core/audit';
 import { resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
@@ -194,14 +194,6 @@ export interface ApprovalRequest {
 	ownerSub: string;
 	grantedScope: string;
 	label: string | null;
-}
-
-/** A person as they signed in, or as stored (an owner an admin names, a grant's owner at refresh). */
-export interface Person {
-	sub: string;
-	provider: string;
-	email: string | null;
-	groups: string[];
 }
 
 /** Whether a client's `allow` admits this person, and if not why, naming providers as people know them. */

@@ -52,7 +52,7 @@ export const actions: Actions = {
 		finish(event, decision.ok ? 'denied' : 'expired');
 	},
 	/** "Sign in with another account": sign out, then back to this code once signed in again. */
-	switch_account: async ({ cookies, locals, url }) => {
+	switchAccount: async ({ cookies, locals, url }) => {
 		if (locals.sessionToken) await invalidateSession(locals.services, locals.sessionToken);
 		sessionCookie.delete(cookies, locals.services.config);
 		redirect(303, `/login?return_to=${encodeURIComponent(url.pathname)}`);
