@@ -58,8 +58,8 @@ describe("a client's allow at /device/confirm", () => {
 		expect(await refusals()).toEqual([
 			expect.objectContaining({
 				actor: outsider.sub,
-				user_code: code.userCode,
-				client_id: 'lab-cli',
+				userCode: code.userCode,
+				clientId: 'lab-cli',
 				ip: '192.0.2.8',
 				detail: `Approve was sent anyway. ${REFUSAL}`
 			})
@@ -73,7 +73,7 @@ describe("a client's allow at /device/confirm", () => {
 		const code = await newCode(LAB_CLI);
 		const outsider = await josiah();
 		await open(code.userCode, outsider);
-		expect(await refusals()).toEqual([expect.objectContaining({ actor: outsider.sub, user_code: code.userCode, detail: REFUSAL })]);
+		expect(await refusals()).toEqual([expect.objectContaining({ actor: outsider.sub, userCode: code.userCode, detail: REFUSAL })]);
 		await open(code.userCode, outsider, false);
 		expect(await refusals()).toHaveLength(1);
 	});

@@ -1,7 +1,7 @@
 import { approvalVerdict, approveDeviceAuthorization, recordApprovalRefusal, type Actor, type Decision } from '../oauth/device-authorizations';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
-import type { DeviceAuthorizationRow } from '../store/store';
+import type { DeviceAuthorization } from '../store/store';
 import { formatUserCode } from '../oauth/user-code';
 
 /** What /device/confirm shows the person who claimed a code, so they can compare and decide. */
@@ -43,7 +43,7 @@ export async function openConfirmation(
 ): Promise<Confirmation> {
 	const live = await services.store.findLiveDeviceAuthorization(userCode, now);
 	if (!live) return { ok: false, reason: 'expired' };
-	const verdict = approvalVerdict(services, live.client_id, user);
+	const verdict = approvalVerdict(services, live.clientId, user);
 	if (!verdict.admitted) {
 		if (recordRefusal) await recordApprovalRefusal(services, actor, live, verdict.reason, now);
 		return { ok: true, view: viewOf(services, live, user, actor.ip, verdict.reason) };
@@ -56,24 +56,18 @@ export async function openConfirmation(
 	return { ok: true, view: viewOf(services, authorization, user, actor.ip, null) };
 }
 
-function viewOf(
-	services: Services,
-	authorization: DeviceAuthorizationRow,
-	user: SessionUser,
-	browserIp: string | null,
-	refusal: string | null
-): ConfirmationView {
+function viewOf(services: Services, authorization: DeviceAuthorization, user: SessionUser, browserIp: string | null, refusal: string | null): ConfirmationView {
 	return {
-		userCode: formatUserCode(authorization.user_code),
-		clientName: services.clients.get(authorization.client_id)?.name ?? authorization.client_id,
-		clientId: authorization.client_id,
+		userCode: formatUserCode(authorization.userCode),
+		clientName: services.clients.get(authorization.clientId)?.name ?? authorization.clientId,
+		clientId: authorization.clientId,
 		scopes: authorization.scope.split(' ').filter(Boolean),
-		requestedAt: authorization.created_at,
-		expiresAt: authorization.expires_at,
-		requesterIp: authorization.requester_ip,
-		requesterUserAgent: authorization.requester_user_agent,
+		requestedAt: authorization.createdAt,
+		expiresAt: authorization.expiresAt,
+		requesterIp: authorization.requesterIp,
+		requesterUserAgent: authorization.requesterUserAgent,
 		browserIp,
-		addressMismatch: authorization.requester_ip !== null && browserIp !== null && authorization.requester_ip !== browserIp,
+		addressMismatch: authorization.requesterIp !== null && browserIp !== null && authorization.requesterIp !== browserIp,
 		signedInAs: user.name ?? user.sub,
 		sub: user.sub,
 		refusal
@@ -91,7 +85,7 @@ export type OwnApproval = Decision | { ok: false; refusal: string };
 export async function approveOwnDevice(services: Services, user: SessionUser, actor: Actor, userCode: string, now: number): Promise<OwnApproval> {
 	const pending = await services.store.findLiveDeviceAuthorization(userCode, now);
 	if (!pending) return { ok: false };
-	const verdict = approvalVerdict(services, pending.client_id, user);
+	const verdict = approvalVerdict(services, pending.clientId, user);
 	if (!verdict.admitted) {
 		await recordApprovalRefusal(services, actor, pending, `Approve was sent anyway. ${verdict.reason}`, now);
 		return { ok: false, refusal: verdict.reason };

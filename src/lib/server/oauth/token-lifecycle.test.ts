@@ -143,7 +143,7 @@ describe("refresh and the client's allow", () => {
 		});
 		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({
 			action: 'grant.refresh_refused',
-			client_id: 'platform-cli',
+			clientId: 'platform-cli',
 			subject: 'acme:ada',
 			detail: expect.stringContaining('Only members of acme/platform may approve for this application.')
 		});
