@@ -48,7 +48,7 @@ export function approverOf(person: Person): Approver {
 const RULE_KEYS = ['providers', 'email_domains', 'groups', 'subjects'];
 const PROVIDER_ID = /^[a-z0-9-]{1,32}$/;
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
-const SUBJECT = /^([a-z0-9-]{1,32}):[^\s\p{Cc}]{1,255}$/u;
+const SUBJECT = /^[a-z0-9-]{1,32}:[^\s\p{Cc}]{1,255}$/u;
 
 /** A rule as CLIENTS_FILE writes it (snake_case); `unknownKeys` are named in a start-up warning. */
 export type ParsedRule = { ok: true; rule: ApprovalRule; unknownKeys: string[] } | { ok: false; error: string };
