@@ -100,20 +100,25 @@ test.describe('a client with address_mismatch "refuse" (strict-cli)', () => {
 		await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 		await expect(page.getByRole('button', { name: 'Deny' })).toBeVisible();
 
-		// The Approve the page does not offer, posted anyway with this browser's cookies: back to the page, the code still pending.
-		const forged = await page.request.post('/device/confirm?/approve', {
-			headers: { Origin: server.origin, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
-			data: '',
-			maxRedirects: 0
+		// The Approve the page does not offer, forged into it: refused (403), the page says why again, the code still pending.
+		await page.evaluate(() => {
+			const forged = document.createElement('button');
+			forged.type = 'submit';
+			forged.formAction = '?/approve';
+			forged.textContent = 'Forged approve';
+			(document.querySelector('form.actions') as HTMLFormElement).append(forged);
 		});
-		expect([forged.status(), forged.headers()['location']]).toEqual([303, '/device/confirm']);
+		const answered = page.waitForResponse((response) => response.request().method() === 'POST');
+		await page.getByRole('button', { name: 'Forged approve' }).click();
+		expect((await answered).status()).toBe(403);
+		await expect(page.getByTestId('address-refusal')).toContainText('This code cannot be approved from here.');
+		await expect(page.getByRole('button', { name: 'Approve', exact: true })).toHaveCount(0);
 		await sleep(1100);
 		expect((await poll(server, code.device_code, 'strict-cli')).body).toEqual({
 			error: 'authorization_pending',
 			error_description: 'Waiting for approval in the browser.'
 		});
 
-		await page.reload();
 		await new ConfirmPage(page).deny();
 		await expect(page).toHaveURL(/\/device\/error\?reason=denied$/);
 		await sleep(1100);

@@ -65,7 +65,8 @@ describe('clients', () => {
 			refresh_token_ttl: 86_400,
 			device_code_ttl: 120,
 			poll_interval: 2,
-			address_mismatch: 'refuse'
+			address_mismatch: 'refuse',
+			allow: { providers: ['orcid'], email_domains: ['lab.example'] }
 		};
 		const parsed = parseClient(every) as Client;
 		expect(parsed).toEqual({
@@ -81,7 +82,8 @@ describe('clients', () => {
 			refreshTokenTtlSeconds: 86_400,
 			deviceCodeTtlSeconds: 120,
 			pollIntervalSeconds: 2,
-			addressMismatch: 'refuse'
+			addressMismatch: 'refuse',
+			allow: { providers: ['orcid'], emailDomains: ['lab.example'] }
 		});
 		// What the operator's command prints is a declaration that parses back into the same client.
 		expect(parseClient(clientDeclaration(parsed))).toEqual(parsed);
@@ -104,5 +106,42 @@ describe('clients', () => {
 		expect(refused({ poll_interval: 1.5 })).toBe('poll_interval must be a whole number of seconds from 1 to 300');
 		expect(refused({ address_mismatch: 'block' })).toBe('address_mismatch must be "warn" or "refuse"');
 		expect(refused({ name: 'x'.repeat(101) })).toBe('name must be a non-empty string of at most 100 characters');
+	});
+
+	it('a client carries its own allow, else the top-level one; a client without either admits anyone who can sign in', () => {
+		const text = JSON.stringify({
+			allow: { providers: ['acme', 'github'] },
+			clients: [
+				{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { email_domains: ['lab.example'], groups: ['acme/platform'], subjects: ['github:583231'] } },
+				{ id: 'b', name: 'B', type: 'public', scopes: [] }
+			]
+		});
+		expect(parseClients(text)).toEqual({
+			ok: true,
+			clients: [
+				{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { emailDomains: ['lab.example'], groups: ['acme/platform'], subjects: ['github:583231'] } },
+				{ id: 'b', name: 'B', type: 'public', scopes: [], allow: { providers: ['acme', 'github'] } }
+			],
+			warnings: []
+		});
+		const open = parseClients(JSON.stringify({ clients: [{ id: 'b', name: 'B', type: 'public', scopes: [] }] }));
+		expect(open.ok && open.clients[0]).toEqual({ id: 'b', name: 'B', type: 'public', scopes: [] });
+	});
+
+	it('a bad allow stops start-up naming its client, or the top-level one; unknown keys in it are warned about', () => {
+		const withAllow = (allow: unknown, topLevel?: unknown) =>
+			JSON.stringify({ ...(topLevel === undefined ? {} : { allow: topLevel }), clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow }] });
+		expect(parseClients(withAllow({ providers: [] }))).toEqual({
+			ok: false,
+			error: 'client "a": allow.providers must list provider ids such as "orcid", "clerk" or a PROVIDERS_FILE id'
+		});
+		expect(parseClients(withAllow({ providers: ['orcid'] }, 'everyone'))).toEqual({
+			ok: false,
+			error: 'the top-level allow must be an object such as {"providers": ["github"], "email_domains": ["lab.example"]}'
+		});
+		expect(parseClients(withAllow({ providers: ['orcid'], domain: ['lab.example'] }, { provider: ['orcid'] }))).toMatchObject({
+			ok: true,
+			warnings: ['the top-level allow: ignoring unknown key "allow.provider"', 'client "a": ignoring unknown key "allow.domain"']
+		});
 	});
 });

@@ -1,4 +1,5 @@
 import { isLoopbackAddress } from './addresses';
+import { approvalRuleDeclaration, parseApprovalRule, type ApprovalRule } from './approval-rule';
 import { hexDigestsEqual, sha256Hex } from './crypto';
 
 /** The client_id personal access tokens report: they belong to no CLI, and no client may take it. */
@@ -47,6 +48,8 @@ export interface Client {
 	pollIntervalSeconds?: number;
 	/** "refuse": a code requested from another network than the approving browser's can only be denied; "warn" (the default) says so. */
 	addressMismatch?: 'warn' | 'refuse';
+	/** Who may approve its codes: its own `allow`, else CLIENTS_FILE's top-level one; none admits anyone who can sign in. */
+	allow?: ApprovalRule;
 }
 
 /** The grants a client may use. */
@@ -76,7 +79,8 @@ export const CLIENT_KEYS = [
 	'refresh_token_ttl',
 	'device_code_ttl',
 	'poll_interval',
-	'address_mismatch'
+	'address_mismatch',
+	'allow'
 ];
 
 /** The development client that exists when no CLIENTS_FILE is given (SPEC). */
@@ -107,12 +111,21 @@ export function parseClients(text: string): ClientsResult {
 	} catch (error) {
 		return { ok: false, error: `is not valid JSON (${(error as Error).message})` };
 	}
-	const entries = (document as { clients?: unknown } | null)?.clients;
+	const { clients: entries, allow } = (document ?? {}) as { clients?: unknown; allow?: unknown };
 	if (!Array.isArray(entries) || entries.length === 0) {
 		return { ok: false, error: 'must be {"clients": [...]} with at least one client' };
 	}
-	const clients: Client[] = [];
 	const warnings: string[] = [];
+	const defaultRule = allow === undefined ? undefined : parseApprovalRule(allow);
+	if (defaultRule && !defaultRule.ok) return { ok: false, error: `the top-level ${defaultRule.error}` };
+	if (defaultRule)
+		warnings.push(
+			...unknownKeysWarning(
+				'the top-level allow',
+				defaultRule.unknownKeys.map((key) => `allow.${key}`)
+			)
+		);
+	const clients: Client[] = [];
 	for (const [index, entry] of entries.entries()) {
 		const parsed = parseClient(entry);
 		const name = typeof entry?.id === 'string' ? `client "${entry.id}"` : `clients[${index}]`;
@@ -120,17 +133,22 @@ export function parseClients(text: string): ClientsResult {
 		if (clients.some((client) => client.id === parsed.id)) {
 			return { ok: false, error: `${name}: the id is declared twice` };
 		}
-		const unknown = unknownClientKeys(entry as object);
-		if (unknown.length)
-			warnings.push(`${name}: ignoring unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
-		clients.push(parsed);
+		warnings.push(...unknownKeysWarning(name, unknownClientKeys(entry as object)));
+		clients.push(parsed.allow || !defaultRule ? parsed : { ...parsed, allow: defaultRule.rule });
 	}
 	return { ok: true, clients, warnings };
 }
 
-/** The keys of a declaration that no setting has. */
+function unknownKeysWarning(name: string, keys: string[]): string[] {
+	if (keys.length === 0) return [];
+	return [`${name}: ignoring unknown ${keys.length === 1 ? 'key' : 'keys'} ${keys.map((key) => JSON.stringify(key)).join(', ')}`];
+}
+
+/** The keys of a declaration that no setting has, `allow`'s own included (`allow.<key>`). */
 export function unknownClientKeys(entry: object): string[] {
-	return Object.keys(entry).filter((key) => !CLIENT_KEYS.includes(key));
+	const { allow } = entry as { allow?: unknown };
+	const rule = allow === undefined ? undefined : parseApprovalRule(allow);
+	return [...Object.keys(entry).filter((key) => !CLIENT_KEYS.includes(key)), ...(rule?.ok ? rule.unknownKeys.map((key) => `allow.${key}`) : [])];
 }
 
 /**
@@ -207,6 +225,11 @@ function parsePolicy(entry: Record<string, unknown>): Policy | string {
 		if (address_mismatch !== 'warn' && address_mismatch !== 'refuse') return 'address_mismatch must be "warn" or "refuse"';
 		policy.addressMismatch = address_mismatch;
 	}
+	if (entry.allow !== undefined) {
+		const rule = parseApprovalRule(entry.allow);
+		if (!rule.ok) return rule.error;
+		policy.allow = rule.rule;
+	}
 	return policy;
 }
 
@@ -255,7 +278,8 @@ export function clientDeclaration(client: Client): Record<string, unknown> {
 		refresh_token_ttl: client.refreshTokenTtlSeconds,
 		device_code_ttl: client.deviceCodeTtlSeconds,
 		poll_interval: client.pollIntervalSeconds,
-		address_mismatch: client.addressMismatch
+		address_mismatch: client.addressMismatch,
+		allow: client.allow && approvalRuleDeclaration(client.allow)
 	};
 	return Object.fromEntries(Object.entries(declaration).filter(([, value]) => value !== undefined));
 }

@@ -220,30 +220,34 @@ describe("a client's policy", () => {
 	it('address_mismatch "refuse": from another network a code can only be denied, the page saying so; from its own network it is approved', async () => {
 		await add({ address_mismatch: 'refuse' });
 		const person = await services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, T0);
-		const user = { id: person.id, sub: person.sub, name: null, email: null, provider: 'orcid', isAdmin: false };
+		const user = { id: person.id, sub: person.sub, name: null, email: null, provider: 'orcid', groups: [], isAdmin: false };
+		const farBrowser = { userId: person.id, sub: person.sub, ip: '198.51.100.4' };
+		const nearBrowser = { userId: person.id, sub: person.sub, ip: '192.0.2.7' };
 		const code = async () => {
 			const created = (await askForCode(services, { client_id: 'policy-cli' })).body as { user_code: string };
 			return normalizeUserCode(created.user_code) as string;
 		};
 		// The code is asked for from 192.0.2.7 (test-services' context); this browser is elsewhere.
 		const far = await code();
-		const opened = await openConfirmation(services, far, user, '198.51.100.4', T0);
-		expect(opened).toMatchObject({ ok: true, view: { addressMismatch: true, addressRefusal: true } });
-		expect(await approveOwnDevice(services, { userId: person.id, sub: person.sub, ip: '198.51.100.4' }, far, T0)).toEqual({
+		const opened = await openConfirmation(services, far, user, farBrowser, T0, { recordRefusal: true });
+		expect(opened).toMatchObject({ ok: true, view: { addressMismatch: true, addressRefusal: true, refusal: null } });
+		expect(await approveOwnDevice(services, user, farBrowser, far, T0)).toEqual({
 			ok: false,
-			refusedByAddress: true
+			refusal: 'The client accepts approval only from the network that asked for the code (192.0.2.7).'
 		});
 		expect(await services.store.findLiveDeviceAuthorization(far, T0)).toMatchObject({ status: 'pending' });
-		expect(await services.store.listAudit(10, 0)).toContainEqual(expect.objectContaining({ action: 'device.approval_refused', userCode: far }));
-		const admin = { userId: person.id, sub: person.sub, ip: '198.51.100.4' };
-		expect(await approveOnBehalf(services, admin, { userCode: far, owner: 'tech@lab.example', label: '', scopes: ['read'] }, T0)).toEqual({
+		expect(await services.store.listAudit(10, 0)).toContainEqual(expect.objectContaining({ action: 'device.approve_refused', userCode: far }));
+		expect(await approveOnBehalf(services, farBrowser, { userCode: far, owner: 'tech@lab.example', label: '', scopes: ['read'] }, T0)).toEqual({
 			ok: false,
 			message: 'Policy CLI accepts approval only from the network that asked for the code (192.0.2.7): deny it, or approve it from there.'
 		});
 
 		const near = await code();
-		expect(await openConfirmation(services, near, user, '192.0.2.7', T0)).toMatchObject({ ok: true, view: { addressMismatch: false, addressRefusal: false } });
-		expect(await approveOwnDevice(services, { userId: person.id, sub: person.sub, ip: '192.0.2.7' }, near, T0)).toMatchObject({ ok: true });
+		expect(await openConfirmation(services, near, user, nearBrowser, T0, { recordRefusal: true })).toMatchObject({
+			ok: true,
+			view: { addressMismatch: false, addressRefusal: false }
+		});
+		expect(await approveOwnDevice(services, user, nearBrowser, near, T0)).toMatchObject({ ok: true });
 	});
 
 	it('every setting a client may have is stored and read back as written, and its declaration parses back into it', async () => {
