@@ -1,18 +1,13 @@
-import { error, fail, redirect } from '@sveltejs/kit';
+import { fail, redirect } from '@sveltejs/kit';
 import { now } from '#lib/server/core/clock.ts';
 import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
 import { adminOverview, approveOnBehalf, denyAsAdmin, revokeApprovalAsAdmin, revokeGrantAsAdmin } from '#lib/server/browser/admin.ts';
 import { noticeCookie } from '#lib/server/browser/cookies.ts';
-import { actorOf, readForm } from '#lib/server/browser/forms.ts';
+import { adminOf as adminOfPage, readForm } from '#lib/server/browser/forms.ts';
 import { formatUserCode, normalizeUserCode } from '#lib/server/oauth/user-code.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
-function adminOf(event: RequestEvent | Parameters<PageServerLoad>[0]) {
-	const user = event.locals.user;
-	if (!user) redirect(303, '/login?return_to=%2Fadmin');
-	if (!user.isAdmin) error(403, `This page is for doorcode admins. You are signed in as ${user.sub}; an operator can add you to ADMIN_SUBJECTS.`);
-	return actorOf(event, user);
-}
+const adminOf = (event: RequestEvent | Parameters<PageServerLoad>[0]) => adminOfPage(event, '/admin');
 
 /** Post, redirect, get: a clean /admin that says once what was decided. */
 function decided(event: RequestEvent, notice: string): never {

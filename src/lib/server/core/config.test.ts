@@ -53,6 +53,19 @@ describe('configuration', () => {
 		expect(loadConfig({ ...orcid, METRICS_TOKEN: 'prometheus-scrape-token-for-the-tests' }).ok).toBe(true);
 	});
 
+	it('REGISTRATION_TOKEN opens registration only when long enough, never repeated in the message; REGISTRATION_SCOPES defaults to openid profile email', () => {
+		const closed = loadConfig(orcid);
+		expect(closed.ok && [closed.config.registrationToken, closed.config.registrationScopes]).toEqual([null, ['openid', 'profile', 'email']]);
+		const short = loadConfig({ ...orcid, REGISTRATION_TOKEN: 'letmein' });
+		expect(short.ok ? [] : short.errors).toEqual(['REGISTRATION_TOKEN: must be at least 32 characters without spaces (e.g. openssl rand -hex 32)']);
+		const open = loadConfig({ ...orcid, REGISTRATION_TOKEN: 'r'.repeat(40), REGISTRATION_SCOPES: 'openid read, read' });
+		expect(open.ok && [open.config.registrationToken, open.config.registrationScopes]).toEqual(['r'.repeat(40), ['openid', 'read']]);
+		const quoted = loadConfig({ ...orcid, REGISTRATION_SCOPES: 'openid "admin"' });
+		expect(quoted.ok ? [] : quoted.errors).toEqual([
+			'REGISTRATION_SCOPES: scope names are separated by spaces and hold no quotes or backslashes (got "\\"admin\\"")'
+		]);
+	});
+
 	it('with no provider at all start-up stops and says how to configure one', () => {
 		const result = loadConfig({});
 		expect(result.ok ? [] : result.errors).toEqual([expect.stringMatching(/no sign-in provider is configured/)]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isLoopbackAddress } from './addresses';
-import { DEMO_CLIENT, parseClients, type Client } from './clients';
+import { DEMO_CLIENT, parseClients, SCOPE_TOKEN, type Client } from './clients';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
 
@@ -44,6 +44,10 @@ export interface Config {
 	adminSubjects: string[];
 	/** What CLIENTS_FILE declares (the demo client without it): applied to the store at every start-up. */
 	clients: Client[];
+	/** REGISTRATION_TOKEN: RFC 7591 registration is open to callers presenting it as a Bearer token; null: closed. */
+	registrationToken: string | null;
+	/** REGISTRATION_SCOPES: the scopes a registered client may ask for. */
+	registrationScopes: string[];
 	deviceCodeTtlSeconds: number;
 	pollIntervalSeconds: number;
 	sweepIntervalSeconds: number;
@@ -59,6 +63,8 @@ export interface Config {
 		deviceAuthorizationPerClient: Limit;
 		/** Token endpoint requests per IP: a ceiling above slow_down. */
 		tokenPerIp: Limit;
+		/** RFC 7591/7592 requests per IP. */
+		registrationPerIp: Limit;
 	};
 	/** Seconds an address that asked for a reported code is refused new codes. */
 	reportBlockSeconds: number;
@@ -110,6 +116,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		providers,
 		adminSubjects: readAdminSubjects(env, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
+		registrationToken: readRegistrationToken(env, errors),
+		registrationScopes: readRegistrationScopes(env, errors),
 		deviceCodeTtlSeconds: seconds('DEVICE_CODE_TTL', 600, 1, DAY_SECONDS),
 		pollIntervalSeconds: seconds('POLL_INTERVAL', 5, 1, 300),
 		sweepIntervalSeconds: seconds('SWEEP_INTERVAL', 60, 1, DAY_SECONDS),
@@ -121,7 +129,8 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 			codeEntry: readLimit(env, 'RATE_LIMIT_CODE_ENTRY', '5/60', errors),
 			deviceAuthorizationPerIp: readLimit(env, 'RATE_LIMIT_DEVICE_AUTHORIZATION', '30/60', errors),
 			deviceAuthorizationPerClient: readLimit(env, 'RATE_LIMIT_DEVICE_AUTHORIZATION_CLIENT', '600/60', errors),
-			tokenPerIp: readLimit(env, 'RATE_LIMIT_TOKEN', '3000/60', errors)
+			tokenPerIp: readLimit(env, 'RATE_LIMIT_TOKEN', '3000/60', errors),
+			registrationPerIp: readLimit(env, 'RATE_LIMIT_REGISTRATION', '20/3600', errors)
 		},
 		reportBlockSeconds: seconds('REPORT_BLOCK_SECONDS', 3600, 1, 30 * DAY_SECONDS),
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
@@ -246,6 +255,23 @@ function readMetricsToken(env: Env, errors: string[]): string | null {
 	// A secret: never repeated in a message. Short tokens can be guessed scrape by scrape.
 	if (value.length < 24 || /\s/.test(value)) errors.push('METRICS_TOKEN: must be at least 24 characters without spaces (e.g. openssl rand -hex 24)');
 	return value;
+}
+
+function readRegistrationToken(env: Env, errors: string[]): string | null {
+	const value = env.REGISTRATION_TOKEN?.trim();
+	if (!value) return null;
+	// A secret: never repeated in a message. Whoever holds it may register clients.
+	if (value.length < 32 || /\s/.test(value)) errors.push('REGISTRATION_TOKEN: must be at least 32 characters without spaces (e.g. openssl rand -hex 32)');
+	return value;
+}
+
+function readRegistrationScopes(env: Env, errors: string[]): string[] {
+	const value = env.REGISTRATION_SCOPES?.trim();
+	if (!value) return ['openid', 'profile', 'email'];
+	const scopes = [...new Set(value.split(/[\s,]+/).filter(Boolean))];
+	const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
+	if (bad !== undefined) errors.push(`REGISTRATION_SCOPES: scope names are separated by spaces and hold no quotes or backslashes (got ${JSON.stringify(bad)})`);
+	return scopes;
 }
 
 function readDatabaseUrl(env: Env, errors: string[]): string | null {

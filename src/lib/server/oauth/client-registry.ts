@@ -2,7 +2,7 @@ import { recordAudit } from '../core/audit';
 import { parseClient, unknownClientKeys, type Client, type ClientManager } from '../core/clients';
 import { generateSecret, sha256Hex } from '../core/crypto';
 import type { Services } from '../core/services';
-import type { StoredClient } from '../store/store';
+import type { ClientRegistration, StoredClient } from '../store/store';
 
 /**
  * The clients at run time: CLIENTS_FILE applied at start-up, and every change the operator's
@@ -69,14 +69,15 @@ export async function addClient(
 	editor: ClientEditor,
 	declaration: Record<string, unknown>,
 	managedBy: Exclude<ClientManager, 'file'>,
-	now: number
+	now: number,
+	registration?: ClientRegistration
 ): Promise<ClientChangeResult> {
 	const unknown = unknownClientKeys(declaration);
 	if (unknown.length) return refuse('invalid', `unknown ${unknown.length === 1 ? 'setting' : 'settings'} ${unknown.join(', ')}`);
 	const secret = declaration.type === 'confidential' && declaration.secret_sha256 === undefined ? newSecret() : null;
 	const client = parseClient(secret ? { ...declaration, secret_sha256: sha256Hex(secret) } : declaration);
 	if (typeof client === 'string') return refuse('invalid', client);
-	const created = await services.store.createClient(client, managedBy, { by: editor.actor, at: now });
+	const created = await services.store.createClient(client, managedBy, { by: editor.actor, at: now }, registration);
 	if (created === 'id_taken') return refuse('id_taken', `a client "${client.id}" exists already`);
 	await changed(services, editor, 'client.created', client.id, describePolicy(client), now);
 	return { ok: true, client: created, secret };
@@ -87,7 +88,13 @@ export async function addClient(
  * update). A confidential client keeps its secret unless the declaration names another; one
  * that was public gets a new secret, returned once.
  */
-export async function changeClient(services: Services, editor: ClientEditor, declaration: Record<string, unknown>, now: number): Promise<ClientChangeResult> {
+export async function changeClient(
+	services: Services,
+	editor: ClientEditor,
+	declaration: Record<string, unknown>,
+	now: number,
+	registration?: ClientRegistration
+): Promise<ClientChangeResult> {
 	const unknown = unknownClientKeys(declaration);
 	if (unknown.length) return refuse('invalid', `unknown ${unknown.length === 1 ? 'setting' : 'settings'} ${unknown.join(', ')}`);
 	if (typeof declaration.id !== 'string') return refuse('invalid', 'name the client to change by its id');
@@ -99,7 +106,7 @@ export async function changeClient(services: Services, editor: ClientEditor, dec
 	const secretSha256 = secret ? sha256Hex(secret) : keepsSecret ? stored.secretSha256 : declaration.secret_sha256;
 	const client = parseClient({ ...declaration, secret_sha256: secretSha256 });
 	if (typeof client === 'string') return refuse('invalid', client);
-	const updated = await services.store.updateClient(client, { by: editor.actor, at: now });
+	const updated = await services.store.updateClient(client, { by: editor.actor, at: now }, registration);
 	if (!updated) return refuse('not_found', `there is no client "${client.id}" any more`);
 	await changed(services, editor, 'client.updated', client.id, describePolicy(client), now);
 	return { ok: true, client: updated, secret };

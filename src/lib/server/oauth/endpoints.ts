@@ -9,6 +9,8 @@ import type { Params } from './request-params';
 import type { RequestContext, Services } from '../core/services';
 import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
 import { releasedClaims } from './jwt';
+import { REGISTRATION_PATH } from './client-registration';
+import type { Config } from '../core/config';
 
 /**
  * The JSON API as plain functions from parsed fields to (status, JSON): no framework
@@ -17,10 +19,10 @@ import { releasedClaims } from './jwt';
 
 /** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
 export function authorizationServerMetadata({ config, clients }: Services): OAuthResult {
-	return ok(serverMetadata(config.origin, clients.enabled()));
+	return ok(serverMetadata(config, clients.enabled()));
 }
 
-function serverMetadata(origin: string, clients: Client[]) {
+function serverMetadata({ origin, registrationToken }: Config, clients: Client[]) {
 	return {
 		issuer: origin,
 		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
@@ -29,6 +31,8 @@ function serverMetadata(origin: string, clients: Client[]) {
 		revocation_endpoint: `${origin}/oauth/revoke`,
 		introspection_endpoint: `${origin}/oauth/introspect`,
 		jwks_uri: `${origin}${JWKS_PATH}`,
+		// RFC 8414 §2: named only while registration is open (REGISTRATION_TOKEN).
+		...(registrationToken === null ? {} : { registration_endpoint: `${origin}${REGISTRATION_PATH}` }),
 		grant_types_supported: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
 		response_types_supported: [],
 		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
@@ -45,7 +49,7 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 /** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields and OpenID's own. */
 export function openidConfiguration({ config, clients }: Services): OAuthResult {
 	return ok({
-		...serverMetadata(config.origin, clients.enabled()),
+		...serverMetadata(config, clients.enabled()),
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: [SIGNING_ALG],
 		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']

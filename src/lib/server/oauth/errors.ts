@@ -43,6 +43,10 @@ export const invalidToken = (description: string) =>
 	new OAuthError(401, 'invalid_token', description, {
 		'WWW-Authenticate': `Bearer realm="doorcode", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`
 	});
+/** RFC 7591 §3.2.2: a registration (or RFC 7592 update) whose metadata doorcode cannot accept. */
+export const invalidClientMetadata = (description: string) => new OAuthError(400, 'invalid_client_metadata', description);
+/** RFC 7591 §3.2.2: one of its redirect_uris is not one a client may register. */
+export const invalidRedirectUri = (description: string) => new OAuthError(400, 'invalid_redirect_uri', description);
 /** RFC 8628 §3.5: the answers to a poll while the person has not finished. */
 export const authorizationPending = (description: string) => new OAuthError(400, 'authorization_pending', description);
 export const slowDown = (description: string) => new OAuthError(400, 'slow_down', description);

@@ -5,7 +5,7 @@ import type { Config } from '../core/config';
 import { responseHeaders } from '../core/headers';
 import { log } from '../core/log';
 import { databaseUnavailable, oauthJson, serverError, type OAuthResult } from './errors';
-import { readParams, type Params } from './request-params';
+import { readJsonObject, readParams, type JsonObjectResult, type Params } from './request-params';
 import { services, type RequestContext, type Services } from '../core/services';
 import { DatabaseUnavailable } from '../store/store';
 
@@ -89,4 +89,13 @@ export async function servePost(event: RequestEvent, endpoint: OAuthEndpoint): P
 /** A GET (or body-less) OAuth endpoint through SvelteKit. */
 export async function serveQuery(event: RequestEvent, run: (services: Services, context: RequestContext) => Promise<OAuthResult>): Promise<Response> {
 	return oauthAnswer(event, await answerSafely(() => run(services(), requestContext(event))));
+}
+
+/** A request whose body is a JSON object of any JSON values (RFC 7591): read, handed over as read (or as the error to answer), answered JSON. */
+export async function serveJsonObject(
+	event: RequestEvent,
+	run: (services: Services, body: JsonObjectResult, context: RequestContext) => Promise<OAuthResult>
+): Promise<Response> {
+	const body = await readJsonObject(event.request);
+	return oauthAnswer(event, await answerSafely(() => run(services(), body, requestContext(event))));
 }

@@ -5,25 +5,48 @@ export const MAX_OAUTH_BODY_BYTES = 16 * 1024;
 
 export type Params = ReadonlyMap<string, string>;
 export type ParamsResult = { ok: true; params: Params } | { ok: false; error: OAuthError };
+export type JsonObjectResult = { ok: true; object: Record<string, unknown> } | { ok: false; error: OAuthError };
 
 /**
  * Reads an OAuth request body: application/x-www-form-urlencoded (RFC 8628 §3.1) or
  * application/json with string values only. RFC 6749 §3.1: a parameter sent twice is refused.
  */
 export async function readParams(request: Request, limit = MAX_OAUTH_BODY_BYTES): Promise<ParamsResult> {
+	const body = await readBody(request, limit);
+	return body.ok ? parseParams(body.bytes, request.headers.get('content-type')) : body;
+}
+
+/**
+ * RFC 7591 §3.1: a JSON object whose members may be any JSON (arrays of redirect URIs, …),
+ * unlike the string-valued parameters of every other request.
+ */
+export async function readJsonObject(request: Request, limit = MAX_OAUTH_BODY_BYTES): Promise<JsonObjectResult> {
+	const body = await readBody(request, limit);
+	if (!body.ok) return body;
+	const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+	if (type !== 'application/json') return { ok: false, error: invalidRequest('Send the client metadata as application/json.') };
+	let value: unknown;
+	try {
+		value = JSON.parse(decoder.decode(body.bytes));
+	} catch {
+		return { ok: false, error: invalidRequest('The request body is not valid JSON.') };
+	}
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: invalidRequest('The JSON body must be an object.') };
+	return { ok: true, object: value as Record<string, unknown> };
+}
+
+/** The whole body within `limit`, or the error to answer. */
+async function readBody(request: Request, limit: number): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: OAuthError }> {
 	const declared = Number(request.headers.get('content-length') ?? '0');
 	if (declared > limit) return { ok: false, error: payloadTooLarge(limit) };
-	let bytes: Uint8Array;
 	try {
 		const read = await readLimited(request, limit);
-		if (read === 'too-large') return { ok: false, error: payloadTooLarge(limit) };
-		bytes = read;
+		return read === 'too-large' ? { ok: false, error: payloadTooLarge(limit) } : { ok: true, bytes: read };
 	} catch (error) {
 		// adapter-node errors the body stream with a 413 once it passes BODY_SIZE_LIMIT.
 		if ((error as { status?: unknown }).status === 413) return { ok: false, error: payloadTooLarge(limit) };
 		return { ok: false, error: invalidRequest('The request body could not be read.') };
 	}
-	return parseParams(bytes, request.headers.get('content-type'));
 }
 
 /** Parses a body already read (within the limit) by its Content-Type. */

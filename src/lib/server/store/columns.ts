@@ -1,5 +1,5 @@
 import type { Client, ClientManager } from '../core/clients';
-import type { StoredClient } from './clients';
+import type { ClientRegistration, StoredClient } from './clients';
 
 /** Values both engines keep in a text column of their own making, written the same way by each. */
 
@@ -29,9 +29,15 @@ export type StoredClientColumns = ClientColumns & {
 	created_at: number;
 	updated_at: number;
 	updated_by: string;
+	registration: string | null;
 };
 
-export const CLIENT_COLUMNS = 'id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by';
+export const CLIENT_COLUMNS = 'id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by, registration';
+
+/** A registered client's registration as both engines store it: one JSON text, null for the others. */
+export function registrationJson(registration: ClientRegistration | undefined): string | null {
+	return registration ? JSON.stringify(registration) : null;
+}
 
 /** The client a stored row holds. */
 export function clientFromColumns(row: StoredClientColumns): StoredClient {
@@ -45,6 +51,7 @@ export function clientFromColumns(row: StoredClientColumns): StoredClient {
 		disabledAt: row.disabled_at,
 		createdAt: row.created_at,
 		updatedAt: row.updated_at,
-		updatedBy: row.updated_by
+		updatedBy: row.updated_by,
+		registration: row.registration === null ? null : (JSON.parse(row.registration) as ClientRegistration)
 	};
 }

@@ -279,7 +279,7 @@ describe(`the store contract on ${engine}`, () => {
 	it('a client made at run time keeps every setting, its secret only as a hash, and who made it when; its id is taken once', async () => {
 		const before = await store.clientsVersion();
 		const created = await store.createClient(EVERY_SETTING, 'admin', byOperator(T0));
-		const stored = { ...EVERY_SETTING, managedBy: 'admin', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'operator' };
+		const stored = { ...EVERY_SETTING, managedBy: 'admin', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'operator', registration: null };
 		expect(created).toEqual(stored);
 		expect(await store.findClient('acme-api')).toEqual(stored);
 		expect(await store.clientsVersion()).toBeGreaterThan(before);
@@ -339,6 +339,37 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.listClients('nothing like it')).toEqual([]);
 	});
 
+	it("a registered client keeps its registration access token's hash and auth method; an update replaces them only when it names new ones", async () => {
+		const registration = { accessTokenSha256: 'e'.repeat(64), tokenEndpointAuthMethod: 'client_secret_post' as const };
+		const client = { ...FILE_CLIENT, id: 'reg-cli', type: 'confidential' as const, secretSha256: 'a'.repeat(64) };
+		expect(await store.createClient(client, 'registration', { by: 'registration', at: T0 }, registration)).toMatchObject({
+			managedBy: 'registration',
+			registration
+		});
+		expect(await store.updateClient({ ...client, name: 'Renamed' }, { by: 'orcid:0000-0001-5109-3700', at: T0 + 1 })).toMatchObject({
+			name: 'Renamed',
+			registration
+		});
+		const next = { accessTokenSha256: 'f'.repeat(64), tokenEndpointAuthMethod: 'client_secret_basic' as const };
+		await store.updateClient(client, { by: 'registration', at: T0 + 2 }, next);
+		expect((await store.findClient('reg-cli'))?.registration).toEqual(next);
+		expect((await store.listClients('reg-'))[0].registration).toEqual(next);
+	});
+
+	it("a client's live grants are counted, the revoked ones not: what deleting it would revoke", async () => {
+		await store.createClient(FILE_CLIENT, 'admin', byOperator(T0));
+		expect(await store.countLiveGrants('demo-cli')).toBe(0);
+		for (const name of ['one', 'two']) {
+			const row = await approved((await newCode()).userCode);
+			await store.redeemApprovedAuthorization(row!.id, tokenPair(name), null, T0);
+		}
+		expect(await store.countLiveGrants('demo-cli')).toBe(2);
+		const grant = (await store.listAllActiveGrants(T0, '', 10))[0];
+		await store.revokeGrant(grant.id, T0 + 1);
+		expect(await store.countLiveGrants('demo-cli')).toBe(1);
+		expect(await store.countLiveGrants('nobody')).toBe(0);
+	});
+
 	it('deleting a client revokes its live grants at once, and its tokens stop working; grants no longer name it', async () => {
 		await store.createClient(FILE_CLIENT, 'admin', byOperator(T0));
 		const code = await newCode();
@@ -359,7 +390,7 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.declareClients([FILE_CLIENT, other], T0)).toEqual({ created: ['demo-cli', 'other-cli'], updated: [], disabled: [], skipped: [] });
 		const declared = await store.listClients('');
 		const version = await store.clientsVersion();
-		expect(declared[0]).toEqual({ ...FILE_CLIENT, managedBy: 'file', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'file' });
+		expect(declared[0]).toEqual({ ...FILE_CLIENT, managedBy: 'file', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'file', registration: null });
 
 		// The same file again changes nothing: not even when the clients were last updated, nor the version.
 		expect(await store.declareClients([FILE_CLIENT, other], T0 + 1)).toEqual({ created: [], updated: [], disabled: [], skipped: [] });

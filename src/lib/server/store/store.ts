@@ -1,7 +1,7 @@
 import type { Client, ClientManager } from '../core/clients';
 import type { Limiter } from '../core/rate-limit';
 import type { AuditEntry, AuditRecord } from './audit';
-import type { ClientChange, ClientDeclaration, StoredClient } from './clients';
+import type { ClientChange, ClientDeclaration, ClientRegistration, StoredClient } from './clients';
 import type {
 	Approval,
 	Denial,
@@ -73,16 +73,23 @@ export interface Store {
 	 * left alone. The same declaration again changes nothing; instances declaring at once take turns.
 	 */
 	declareClients(clients: Client[], at: number): Promise<ClientDeclaration>;
-	/** A new client, unless its id is taken. */
-	createClient(client: Client, managedBy: Exclude<ClientManager, 'file'>, change: ClientChange): Promise<StoredClient | 'id_taken'>;
-	/** Replaces a client's name, type, secret and policy; not a client the file manages. */
-	updateClient(client: Client, change: ClientChange): Promise<StoredClient | undefined>;
+	/** A new client, unless its id is taken; one registration made keeps its `registration`. */
+	createClient(
+		client: Client,
+		managedBy: Exclude<ClientManager, 'file'>,
+		change: ClientChange,
+		registration?: ClientRegistration
+	): Promise<StoredClient | 'id_taken'>;
+	/** Replaces a client's name, type, secret and policy (and its registration, when given); not a client the file manages. */
+	updateClient(client: Client, change: ClientChange, registration?: ClientRegistration): Promise<StoredClient | undefined>;
 	/** Disables a client the file does not manage, keeping when it was first disabled. */
 	disableClient(id: string, change: ClientChange): Promise<StoredClient | undefined>;
 	/** Enables a client the file does not manage. */
 	enableClient(id: string, change: ClientChange): Promise<StoredClient | undefined>;
 	/** A confidential client's new secret (its hash), replacing the old one at once; not a client the file manages. */
 	setClientSecret(id: string, secretSha256: string, change: ClientChange): Promise<StoredClient | undefined>;
+	/** How many grants of a client are live (not revoked): what deleting it would revoke. */
+	countLiveGrants(clientId: string): Promise<number>;
 	/** Deletes a client the file does not manage and revokes its live grants, all at once; says how many grants. */
 	deleteClient(id: string, at: number): Promise<{ revokedGrants: number } | undefined>;
 

@@ -1,6 +1,6 @@
 import type { Client } from '../../core/clients';
 import { planDeclaration } from '../client-declaration';
-import { CLIENT_COLUMNS, clientColumns, clientFromColumns, type StoredClientColumns } from '../columns';
+import { CLIENT_COLUMNS, clientColumns, clientFromColumns, registrationJson, type StoredClientColumns } from '../columns';
 import type { ClientChange, Store } from '../store';
 import { CLIENTS_LOCK, type Connection } from './connection';
 
@@ -15,6 +15,7 @@ type Clients = Pick<
 	| 'disableClient'
 	| 'enableClient'
 	| 'setClientSecret'
+	| 'countLiveGrants'
 	| 'deleteClient'
 >;
 
@@ -57,19 +58,20 @@ export function clients({ query, one, transaction }: Connection): Clients {
 		clientsVersion: async () =>
 			(await one<{ version: number }>('clientsVersion', `SELECT coalesce((SELECT version FROM clients_version WHERE id = 1), 0) AS version`, []))!.version,
 
-		createClient: async (client, managedBy, change: ClientChange) =>
+		createClient: async (client, managedBy, change: ClientChange, registration) =>
 			(await changed(
 				'createClient',
-				`INSERT INTO clients (id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by)
-				 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7, $8) ON CONFLICT (id) DO NOTHING`,
-				[...written(client), managedBy, change.at, change.by]
+				`INSERT INTO clients (id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by, registration)
+				 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+				[...written(client), managedBy, change.at, change.by, registrationJson(registration)]
 			)) ?? 'id_taken',
-		updateClient: (client, change) =>
+		updateClient: (client, change, registration) =>
 			changed(
 				'updateClient',
-				`UPDATE clients SET name = $2, type = $3, secret_sha256 = $4, settings = $5, updated_at = $6, updated_by = $7
+				`UPDATE clients SET name = $2, type = $3, secret_sha256 = $4, settings = $5, updated_at = $6, updated_by = $7,
+					registration = coalesce($8, registration)
 				 WHERE id = $1 AND managed_by <> 'file'`,
-				[...written(client), change.at, change.by]
+				[...written(client), change.at, change.by, registrationJson(registration)]
 			),
 		disableClient: (id, change) =>
 			changed(
@@ -89,6 +91,9 @@ export function clients({ query, one, transaction }: Connection): Clients {
 				`UPDATE clients SET secret_sha256 = $2, updated_at = $3, updated_by = $4 WHERE id = $1 AND type = 'confidential' AND managed_by <> 'file'`,
 				[id, secretSha256, change.at, change.by]
 			),
+		countLiveGrants: async (clientId) =>
+			(await one<{ count: number }>('countLiveGrants', `SELECT count(*)::int AS count FROM grants WHERE client_id = $1 AND revoked_at IS NULL`, [clientId]))!
+				.count,
 		// One statement: the client goes, its live grants end and the version moves, or nothing happens.
 		deleteClient: async (id, at) => {
 			const result = await one<{ deleted: number; revoked: number }>(

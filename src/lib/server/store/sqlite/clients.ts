@@ -1,7 +1,7 @@
 import type { Client, ClientManager } from '../../core/clients';
 import { planDeclaration } from '../client-declaration';
-import { CLIENT_COLUMNS, clientColumns, clientFromColumns, type ClientColumns, type StoredClientColumns } from '../columns';
-import type { ClientChange, StoredClient, Store } from '../store';
+import { CLIENT_COLUMNS, clientColumns, clientFromColumns, registrationJson, type ClientColumns, type StoredClientColumns } from '../columns';
+import type { ClientChange, ClientRegistration, StoredClient, Store } from '../store';
 import type { Connection } from './connection';
 import { written } from './shared';
 
@@ -40,26 +40,29 @@ export function clients(db: Connection) {
 	const version = db.prepare<[], { version: number }>(`SELECT coalesce((SELECT version FROM clients_version WHERE id = 1), 0) AS version`);
 	const clientsVersion: Store['clientsVersion'] = async () => version.get()!.version;
 
-	type Written = ClientColumns & { managedBy: ClientManager; at: number; by: string };
+	type Written = ClientColumns & { managedBy: ClientManager; at: number; by: string; registration: string | null };
 	const insert = db.prepare<[Written], StoredClientColumns>(
-		`INSERT INTO clients (id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by)
-		 VALUES (:id, :name, :type, :secret_sha256, :settings, :managedBy, NULL, :at, :at, :by)
+		`INSERT INTO clients (id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by, registration)
+		 VALUES (:id, :name, :type, :secret_sha256, :settings, :managedBy, NULL, :at, :at, :by, :registration)
 		 ON CONFLICT (id) DO NOTHING
 		 RETURNING ${CLIENT_COLUMNS}`
 	);
-	const create = changing((client: Client, managedBy: ClientManager, change: ClientChange) =>
-		written(insert.all({ ...clientColumns(client), managedBy, at: change.at, by: change.by }))
+	const create = changing((client: Client, managedBy: ClientManager, change: ClientChange, registration?: ClientRegistration) =>
+		written(insert.all({ ...clientColumns(client), managedBy, at: change.at, by: change.by, registration: registrationJson(registration) }))
 	);
-	const createClient: Store['createClient'] = async (client, managedBy, change) => create(client, managedBy, change) ?? 'id_taken';
+	const createClient: Store['createClient'] = async (client, managedBy, change, registration) => create(client, managedBy, change, registration) ?? 'id_taken';
 
 	/** Every write below but the declaration's leaves the file's clients alone. */
-	const settingsUpdate = db.prepare<[ClientColumns & ClientChange], StoredClientColumns>(
-		`UPDATE clients SET name = :name, type = :type, secret_sha256 = :secret_sha256, settings = :settings, updated_at = :at, updated_by = :by
+	const settingsUpdate = db.prepare<[ClientColumns & ClientChange & { registration: string | null }], StoredClientColumns>(
+		`UPDATE clients SET name = :name, type = :type, secret_sha256 = :secret_sha256, settings = :settings, updated_at = :at, updated_by = :by,
+			registration = coalesce(:registration, registration)
 		 WHERE id = :id AND managed_by <> 'file'
 		 RETURNING ${CLIENT_COLUMNS}`
 	);
-	const update = changing((client: Client, change: ClientChange) => written(settingsUpdate.all({ ...clientColumns(client), ...change })));
-	const updateClient: Store['updateClient'] = async (client, change) => update(client, change);
+	const update = changing((client: Client, change: ClientChange, registration?: ClientRegistration) =>
+		written(settingsUpdate.all({ ...clientColumns(client), ...change, registration: registrationJson(registration) }))
+	);
+	const updateClient: Store['updateClient'] = async (client, change, registration) => update(client, change, registration);
 
 	const disabling = db.prepare<[{ id: string } & ClientChange], StoredClientColumns>(
 		`UPDATE clients SET disabled_at = coalesce(disabled_at, :at), updated_at = :at, updated_by = :by
@@ -85,6 +88,9 @@ export function clients(db: Connection) {
 	const rotate = changing((id: string, secret: string, change: ClientChange) => written(secretUpdate.all({ id, secret, ...change })));
 	const setClientSecret: Store['setClientSecret'] = async (id, secretSha256, change) => rotate(id, secretSha256, change);
 
+	const liveGrants = db.prepare<[string], { count: number }>(`SELECT count(*) AS count FROM grants WHERE client_id = ? AND revoked_at IS NULL`);
+	const countLiveGrants: Store['countLiveGrants'] = async (clientId) => liveGrants.get(clientId)!.count;
+
 	const clientDelete = db.prepare<[string], { id: string }>(`DELETE FROM clients WHERE id = ? AND managed_by <> 'file' RETURNING id`);
 	const grantsRevoke = db.prepare<[number, string]>(`UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL`);
 	const remove = db.transaction((id: string, at: number) => {
@@ -105,7 +111,7 @@ export function clients(db: Connection) {
 	const declare = db.transaction((declared: Client[], at: number) => {
 		const plan = planDeclaration(everyClient.all(), declared);
 		const change = { at, by: 'file' };
-		for (const client of plan.create) insert.all({ ...clientColumns(client), managedBy: 'file', ...change });
+		for (const client of plan.create) insert.all({ ...clientColumns(client), managedBy: 'file', registration: null, ...change });
 		for (const client of plan.update) fileClientUpdate.run({ ...clientColumns(client), ...change });
 		for (const id of plan.disable) fileClientDisable.run({ id, ...change });
 		if (plan.create.length + plan.update.length + plan.disable.length > 0) bumpVersion.run();
@@ -123,6 +129,7 @@ export function clients(db: Connection) {
 		disableClient,
 		enableClient,
 		setClientSecret,
+		countLiveGrants,
 		deleteClient
 	};
 }
