@@ -46,3 +46,47 @@ export class AdminPage {
 			.filter({ hasText: userCode.replace('-', '') });
 	}
 }
+
+/** /admin/clients and each client's pages, as an admin uses them. */
+export class ClientsAdminPage {
+	constructor(private readonly page: Page) {}
+
+	/** Opens the list, signing in as the admin (Laure Haak at the ORCID stand-in) when asked to. */
+	async open() {
+		await this.page.goto('/admin/clients');
+		if (/\/login/.test(this.page.url())) {
+			await new LoginPage(this.page).signInWith('ORCID');
+			await new DevIdentityProviderPage(this.page).signIn('Laure Haak');
+		}
+		await expect(this.page).toHaveURL(/\/admin\/clients$/);
+	}
+
+	list() {
+		return this.page.getByRole('table', { name: 'Clients' });
+	}
+
+	/** The new-client form, filled with `settings` (by their labels) and sent. */
+	async create(settings: { id: string; name: string; type?: 'Public' | 'Confidential'; fields?: Record<string, string> }) {
+		await this.page.goto('/admin/clients/new');
+		await this.page.getByLabel('Client ID', { exact: true }).fill(settings.id);
+		await this.page.getByLabel('Name', { exact: true }).fill(settings.name);
+		if (settings.type) await this.page.getByRole('radio', { name: settings.type, exact: true }).check();
+		for (const [label, value] of Object.entries(settings.fields ?? {})) await this.page.getByLabel(label, { exact: true }).fill(value);
+		await this.page.getByRole('button', { name: 'Create client' }).click();
+	}
+
+	async openClient(id: string) {
+		await this.page.goto(`/admin/clients/${encodeURIComponent(id)}`);
+	}
+
+	/** The secret shown once after a create or a rotation. */
+	async shownSecret(): Promise<string> {
+		const field = this.page.getByLabel('New client secret', { exact: true });
+		await expect(field).toHaveValue(/^dcs_/);
+		return field.inputValue();
+	}
+
+	async press(button: string) {
+		await this.page.getByRole('button', { name: button, exact: true }).click();
+	}
+}

@@ -39,7 +39,7 @@ export function poll(server: TestServer, deviceCode: string, clientId = 'demo-cl
 }
 
 /** Reads the server's own SQLite file (read-only), to assert the stored state. */
-export function readDatabase<T>(server: TestServer, query: (db: Database.Database) => T): T {
+export function readDatabase<T>(server: Pick<TestServer, 'databasePath'>, query: (db: Database.Database) => T): T {
 	const db = new Database(server.databasePath, { readonly: true, fileMustExist: true });
 	try {
 		return query(db);

@@ -196,7 +196,7 @@ export function editClientAsAdmin(services: Services, admin: ClientEditor, value
 	return changeClient(services, admin, declarationOf(values), now);
 }
 
-/** A refusal as the page says it: a sentence. */
-export function refusalSentence({ message }: ClientRefusal): string {
-	return `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;
+/** A refusal as the page says it: what did not happen, and why ("Not saved: scopes must be …."). */
+export function refusalSentence(lead: string, { message }: ClientRefusal): string {
+	return `${lead}: ${message}${/[.!?]$/.test(message) ? '' : '.'}`;
 }

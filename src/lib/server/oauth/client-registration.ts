@@ -179,7 +179,7 @@ function registeredSettings({ config }: Services, metadata: Record<string, unkno
 
 /** The parse's refusal as RFC 7591 §3.2.2 names it: a redirect URI's own error, or the metadata's. */
 function refusedMetadata(refusal: { message: string }): OAuthError {
-	const description = `${refusal.message.charAt(0).toUpperCase()}${refusal.message.slice(1)}.`;
+	const description = `${refusal.message}.`;
 	return /redirect_uris/.test(refusal.message) ? invalidRedirectUri(description) : invalidClientMetadata(description);
 }
 

@@ -14,7 +14,7 @@ const editorOf = (event: RequestEvent) => {
 
 /** Post, redirect, get, with a notice; a refusal is said on the page. */
 function answer(event: RequestEvent, result: ClientChangeResult, notice: string) {
-	if (!result.ok) return fail(result.reason === 'not_found' ? 404 : 400, { error: refusalSentence(result) });
+	if (!result.ok) return fail(result.reason === 'not_found' ? 404 : 400, { error: refusalSentence('Not changed', result) });
 	// A new secret is shown in this answer, once: no redirect may lose it.
 	if (result.secret) return { secret: result.secret };
 	noticeCookie.set(event.cookies, event.locals.services.config, notice);
@@ -33,7 +33,7 @@ export const actions: Actions = {
 		const editor = editorOf(event);
 		const values = { ...formValuesFrom(await readForm(event.request)), id: event.params.id };
 		const result = await editClientAsAdmin(event.locals.services, editor, values, now());
-		if (!result.ok) return fail(result.reason === 'not_found' ? 404 : 400, { error: refusalSentence(result), values });
+		if (!result.ok) return fail(result.reason === 'not_found' ? 404 : 400, { error: refusalSentence('Not saved', result), values });
 		return answer(event, result, `Saved ${event.params.id}: every instance follows within 2 seconds.`);
 	},
 	disable: async (event) =>

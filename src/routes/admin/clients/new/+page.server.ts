@@ -15,7 +15,7 @@ export const actions: Actions = {
 		const admin = adminOf(event, '/admin/clients/new');
 		const values = formValuesFrom(await readForm(event.request));
 		const created = await createClientAsAdmin(event.locals.services, { actor: admin.sub, ip: admin.ip }, values, now());
-		if (!created.ok) return fail(created.reason === 'id_taken' ? 409 : 400, { error: refusalSentence(created), values });
+		if (!created.ok) return fail(created.reason === 'id_taken' ? 409 : 400, { error: refusalSentence('Not created', created), values });
 		// A confidential client's secret is shown in this answer, once: no redirect may lose it.
 		if (created.secret) return { created: { id: created.client.id, name: created.client.name, secret: created.secret } };
 		noticeCookie.set(event.cookies, event.locals.services.config, `Created ${created.client.id}: CLIs may use it now.`);

@@ -19,7 +19,7 @@ export const actions: Actions = {
 	default: async (event) => {
 		const admin = adminOf(event, pagePath(event.params.id));
 		const removed = await removeClient(event.locals.services, { actor: admin.sub, ip: admin.ip }, event.params.id, now());
-		if (!removed.ok) return fail(removed.reason === 'not_found' ? 404 : 400, { error: refusalSentence(removed) });
+		if (!removed.ok) return fail(removed.reason === 'not_found' ? 404 : 400, { error: refusalSentence('Not deleted', removed) });
 		const grants = `${removed.revokedGrants} ${removed.revokedGrants === 1 ? 'grant' : 'grants'} revoked`;
 		noticeCookie.set(event.cookies, event.locals.services.config, `Deleted ${event.params.id}: ${grants}.`);
 		redirect(303, '/admin/clients');
