@@ -15,6 +15,8 @@ export interface SessionUser {
 	provider: string;
 	name: string | null;
 	email: string | null;
+	/** What their provider said of their groups at their last sign-in. */
+	groups: string[];
 	isAdmin: boolean;
 }
 
@@ -42,6 +44,7 @@ export async function validateSessionToken({ config, store }: Services, token: s
 		provider: session.provider,
 		name: session.name,
 		email: session.email,
+		groups: session.groups,
 		isAdmin: isAdmin(config, session)
 	};
 	const lifetime = msFromSeconds(config.sessionTtlSeconds);

@@ -1,26 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
+import { BUILT_IN_PROVIDERS, parseProvidersFile, PROVIDER_ID, type ProviderConfig } from './providers';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
-
-export type ProviderId = 'orcid' | 'clerk';
-
-/** ORCID and Clerk as SPEC names them: how people know them, and the scopes doorcode asks them for. */
-export const BUILT_IN_PROVIDERS: Record<ProviderId, Pick<ProviderConfig, 'name' | 'scopes'>> = {
-	orcid: { name: 'ORCID', scopes: ['openid'] },
-	clerk: { name: 'Clerk', scopes: ['openid', 'profile', 'email'] }
-};
-
-export interface ProviderConfig {
-	id: ProviderId;
-	/** How people know it: "ORCID", "Clerk". */
-	name: string;
-	clientId: string;
-	clientSecret: string;
-	baseUrl: string;
-	scopes: string[];
-}
+import { isHttpsOrLoopback, isLoopbackUrl } from './urls';
 
 export interface Config {
 	/** ORIGIN: the public base URL, also the metadata's issuer. */
@@ -40,7 +23,8 @@ export interface Config {
 	metricsToken: string | null;
 	/** METRICS=off: no counting and no /metrics. */
 	metrics: boolean;
-	providers: Partial<Record<ProviderId, ProviderConfig>>;
+	/** ORCID, Clerk, then PROVIDERS_FILE's entries in its order: the order of the sign-in buttons. */
+	providers: ProviderConfig[];
 	adminSubjects: string[];
 	clients: Client[];
 	deviceCodeTtlSeconds: number;
@@ -82,18 +66,21 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 	const devIdp = readFlag(env, 'DEV_IDP', false, errors);
 	if (devIdp && production) errors.push('DEV_IDP: the local identity provider is for development and is refused when NODE_ENV=production');
 
-	const providers: Partial<Record<ProviderId, ProviderConfig>> = {};
+	// With DEV_IDP=1 the local identity provider stands in for ORCID and Clerk (hooks.server.ts adds them).
+	const providers: ProviderConfig[] = [];
 	if (!devIdp) {
 		const orcid = readProvider(env, 'ORCID', 'https://orcid.org', errors);
-		if (orcid) providers.orcid = { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...orcid };
+		if (orcid) providers.push({ ...BUILT_IN_PROVIDERS.orcid, scopes: [...BUILT_IN_PROVIDERS.orcid.scopes], ...orcid });
 		const clerk = readProvider(env, 'CLERK', undefined, errors);
-		if (clerk) providers.clerk = { id: 'clerk', ...BUILT_IN_PROVIDERS.clerk, ...clerk };
-		if (!orcid && !clerk && errors.length === 0) {
-			errors.push(
-				'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)'
-			);
-		}
+		if (clerk) providers.push({ ...BUILT_IN_PROVIDERS.clerk, scopes: [...BUILT_IN_PROVIDERS.clerk.scopes], ...clerk });
 	}
+	providers.push(...readProvidersFile(env, readFile, errors, warnings));
+	if (!devIdp && providers.length === 0 && errors.length === 0) {
+		errors.push(
+			'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL, or PROVIDERS_FILE (or DEV_IDP=1 in development)'
+		);
+	}
+	const providerIds = [...(devIdp ? [BUILT_IN_PROVIDERS.orcid.id, BUILT_IN_PROVIDERS.clerk.id] : []), ...providers.map((provider) => provider.id)];
 
 	const config: Config = {
 		origin: origin ?? '',
@@ -107,7 +94,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		metricsToken: readMetricsToken(env, errors),
 		metrics: readFlag(env, 'METRICS', true, errors),
 		providers,
-		adminSubjects: readAdminSubjects(env, errors),
+		adminSubjects: readAdminSubjects(env, providerIds, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
 		deviceCodeTtlSeconds: seconds('DEVICE_CODE_TTL', 600, 1, DAY_SECONDS),
 		pollIntervalSeconds: seconds('POLL_INTERVAL', 5, 1, 300),
@@ -141,7 +128,7 @@ function readOrigin(env: Env, production: boolean, errors: string[]): string | u
 		return undefined;
 	}
 	// Over plain http no cookie can be Secure and no HSTS is sent: not for real users.
-	if (production && url.protocol === 'http:' && !isLoopback(url)) {
+	if (production && url.protocol === 'http:' && !isLoopbackUrl(url)) {
 		errors.push(
 			`ORIGIN: must be https when NODE_ENV=production (plain http only on a loopback address; got "${value}"); put doorcode behind a TLS-terminating proxy`
 		);
@@ -162,7 +149,7 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 		return undefined;
 	}
 	const url = parseUrl(baseUrl);
-	if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash) {
+	if (!url || !isHttpsOrLoopback(url) || url.search || url.hash) {
 		errors.push(`${prefix}_BASE_URL: must be an https URL (plain http only on a loopback address) (got "${baseUrl}")`);
 		return undefined;
 	}
@@ -170,16 +157,18 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 	return { clientId, clientSecret, baseUrl: url.href.replace(/\/+$/, '') };
 }
 
-function readAdminSubjects(env: Env, errors: string[]): string[] {
+/** `<provider id>:<subject>` for a configured provider, or `email:<address>`. */
+function readAdminSubjects(env: Env, providerIds: string[], errors: string[]): string[] {
 	const subjects = (env.ADMIN_SUBJECTS ?? '')
 		.split(',')
 		.map((s) => s.trim())
 		.filter(Boolean);
 	const normalised: string[] = [];
 	for (const subject of subjects) {
-		const match = /^(orcid|clerk|email):(.+)$/.exec(subject);
-		if (!match) {
-			errors.push(`ADMIN_SUBJECTS: "${subject}" must be orcid:<iD>, clerk:<user id> or email:<address>`);
+		const match = /^([^:]+):(.+)$/.exec(subject);
+		if (!match || !(match[1] === 'email' || (PROVIDER_ID.test(match[1]) && providerIds.includes(match[1])))) {
+			const prefixes = [...providerIds, 'email'].map((id) => `${id}:`).join(', ');
+			errors.push(`ADMIN_SUBJECTS: "${subject}" must be <provider id>:<subject> or email:<address>, with a configured provider (${prefixes})`);
 			continue;
 		}
 		normalised.push(match[1] === 'email' ? `email:${match[2].toLowerCase()}` : subject);
@@ -207,6 +196,25 @@ function readClientsFile(env: Env, production: boolean, readFile: (path: string)
 	}
 	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
 	return result.clients;
+}
+
+function readProvidersFile(env: Env, readFile: (path: string) => string, errors: string[], warnings: string[]): ProviderConfig[] {
+	const path = env.PROVIDERS_FILE?.trim();
+	if (!path) return [];
+	let text: string;
+	try {
+		text = readFile(path);
+	} catch (error) {
+		errors.push(`PROVIDERS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+		return [];
+	}
+	const result = parseProvidersFile(text, env);
+	if (!result.ok) {
+		errors.push(`PROVIDERS_FILE: ${path}: ${result.error}`);
+		return [];
+	}
+	warnings.push(...result.warnings.map((warning) => `PROVIDERS_FILE: ${path}: ${warning}`));
+	return result.providers;
 }
 
 function readSecret(env: Env, name: string, production: boolean, errors: string[]): string | null {
@@ -268,16 +276,6 @@ function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): 
 	if (['0', 'off', 'false', 'no'].includes(value)) return false;
 	errors.push(`${name}: must be on or off (got "${env[name]}")`);
 	return fallback;
-}
-
-/** An IP address only this machine reaches: 127.0.0.0/8 or ::1, also IPv4-mapped or in a URL's brackets. Never a name. */
-export function isLoopbackAddress(address: string): boolean {
-	const plain = address.replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
-	return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
-}
-
-function isLoopback(url: URL): boolean {
-	return url.hostname === 'localhost' || isLoopbackAddress(url.hostname);
 }
 
 function parseUrl(value: string): URL | null {

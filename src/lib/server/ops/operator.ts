@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../core/config';
+import type { ProviderConfig } from '../core/providers';
 import { sha256Hex } from '../core/crypto';
 import { backupDatabase, describeDatabase, openDatabase } from '../store/database';
 import { createServices } from '../core/services';
@@ -78,9 +79,10 @@ export function describeConfig(config: Config): string[] {
 		`origin: ${config.origin}${config.secure ? ' (https: Secure, __Host- cookies, HSTS)' : ''}`,
 		`database: ${describeDatabase(config)}${config.databaseUrl ? `, pool ${config.databasePoolSize}` : ''}`,
 		`sign-in: ${
-			Object.values(config.providers)
-				.map((provider) => `${provider.name} at ${provider.baseUrl} (client ${provider.clientId}, secret set)`)
-				.join('; ') || (config.devIdp ? 'the local identity provider (DEV_IDP=1)' : 'none')
+			[
+				...(config.devIdp ? ['the local identity provider (DEV_IDP=1) as ORCID and Clerk'] : []),
+				...config.providers.map((provider) => `${provider.name} (${provider.id}: ${whereAndWho(provider)}, secret set)`)
+			].join('; ') || 'none'
 		}`,
 		`clients: ${config.clients.map((client) => `${client.id} (${client.type}${client.accessTokenFormat === 'jwt' ? ', JWT access tokens' : ''}; ${client.scopes.join(' ') || 'no scopes'})`).join(', ')}`,
 		`admins: ${config.adminSubjects.join(', ') || 'none'}`,
@@ -90,6 +92,12 @@ export function describeConfig(config: Config): string[] {
 		`signing keys: rotated every ${config.signingKeyDays} days; KEY_ENCRYPTION_SECRET ${set(config.keyEncryptionSecret)}`,
 		`metrics: ${!config.metrics ? 'off' : config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`
 	];
+}
+
+function whereAndWho(provider: ProviderConfig): string {
+	const where = provider.kind === 'oidc' ? `issuer ${provider.issuer}` : `at ${provider.baseUrl}`;
+	const groups = provider.kind === 'oidc' && provider.groupsClaim ? `, groups from ${provider.groupsClaim}` : '';
+	return `${provider.kind === 'orcid' || provider.kind === 'clerk' ? '' : `${provider.kind} `}${where}, client ${provider.clientId}${groups}`;
 }
 
 async function backup(config: Config, file: string | undefined, io: Output): Promise<number> {
