@@ -83,11 +83,7 @@ async function startDevIdentityProvider(config: Config) {
 	const { startDevIdentityProvider } = await import('#lib/server/dev-idp/dev-idp.ts');
 	const idp = await startDevIdentityProvider({ origin: config.origin });
 	const { orcid, clerk } = BUILT_IN_PROVIDERS;
-	config.providers = [
-		{ ...orcid, scopes: [...orcid.scopes], ...idp.orcid },
-		{ ...clerk, scopes: [...clerk.scopes], ...idp.clerk },
-		...config.providers
-	];
+	config.providers = [{ ...orcid, scopes: [...orcid.scopes], ...idp.orcid }, { ...clerk, scopes: [...clerk.scopes], ...idp.clerk }, ...config.providers];
 	console.warn(`doorcode: DEV_IDP=1: development sign-in at ${idp.orcid.baseUrl} (ORCID) and ${idp.clerk.baseUrl} (Clerk)`);
 }
 

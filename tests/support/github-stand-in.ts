@@ -172,13 +172,26 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 		if (path === '/user') return json(res, 200, { login: user.login, id: user.id, type: 'User', name: user.name, email: null });
 		if (path === '/user/emails') {
 			if (!has('user:email', 'user')) return json(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
-			return list(res, url, user.emails.map((email) => ({ ...email, visibility: email.primary ? 'private' : null })));
+			return list(
+				res,
+				url,
+				user.emails.map((email) => ({ ...email, visibility: email.primary ? 'private' : null }))
+			);
 		}
 		if (path === '/user/orgs' || path === '/user/teams') {
 			if (!has('read:org', 'user')) {
-				return json(res, 403, { message: 'You need at least read:org scope or user scope to list your organizations.', documentation_url: DOCS, status: '403' });
+				return json(res, 403, {
+					message: 'You need at least read:org scope or user scope to list your organizations.',
+					documentation_url: DOCS,
+					status: '403'
+				});
 			}
-			if (path === '/user/orgs') return list(res, url, user.orgs.map((login, index) => ({ login, id: 9000 + index })));
+			if (path === '/user/orgs')
+				return list(
+					res,
+					url,
+					user.orgs.map((login, index) => ({ login, id: 9000 + index }))
+				);
 			return list(
 				res,
 				url,

@@ -68,7 +68,7 @@ describe('configuration', () => {
 		);
 	});
 
-	it('ADMIN_SUBJECTS accepts a configured provider\'s sub and email:, and names a bad entry', () => {
+	it("ADMIN_SUBJECTS accepts a configured provider's sub and email:, and names a bad entry", () => {
 		const clerk = { CLERK_CLIENT_ID: 'c', CLERK_CLIENT_SECRET: 's', CLERK_BASE_URL: 'https://clerk.lab.example' };
 		const good = loadConfig({ ...orcid, ...clerk, ADMIN_SUBJECTS: 'orcid:0000-0002-1825-0097, email:Admin@Lab.Example ,clerk:user_1' });
 		expect(good.ok && good.config.adminSubjects).toEqual(['orcid:0000-0002-1825-0097', 'email:admin@lab.example', 'clerk:user_1']);
@@ -76,8 +76,9 @@ describe('configuration', () => {
 		expect(bad.ok ? [] : bad.errors).toEqual([expect.stringMatching(/^ADMIN_SUBJECTS: "root"/)]);
 	});
 
-	it('ADMIN_SUBJECTS takes any PROVIDERS_FILE provider\'s sub, and refuses a provider that is not configured', () => {
-		const providers = () => JSON.stringify({ providers: [{ id: 'acme', kind: 'oidc', name: 'Acme SSO', issuer: 'https://sso.acme.example', client_id: 'd', client_secret: 's' }] });
+	it("ADMIN_SUBJECTS takes any PROVIDERS_FILE provider's sub, and refuses a provider that is not configured", () => {
+		const providers = () =>
+			JSON.stringify({ providers: [{ id: 'acme', kind: 'oidc', name: 'Acme SSO', issuer: 'https://sso.acme.example', client_id: 'd', client_secret: 's' }] });
 		const good = loadConfig({ ...orcid, PROVIDERS_FILE: 'p.json', ADMIN_SUBJECTS: 'acme:ada-0001,orcid:0000-0002-1825-0097' }, providers);
 		expect(good.ok && good.config.adminSubjects).toEqual(['acme:ada-0001', 'orcid:0000-0002-1825-0097']);
 		const unconfigured = loadConfig({ ...orcid, PROVIDERS_FILE: 'p.json', ADMIN_SUBJECTS: 'github:583231' }, providers);
@@ -88,7 +89,7 @@ describe('configuration', () => {
 		expect(loadConfig({ DEV_IDP: '1', ADMIN_SUBJECTS: 'clerk:user_1' }).ok).toBe(true);
 	});
 
-	it('a PROVIDERS_FILE provider alone is a configured provider, and the sign-in order is ORCID, Clerk, then the file\'s', () => {
+	it("a PROVIDERS_FILE provider alone is a configured provider, and the sign-in order is ORCID, Clerk, then the file's", () => {
 		const file = () =>
 			JSON.stringify({
 				providers: [

@@ -251,9 +251,7 @@ function configuration(settings: IssuerSettings, origin: string, clientId: strin
 		claims: settings.claims,
 		scopes: Object.keys(settings.claims),
 		responseTypes: ['code'],
-		...(settings.oauthRoutes
-			? { routes: { authorization: '/oauth/authorize', token: '/oauth/token', userinfo: '/oauth/userinfo', jwks: '/oauth/jwks' } }
-			: {}),
+		...(settings.oauthRoutes ? { routes: { authorization: '/oauth/authorize', token: '/oauth/token', userinfo: '/oauth/userinfo', jwks: '/oauth/jwks' } } : {}),
 		conformIdTokenClaims: !settings.claimsInIdToken,
 		features: {
 			devInteractions: { enabled: false },

@@ -79,10 +79,7 @@ export function describeConfig(config: Config): string[] {
 		`origin: ${config.origin}${config.secure ? ' (https: Secure, __Host- cookies, HSTS)' : ''}`,
 		`database: ${describeDatabase(config)}${config.databaseUrl ? `, pool ${config.databasePoolSize}` : ''}`,
 		`sign-in: ${
-			[
-				...(config.devIdp ? ['the local identity provider (DEV_IDP=1) as ORCID and Clerk'] : []),
-				...config.providers.map((provider) => `${provider.name} (${provider.id}: ${whereAndWho(provider)}, secret set)`)
-			].join('; ') || 'none'
+			[...(config.devIdp ? ['the local identity provider (DEV_IDP=1) as ORCID and Clerk'] : []), ...config.providers.map(describeProvider)].join('; ') || 'none'
 		}`,
 		`clients: ${config.clients.map((client) => `${client.id} (${client.type}${client.accessTokenFormat === 'jwt' ? ', JWT access tokens' : ''}; ${client.scopes.join(' ') || 'no scopes'})`).join(', ')}`,
 		`admins: ${config.adminSubjects.join(', ') || 'none'}`,
@@ -94,10 +91,15 @@ export function describeConfig(config: Config): string[] {
 	];
 }
 
-function whereAndWho(provider: ProviderConfig): string {
-	const where = provider.kind === 'oidc' ? `issuer ${provider.issuer}` : `at ${provider.baseUrl}`;
-	const groups = provider.kind === 'oidc' && provider.groupsClaim ? `, groups from ${provider.groupsClaim}` : '';
-	return `${provider.kind === 'orcid' || provider.kind === 'clerk' ? '' : `${provider.kind} `}${where}, client ${provider.clientId}${groups}`;
+function describeProvider(provider: ProviderConfig): string {
+	switch (provider.kind) {
+		case 'oidc':
+			return `${provider.name} (${provider.id}: OpenID issuer ${provider.issuer}, client ${provider.clientId}${provider.groupsClaim ? `, groups from ${provider.groupsClaim}` : ''}, secret set)`;
+		case 'github':
+			return `${provider.name} (${provider.id}: GitHub at ${provider.baseUrl}, API ${provider.apiUrl}, client ${provider.clientId}, secret set)`;
+		default:
+			return `${provider.name} at ${provider.baseUrl} (client ${provider.clientId}, secret set)`;
+	}
 }
 
 async function backup(config: Config, file: string | undefined, io: Output): Promise<number> {

@@ -1,7 +1,19 @@
 import { decodeIdToken } from 'arctic';
 import type { Config } from '../../core/config';
 import type { BuiltInProviderConfig } from '../../core/providers';
-import { emailOf, exchangeCode, failure, getJson, nameOf, oauthClient, objectOf, startWithPkce, type CallbackParams, type SignInResult, type SignInStart } from './upstream';
+import {
+	emailOf,
+	exchangeCode,
+	failure,
+	getJson,
+	nameOf,
+	oauthClient,
+	objectOf,
+	startWithPkce,
+	type CallbackParams,
+	type SignInResult,
+	type SignInStart
+} from './upstream';
 
 /**
  * ORCID and Clerk: their endpoints are fixed below the base URL (SPEC), and the ID

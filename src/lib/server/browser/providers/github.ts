@@ -1,6 +1,17 @@
 import type { Config } from '../../core/config';
 import type { GitHubProviderConfig } from '../../core/providers';
-import { exchangeCode, failure, getJson, oauthClient, objectOf, startWithPkce, type CallbackParams, type SignInResult, type SignInStart, type Upstream } from './upstream';
+import {
+	exchangeCode,
+	failure,
+	getJson,
+	oauthClient,
+	objectOf,
+	startWithPkce,
+	type CallbackParams,
+	type SignInResult,
+	type SignInStart,
+	type Upstream
+} from './upstream';
 
 /**
  * GitHub and GitHub Enterprise Server (`kind: "github"`): an OAuth app or GitHub App

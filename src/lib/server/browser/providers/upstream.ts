@@ -80,7 +80,12 @@ export function startWithPkce(client: OAuth2Client, authorizationEndpoint: strin
 }
 
 /** Exchanges the authorization code at the token endpoint; the answer's fields, or why not. */
-export async function exchangeCode(client: OAuth2Client, tokenEndpoint: string, code: string, codeVerifier: string): Promise<Upstream<Record<string, unknown>>> {
+export async function exchangeCode(
+	client: OAuth2Client,
+	tokenEndpoint: string,
+	code: string,
+	codeVerifier: string
+): Promise<Upstream<Record<string, unknown>>> {
 	let timer: NodeJS.Timeout | undefined;
 	const deadline = new Promise<never>((_resolve, reject) => {
 		timer = setTimeout(() => reject(new DeadlinePassed()), UPSTREAM_TIMEOUT_MS);

@@ -1,5 +1,6 @@
-import { redirect } from '@sveltejs/kit';
+import { error, redirect } from '@sveltejs/kit';
 import { now } from '#lib/server/core/clock.ts';
+import { findProvider } from '#lib/server/core/providers.ts';
 import { browserId, deviceLoginCookie, safeReturnTo, sessionCookie, signInCookies } from '#lib/server/browser/cookies.ts';
 import { requestContext } from '#lib/server/oauth/http.ts';
 import { invalidateSession } from '#lib/server/browser/sessions.ts';
@@ -9,6 +10,7 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = async (event) => {
 	const { params, url, cookies, locals } = event;
 	const { config } = event.locals.services;
+	if (!findProvider(config.providers, params.provider)) error(404, 'Unknown sign-in provider.');
 	const { returnTo, ...started } = signInCookies.read(cookies, config);
 	const deviceHandle = deviceLoginCookie.read(cookies, config);
 	const source = { ip: requestContext(event).ip, browser: browserId(cookies, config), actor: locals.user?.sub ?? null };
