@@ -64,7 +64,7 @@ export async function approveOnBehalf(services: Services, admin: Actor, request:
 	if (!userCode || !pending) return { ok: false, message: 'That code is not pending any more: it expired or was already decided.' };
 	const label = request.label.trim();
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
-	const client = services.clients.get(pending.client_id);
+	const client = services.clients.get(pending.clientId);
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
 	const owner = await resolveOwner(services, request.owner, now);
@@ -88,7 +88,7 @@ export async function revokeGrantAsAdmin(services: Services, admin: Actor, grant
 	if (!revoked) return false;
 	await recordAudit(
 		services,
-		{ actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip },
+		{ actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.clientId, subject: `grant ${grantId}`, ip: admin.ip },
 		now
 	);
 	return true;
@@ -123,24 +123,24 @@ export async function adminOverview(services: Services, query: { code: string | 
 	return {
 		now,
 		pending: pending.map((row) => ({
-			userCode: formatUserCode(row.user_code),
-			clientName: clientName(row.client_id),
+			userCode: formatUserCode(row.userCode),
+			clientName: clientName(row.clientId),
 			scope: row.scope,
-			createdAt: row.created_at,
-			expiresAt: row.expires_at,
-			requesterIp: row.requester_ip,
-			requesterUserAgent: row.requester_user_agent
+			createdAt: row.createdAt,
+			expiresAt: row.expiresAt,
+			requesterIp: row.requesterIp,
+			requesterUserAgent: row.requesterUserAgent
 		})),
 		lookedUp: query.code !== null,
 		selected: selected
 			? {
-					userCode: formatUserCode(selected.user_code),
-					clientName: clientName(selected.client_id),
-					clientId: selected.client_id,
+					userCode: formatUserCode(selected.userCode),
+					clientName: clientName(selected.clientId),
+					clientId: selected.clientId,
 					scopes: selected.scope.split(' ').filter(Boolean),
-					createdAt: selected.created_at,
-					requesterIp: selected.requester_ip,
-					requesterUserAgent: selected.requester_user_agent
+					createdAt: selected.createdAt,
+					requesterIp: selected.requesterIp,
+					requesterUserAgent: selected.requesterUserAgent
 				}
 			: null,
 		uncollected,

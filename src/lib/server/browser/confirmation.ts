@@ -36,16 +36,16 @@ export async function openConfirmation(services: Services, userCode: string, use
 	return {
 		ok: true,
 		view: {
-			userCode: formatUserCode(authorization.user_code),
-			clientName: services.clients.get(authorization.client_id)?.name ?? authorization.client_id,
-			clientId: authorization.client_id,
+			userCode: formatUserCode(authorization.userCode),
+			clientName: services.clients.get(authorization.clientId)?.name ?? authorization.clientId,
+			clientId: authorization.clientId,
 			scopes: authorization.scope.split(' ').filter(Boolean),
-			requestedAt: authorization.created_at,
-			expiresAt: authorization.expires_at,
-			requesterIp: authorization.requester_ip,
-			requesterUserAgent: authorization.requester_user_agent,
+			requestedAt: authorization.createdAt,
+			expiresAt: authorization.expiresAt,
+			requesterIp: authorization.requesterIp,
+			requesterUserAgent: authorization.requesterUserAgent,
 			browserIp,
-			addressMismatch: authorization.requester_ip !== null && browserIp !== null && authorization.requester_ip !== browserIp,
+			addressMismatch: authorization.requesterIp !== null && browserIp !== null && authorization.requesterIp !== browserIp,
 			signedInAs: user.name ?? user.sub,
 			sub: user.sub
 		}

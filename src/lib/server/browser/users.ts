@@ -1,10 +1,10 @@
 import type { Config } from '../core/config';
 import type { Identity } from './providers/upstream';
 import type { Services } from '../core/services';
-import type { UserRow } from '../store/store';
+import type { User } from '../store/store';
 
 /** Records who signed in, keeping the newest name, email and groups the provider gave (groups only from a provider that speaks of them). */
-export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<UserRow> {
+export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<User> {
 	const { sub, provider, name, email, groups } = identity;
 	return store.upsertUser({ sub, provider, name, email, groups }, now);
 }

@@ -6,7 +6,7 @@ import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from
 import { limitRefusal, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { RequestContext, Services } from '../core/services';
-import type { DeviceAuthorizationRow } from '../store/store';
+import type { DeviceAuthorization } from '../store/store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
 import { msFromSeconds, secondsUntil } from '../core/time';
 
@@ -84,7 +84,7 @@ export async function createDeviceAuthorization(
 export type CodeLookupRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };
 
 /** A code that passed the limits, and the handle the browser's device-login cookie keeps for it. */
-export type CodeEntry = { ok: true; authorization: DeviceAuthorizationRow; handle: string } | CodeLookupRefusal;
+export type CodeEntry = { ok: true; authorization: DeviceAuthorization; handle: string } | CodeLookupRefusal;
 
 /** Who names a code: wrong codes are counted per address and per browser, and audited. */
 export interface CodeEntrySource {
@@ -155,7 +155,7 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 	return retryAfter ? { ok: false, reason: 'limited', retryAfter } : { ok: false, reason: 'invalid' };
 }
 
-export type Decision = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
+export type Decision = { ok: true; authorization: DeviceAuthorization } | { ok: false };
 
 const AUDIT_ACTIONS: Record<DenialReason, string> = {
 	user: 'device.denied',
@@ -173,7 +173,7 @@ const AUDIT_ACTIONS: Record<DenialReason, string> = {
 export async function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
 	const decision = await denyDeviceAuthorization(services, actor, userCode, 'reported', now);
 	if (!decision.ok) return decision;
-	const ip = decision.authorization.requester_ip;
+	const ip = decision.authorization.requesterIp;
 	const until = now + msFromSeconds(services.config.reportBlockSeconds);
 	if (ip) await services.store.blockAddress(addressKey(ip), until, `reported by ${actor.sub}`);
 	return { ok: true as const, requesterIp: ip, blockedUntil: until };
@@ -217,7 +217,7 @@ export async function approveDeviceAuthorization(services: Services, actor: Acto
 			actor: actor.sub,
 			action: onBehalf ? 'device.approved_on_behalf' : 'device.approved',
 			userCode: approval.userCode,
-			clientId: authorization.client_id,
+			clientId: authorization.clientId,
 			subject: approval.ownerSub,
 			ip: actor.ip,
 			detail: `scope "${approval.grantedScope}"${approval.label ? `, label "${approval.label}"` : ''}`
@@ -280,7 +280,7 @@ async function deny(services: Services, denial: DenialRecord, now: number): Prom
 			actor: denial.actorSub,
 			action: AUDIT_ACTIONS[reason],
 			userCode,
-			clientId: authorization.client_id,
+			clientId: authorization.clientId,
 			ip: denial.ip,
 			detail: DENIAL_DESCRIPTIONS[reason]
 		},
@@ -308,8 +308,8 @@ export async function revokeApproval(services: Services, actor: Actor, approvalI
 		{
 			actor: actor.sub,
 			action: AUDIT_ACTIONS.revoked,
-			userCode: revoked.user_code,
-			clientId: revoked.client_id,
+			userCode: revoked.userCode,
+			clientId: revoked.clientId,
 			ip: actor.ip,
 			detail: DENIAL_DESCRIPTIONS.revoked
 		},

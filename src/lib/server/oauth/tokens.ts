@@ -5,7 +5,7 @@ import { generateSecret, hashSecret } from '../core/crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './errors';
 import type { RequestContext, Services } from '../core/services';
 import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
-import type { AccessTokenRow, NewTokenPair } from '../store/store';
+import type { ActiveAccessToken, NewTokenPair } from '../store/store';
 import { msFromSeconds, wholeSecondsOf } from '../core/time';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
@@ -76,13 +76,13 @@ export async function refreshTokens(services: Services, client: Client, refreshT
 	// The new tokens name the grant's owner: read it first. A token that cannot be rotated is
 	// refused (or, used before, ends its grant) before anything is signed.
 	const state = await services.store.findTokenState(tokenHash);
-	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED);
-	if (state.retired_at !== null) {
-		await services.store.revokeGrant(state.grant_id, context.now);
-		return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	if (!state || state.kind !== 'refresh' || state.clientId !== client.id || state.revokedAt !== null) return invalidGrant(REFRESH_REFUSED);
+	if (state.retiredAt !== null) {
+		await services.store.revokeGrant(state.grantId, context.now);
+		return refuseReusedRefreshToken(services, client, state.grantId, state.sub, context);
 	}
-	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED);
-	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
+	if (state.expiresAt <= context.now) return invalidGrant(REFRESH_REFUSED);
+	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.authTime, actor: state.approvedBySub };
 	const next = await issueTokens(services, client, subject, context.now);
 	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
 	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
@@ -120,13 +120,13 @@ export async function revokeToken(services: Services, client: Client, token: str
 	const { store } = services;
 	const tokenHash = hashSecret(token);
 	const state = await store.findTokenState(tokenHash);
-	if (state && state.client_id === client.id) {
-		if (state.kind === 'refresh') await store.revokeGrant(state.grant_id, context.now);
+	if (state && state.clientId === client.id) {
+		if (state.kind === 'refresh') await store.revokeGrant(state.grantId, context.now);
 		else await store.retireAccessToken(tokenHash, context.now);
 		const what = state.kind === 'refresh' ? 'grant.revoked_by_client' : 'token.revoked_by_client';
 		await recordAudit(
 			services,
-			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grant_id}` },
+			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grantId}` },
 			context.now
 		);
 	}
@@ -145,21 +145,21 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.');
 	const state = await services.store.findTokenState(hashSecret(token));
-	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
+	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillDeclared(services, state.clientId)) {
 		return ok({ active: false });
 	}
-	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.client_id) : undefined;
+	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.clientId) : undefined;
 	return ok({
 		active: true,
 		sub: state.sub,
 		scope: state.scope,
-		client_id: state.client_id,
+		client_id: state.clientId,
 		token_type: state.kind === 'access' ? 'Bearer' : 'refresh_token',
-		exp: wholeSecondsOf(state.expires_at),
-		iat: wholeSecondsOf(state.created_at),
+		exp: wholeSecondsOf(state.expiresAt),
+		iat: wholeSecondsOf(state.createdAt),
 		// RFC 7662 §2.2: whom the token is meant for, so a resource server can refuse another API's.
 		...(audience ? { aud: audience } : {}),
-		...(state.approved_by_sub !== null ? { act: { sub: state.approved_by_sub } } : {})
+		...(state.approvedBySub !== null ? { act: { sub: state.approvedBySub } } : {})
 	});
 }
 
@@ -169,7 +169,7 @@ function accessTokenAudienceOf(services: Services, clientId: string): string {
 	return client?.accessTokenFormat === 'jwt' ? accessTokenAudience(services, client) : services.config.origin;
 }
 
-export type BearerResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
+export type BearerResult = { ok: true; token: ActiveAccessToken } | { ok: false; error: OAuthError };
 
 /** RFC 6750 §2.1: an access token in the Authorization header, live and not revoked. */
 export async function authenticateBearer(services: Services, authorization: string | null, now: number, ip: string | null): Promise<BearerResult> {
@@ -177,11 +177,11 @@ export async function authenticateBearer(services: Services, authorization: stri
 	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
 	const token = await services.store.findActiveAccessToken(hashSecret(match[1]), now);
-	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	if (!token || !clientStillDeclared(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
 	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
-	if (accessTokenAudienceOf(services, token.client_id) !== services.config.origin) {
+	if (accessTokenAudienceOf(services, token.clientId) !== services.config.origin) {
 		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };
 	}
-	await services.store.touchGrant(token.grant_id, now, ip);
+	await services.store.touchGrant(token.grantId, now, ip);
 	return { ok: true, token };
 }
