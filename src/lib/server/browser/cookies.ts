@@ -101,12 +101,11 @@ const SIGN_IN_COOKIE_SECONDS = 10 * 60;
 export type SignInCookies = Record<keyof typeof SIGN_IN_COOKIES, string | null>;
 
 export const signInCookies = {
-	/** A null value (no nonce for this kind of provider) leaves no cookie behind from an earlier sign-in. */
+	/** A null value (no nonce for ORCID, Clerk or GitHub) sets no cookie: only an OpenID issuer's callback reads the nonce. */
 	set: (cookies: Cookies, config: Config, values: SignInCookies) => {
 		for (const key of Object.keys(SIGN_IN_COOKIES) as (keyof typeof SIGN_IN_COOKIES)[]) {
 			const value = values[key];
-			if (value === null) remove(cookies, config, SIGN_IN_COOKIES[key]);
-			else cookies.set(cookieName(config, SIGN_IN_COOKIES[key]), value, options(config, { maxAge: SIGN_IN_COOKIE_SECONDS }));
+			if (value !== null) cookies.set(cookieName(config, SIGN_IN_COOKIES[key]), value, options(config, { maxAge: SIGN_IN_COOKIE_SECONDS }));
 		}
 	},
 	read: (cookies: Cookies, config: Config): SignInCookies => {
