@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GITHUB_USERS, startGitHubStandIn, type GitHubFault, type GitHubStandIn } from '../support/github-stand-in.ts';
 import { ISSUER_USERS, startTestIssuer, type IdTokenFault, type TestIssuer } from '../support/oidc-issuer.ts';
@@ -30,7 +30,12 @@ test.beforeAll(async () => {
 	const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
 	const file = `${ROOT}.e2e/${name}-providers.json`;
 	writeFileSync(file, JSON.stringify({ providers: [acme.entry('Acme SSO'), github.entry('GitHub'), down] }));
-	server = await startServer(name, { PROVIDERS_FILE: file }, { port });
+	// Beside the test clients, one only Acme's and GitHub's platform team may approve for.
+	const clients = JSON.parse(readFileSync(`${ROOT}tests/fixtures/clients.json`, 'utf8')) as { clients: unknown[] };
+	clients.clients.push({ id: 'platform-cli', name: 'Platform CLI', type: 'public', scopes: ['read'], allow: { groups: ['acme/platform'] } });
+	const clientsFile = `${ROOT}.e2e/${name}-clients.json`;
+	writeFileSync(clientsFile, JSON.stringify(clients));
+	server = await startServer(name, { PROVIDERS_FILE: file, CLIENTS_FILE: clientsFile }, { port });
 	target = { name, port, origin, databasePath: server.databasePath, env: {} };
 });
 
@@ -202,4 +207,19 @@ test('Cancel at GitHub lands on the device error page as a refusal; the CLI hear
 		error: 'access_denied',
 		error_description: 'The sign-in was cancelled or refused at the identity provider.'
 	});
+});
+
+test("a client's allow by group admits the issuer's and GitHub's platform team, and no one else", async ({ page }) => {
+	const code = await startDeviceLogin(page, { client_id: 'platform-cli' });
+	await new LoginPage(page).signInWith('Acme SSO');
+	await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.grace.name);
+	await expect(page.getByRole('heading', { name: 'This account may not approve Platform CLI' })).toBeVisible();
+	await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+	await page.getByRole('button', { name: 'Sign in with another account' }).click();
+	await new LoginPage(page).signInWith('GitHub');
+	await authorizeAtGitHub(page, GITHUB_USERS.octo);
+	await new ConfirmPage(page).approve();
+	await expect(page).toHaveURL(/\/device\/success/);
+	const tokens = await collect(code.device_code, 'platform-cli');
+	expect(tokens.body.sub).toBe('github:583231');
 });

@@ -2,7 +2,7 @@ import { recordAudit } from '../core/audit';
 import { revokeApproval, type ApprovalRevocation } from '../oauth/device-authorizations';
 import { PERSONAL_CLIENT_ID, SCOPE_TOKEN } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
-import { findProvider } from '../core/providers';
+import { providerName } from '../core/config';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
 import type { Grant, UncollectedApproval } from '../store/store';
@@ -22,7 +22,7 @@ export type AccountHolder = Pick<SessionUser, 'id' | 'sub' | 'email'>;
 
 /** "Signed in with Acme SSO as Ada Lovelace", and the groups that provider gave. */
 export function signedInWith({ config }: Services, user: Pick<SessionUser, 'sub' | 'provider' | 'name' | 'groups'>) {
-	return { provider: findProvider(config.providers, user.provider)?.name ?? user.provider, as: user.name ?? user.sub, groups: user.groups };
+	return { provider: providerName(config, user.provider), as: user.name ?? user.sub, groups: user.groups };
 }
 
 /**

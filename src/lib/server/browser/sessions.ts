@@ -15,7 +15,7 @@ export interface SessionUser {
 	provider: string;
 	name: string | null;
 	email: string | null;
-	/** What their provider said of their groups at their last sign-in. */
+	/** What their provider said at the last sign-in that said any. */
 	groups: string[];
 	isAdmin: boolean;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
-import { BUILT_IN_PROVIDERS, parseProvidersFile, PROVIDER_ID, type ProviderConfig } from './providers';
+import { BUILT_IN_PROVIDERS, findProvider, parseProvidersFile, PROVIDER_ID, type ProviderConfig } from './providers';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
 import { isHttpsOrLoopback, isLoopbackUrl } from './urls';
@@ -113,7 +113,24 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
+	warnings.push(...unconfiguredAllowedProviders(config, providerIds));
 	return errors.length ? { ok: false, errors } : { ok: true, config, warnings };
+}
+
+/** How people know a provider: "ORCID", "Acme SSO", else its id. */
+export function providerName(config: Config, id: string): string {
+	const builtIn = Object.hasOwn(BUILT_IN_PROVIDERS, id) ? BUILT_IN_PROVIDERS[id as keyof typeof BUILT_IN_PROVIDERS].name : undefined;
+	return findProvider(config.providers, id)?.name ?? builtIn ?? id;
+}
+
+/** An `allow` naming a provider no one can sign in with here admits no one through it: a typo, most likely. */
+function unconfiguredAllowedProviders(config: Config, configured: string[]): string[] {
+	return config.clients.flatMap(({ id, allow }) => {
+		const unknown = (allow?.providers ?? []).filter((provider) => !configured.includes(provider));
+		if (unknown.length === 0) return [];
+		const names = unknown.map((provider) => JSON.stringify(provider)).join(', ');
+		return [`CLIENTS_FILE: client "${id}": allow.providers names ${names}, which no one can sign in with here (configured: ${configured.join(', ')})`];
+	});
 }
 
 function readOrigin(env: Env, production: boolean, errors: string[]): string | undefined {

@@ -1,6 +1,8 @@
+import { approverOf, checkApprover, type Person, type RuleVerdict } from '../core/approval-rule';
 import { recordAudit, recordRateLimit } from '../core/audit';
 import { resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
+import { providerName } from '../core/config';
 import { countDeviceFlow, countRateLimitRefusal } from '../core/metrics';
 import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './errors';
 import { limitRefusal, type ApiLimit } from './limits';
@@ -192,6 +194,20 @@ export interface ApprovalRequest {
 	ownerSub: string;
 	grantedScope: string;
 	label: string | null;
+}
+
+/** Whether a client's `allow` admits this person, and if not why, naming providers as people know them. */
+export function approvalVerdict({ clients, config }: Services, clientId: string, person: Person): RuleVerdict {
+	return checkApprover(clients.get(clientId)?.allow, approverOf(person), (id) => providerName(config, id));
+}
+
+/** Someone the client's rule refuses opened a code or sent Approve: one audit entry, and the code is left as it was. */
+export async function recordApprovalRefusal(services: Services, actor: Actor, authorization: DeviceAuthorization, detail: string, now: number) {
+	await recordAudit(
+		services,
+		{ actor: actor.sub, action: 'device.approve_refused', userCode: authorization.userCode, clientId: authorization.clientId, ip: actor.ip, detail },
+		now
+	);
 }
 
 /**

@@ -4,8 +4,9 @@ import type { Config } from '../core/config';
 import { generateSecret, hashSecret } from '../core/crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './errors';
 import type { RequestContext, Services } from '../core/services';
+import { approvalVerdict } from './device-authorizations';
 import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
-import type { ActiveAccessToken, NewTokenPair } from '../store/store';
+import type { ActiveAccessToken, NewTokenPair, TokenState } from '../store/store';
 import { msFromSeconds, wholeSecondsOf } from '../core/time';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
@@ -82,6 +83,9 @@ export async function refreshTokens(services: Services, client: Client, refreshT
 		return refuseReusedRefreshToken(services, client, state.grantId, state.sub, context);
 	}
 	if (state.expiresAt <= context.now) return invalidGrant(REFRESH_REFUSED);
+	// The owner as of their last sign-in, against the client's rule as it is now.
+	const verdict = approvalVerdict(services, client.id, state);
+	if (!verdict.admitted) return refuseOwnerOutsideRule(services, client, state, verdict.reason, context);
 	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.authTime, actor: state.approvedBySub };
 	const next = await issueTokens(services, client, subject, context.now);
 	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
@@ -107,6 +111,20 @@ async function refuseReusedRefreshToken(services: Services, client: Client, gran
 		context.now
 	);
 	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.');
+}
+
+/**
+ * SPEC "Who may approve": a person who no longer matches the client's `allow` (their provider's
+ * answer at their last sign-in, or a rule changed since) gets no new tokens. The grant stays:
+ * should they match again, their refresh token works again.
+ */
+async function refuseOwnerOutsideRule(services: Services, client: Client, state: TokenState, reason: string, context: RequestContext): Promise<OAuthResult> {
+	await recordAudit(
+		services,
+		{ actor: null, action: 'grant.refresh_refused', clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grantId}: ${reason}` },
+		context.now
+	);
+	return invalidGrant(`This account may no longer use this application. ${reason} Log in again with an account it admits.`);
 }
 
 const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';

@@ -36,8 +36,11 @@ export interface TokenState {
 	scope: string;
 	revokedAt: number | null;
 	sub: string;
+	/** The owner's provider, email and groups as of their last sign-in: the client's `allow` is checked against them at refresh. */
+	provider: string;
 	name: string | null;
 	email: string | null;
+	groups: string[];
 	/** When the owner signed in and approved (an ID token's auth_time). */
 	authTime: number | null;
 	/** The admin who approved on the owner's behalf, if one did. */

@@ -342,6 +342,22 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.findTokenState(tokenPair('issuance').refreshTokenHash)).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', authTime: T0 });
 	});
 
+	it("a token's state names its owner's provider, verified email and groups as of their last sign-in (a client's allow is checked at refresh)", async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const redemption = await store.redeemApprovedAuthorization(row!.id, tokenPair('owner'), null, T0 + 1);
+		const ownerOf = async () => {
+			const state = await store.findTokenState(tokenPair('owner').refreshTokenHash);
+			return state && { sub: state.sub, provider: state.provider, email: state.email, groups: state.groups, grantId: state.grantId };
+		};
+		expect(await ownerOf()).toEqual({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', email: null, groups: [], grantId: redemption!.grantId });
+		await store.upsertUser(
+			{ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: 'josiah@lab.example', groups: ['lab/bench', 'lab'] },
+			T0 + 2
+		);
+		expect(await ownerOf()).toMatchObject({ email: 'josiah@lab.example', groups: ['lab', 'lab/bench'] });
+	});
+
 	it('instances replacing the clients at the same moment all succeed', async () => {
 		const clients = [{ id: 'demo-cli', name: 'Demo CLI', type: 'public' as const, scopes: ['read'] }];
 		const others = await Promise.all([open(), open()]);

@@ -84,8 +84,8 @@ export function grants({ query, one, transaction }: Connection): Grants {
 			one<TokenState>(
 				'findTokenState',
 				`SELECT t.grant_id AS "grantId", t.kind, t.created_at AS "createdAt", t.expires_at AS "expiresAt", t.retired_at AS "retiredAt",
-					g.client_id AS "clientId", g.scope, g.revoked_at AS "revokedAt", u.sub, u.name, u.email, g.auth_time AS "authTime",
-					a.sub AS "approvedBySub"
+					g.client_id AS "clientId", g.scope, g.revoked_at AS "revokedAt", u.sub, u.provider, u.name, u.email, u.groups::json AS groups,
+					g.auth_time AS "authTime", a.sub AS "approvedBySub"
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 				 WHERE t.token_hash = $1`,
 				[tokenHash]

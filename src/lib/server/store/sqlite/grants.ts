@@ -16,14 +16,17 @@ export function grants(db: Connection, { insertGrant, insertToken, insertTokenPa
 	});
 	const createPersonalGrant: Store['createPersonalGrant'] = async (grant, tokenHash) => personal(grant, tokenHash);
 
-	const tokenState = db.prepare<[Buffer], TokenState>(
+	const tokenState = db.prepare<[Buffer], Omit<TokenState, 'groups'> & { groups: string }>(
 		`SELECT t.grant_id AS grantId, t.kind, t.created_at AS createdAt, t.expires_at AS expiresAt, t.retired_at AS retiredAt,
-			g.client_id AS clientId, g.scope, g.revoked_at AS revokedAt, u.sub, u.name, u.email, g.auth_time AS authTime,
+			g.client_id AS clientId, g.scope, g.revoked_at AS revokedAt, u.sub, u.provider, u.name, u.email, u.groups, g.auth_time AS authTime,
 			a.sub AS approvedBySub
 		 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 		 WHERE t.token_hash = ?`
 	);
-	const findTokenState: Store['findTokenState'] = async (tokenHash) => tokenState.get(tokenHash);
+	const findTokenState: Store['findTokenState'] = async (tokenHash) => {
+		const state = tokenState.get(tokenHash);
+		return state && { ...state, groups: JSON.parse(state.groups) as string[] };
+	};
 
 	const grantRevoke = db.prepare<[number, number]>(`UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`);
 	const revokeGrant: Store['revokeGrant'] = async (grantId, now) => void grantRevoke.run(now, grantId);
