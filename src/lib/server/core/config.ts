@@ -194,44 +194,44 @@ function readAdminSubjects(env: Env, providerIds: string[], errors: string[]): s
 }
 
 function readClientsFile(env: Env, production: boolean, readFile: (path: string) => string, errors: string[], warnings: string[]): Client[] {
-	const path = env.CLIENTS_FILE?.trim();
-	if (!path) {
+	if (!env.CLIENTS_FILE?.trim()) {
 		if (production) errors.push('CLIENTS_FILE: required when NODE_ENV=production (the demo client exists only in development)');
 		return [DEMO_CLIENT];
 	}
-	let text: string;
-	try {
-		text = readFile(path);
-	} catch (error) {
-		errors.push(`CLIENTS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-		return [];
-	}
-	const result = parseClients(text);
-	if (!result.ok) {
-		errors.push(`CLIENTS_FILE: ${path}: ${result.error}`);
-		return [];
-	}
-	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
-	return result.clients;
+	const read = readListFile(env, 'CLIENTS_FILE', readFile, (text) => parseClients(text), errors, warnings);
+	return read?.clients ?? [];
 }
 
 function readProvidersFile(env: Env, readFile: (path: string) => string, errors: string[], warnings: string[]): ProviderConfig[] {
-	const path = env.PROVIDERS_FILE?.trim();
-	if (!path) return [];
+	const read = readListFile(env, 'PROVIDERS_FILE', readFile, (text) => parseProvidersFile(text, env), errors, warnings);
+	return read?.providers ?? [];
+}
+
+/** The JSON file a variable names, read and parsed: each problem one line naming the variable and the file; null when there is none or it is bad. */
+function readListFile<T extends { ok: true; warnings: string[] }>(
+	env: Env,
+	name: 'CLIENTS_FILE' | 'PROVIDERS_FILE',
+	readFile: (path: string) => string,
+	parse: (text: string) => T | { ok: false; error: string },
+	errors: string[],
+	warnings: string[]
+): T | null {
+	const path = env[name]?.trim();
+	if (!path) return null;
 	let text: string;
 	try {
 		text = readFile(path);
 	} catch (error) {
-		errors.push(`PROVIDERS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-		return [];
+		errors.push(`${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+		return null;
 	}
-	const result = parseProvidersFile(text, env);
+	const result = parse(text);
 	if (!result.ok) {
-		errors.push(`PROVIDERS_FILE: ${path}: ${result.error}`);
-		return [];
+		errors.push(`${name}: ${path}: ${result.error}`);
+		return null;
 	}
-	warnings.push(...result.warnings.map((warning) => `PROVIDERS_FILE: ${path}: ${warning}`));
-	return result.providers;
+	warnings.push(...result.warnings.map((warning) => `${name}: ${path}: ${warning}`));
+	return result;
 }
 
 function readSecret(env: Env, name: string, production: boolean, errors: string[]): string | null {

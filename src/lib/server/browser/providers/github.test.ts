@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../core/config';
 import type { GitHubProviderConfig } from '../../core/providers';
+import { configWithProvider } from '../../../../../tests/support/providers-config.ts';
 import { completeGitHubSignIn, startGitHubSignIn } from './github';
 import type { SignInResult } from './upstream';
 import { GITHUB_USERS, startGitHubStandIn, type GitHubStandIn } from '../../../../../tests/support/github-stand-in.ts';
@@ -19,11 +19,7 @@ afterAll(async () => {
 	await github?.close();
 });
 
-function configured(entry: Record<string, unknown>): { config: Config; provider: GitHubProviderConfig } {
-	const loaded = loadConfig({ ORIGIN, DEV_IDP: '1', PROVIDERS_FILE: 'providers.json' }, () => JSON.stringify({ providers: [entry] }));
-	if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-	return { config: loaded.config, provider: loaded.config.providers[0] as GitHubProviderConfig };
-}
+const configured = (entry: Record<string, unknown>) => configWithProvider<GitHubProviderConfig>(ORIGIN, entry);
 
 async function signIn(login: string, scopes?: string[]): Promise<SignInResult> {
 	const { config, provider } = configured(github.entry('GitHub', scopes));

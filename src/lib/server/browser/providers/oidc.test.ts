@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../core/config';
+import type { Config } from '../../core/config';
 import type { OidcProviderConfig } from '../../core/providers';
+import { configWithProvider } from '../../../../../tests/support/providers-config.ts';
 import { OpenIdIssuer, type IssuerCacheTimes } from './oidc';
 import type { SignInResult } from './upstream';
 import { ISSUER_USERS, startTestIssuer, walkSignIn, type IdTokenFault, type TestIssuer } from '../../../../../tests/support/oidc-issuer.ts';
@@ -21,12 +22,7 @@ afterAll(async () => {
 	await acme?.close();
 });
 
-/** The configuration doorcode would load with this PROVIDERS_FILE entry. */
-function configured(entry: Record<string, unknown>): { config: Config; provider: OidcProviderConfig } {
-	const loaded = loadConfig({ ORIGIN, DEV_IDP: '1', PROVIDERS_FILE: 'providers.json' }, () => JSON.stringify({ providers: [entry] }));
-	if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-	return { config: loaded.config, provider: loaded.config.providers[0] as OidcProviderConfig };
-}
+const configured = (entry: Record<string, unknown>) => configWithProvider<OidcProviderConfig>(ORIGIN, entry);
 
 /** A whole sign-in: start, the person at the issuer, the callback's completion. */
 async function signIn(issuer: OpenIdIssuer, config: Config, sub: string): Promise<SignInResult> {
