@@ -3,7 +3,7 @@ import { DEMO_CLIENT, parseClients, type Client } from './clients';
 import { BUILT_IN_PROVIDERS, findProvider, parseProvidersFile, PROVIDER_ID, type ProviderConfig } from './providers';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
-import { isHttpsOrLoopback, isLoopbackUrl } from './urls';
+import { isHttpsOrLoopback, isLoopbackUrl } from './addresses';
 
 export interface Config {
 	/** ORIGIN: the public base URL, also the metadata's issuer. */
@@ -26,6 +26,7 @@ export interface Config {
 	/** ORCID, Clerk, then PROVIDERS_FILE's entries in its order: the order of the sign-in buttons. */
 	providers: ProviderConfig[];
 	adminSubjects: string[];
+	/** What CLIENTS_FILE declares (the demo client without it): applied to the store at every start-up. */
 	clients: Client[];
 	deviceCodeTtlSeconds: number;
 	pollIntervalSeconds: number;

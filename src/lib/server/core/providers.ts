@@ -1,5 +1,5 @@
 import { SCOPE_TOKEN } from './clients';
-import { isHttpsOrLoopback } from './urls';
+import { isHttpsOrLoopback } from './addresses';
 
 /**
  * The sign-in providers: ORCID and Clerk from their variables (config.ts), and any

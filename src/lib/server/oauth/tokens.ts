@@ -1,5 +1,5 @@
 import { recordAudit } from '../core/audit';
-import { PERSONAL_CLIENT_ID, type Client } from '../core/clients';
+import { mayUseGrant, PERSONAL_CLIENT_ID, type Client } from '../core/clients';
 import type { Config } from '../core/config';
 import { generateSecret, hashSecret } from '../core/crypto';
 import { invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './errors';
@@ -19,7 +19,8 @@ export interface TokenResponse {
 	access_token: string;
 	token_type: 'Bearer';
 	expires_in: number;
-	refresh_token: string;
+	/** Only for a client whose grant_types include refresh_token. */
+	refresh_token?: string;
 	scope: string;
 	id_token?: string;
 }
@@ -37,8 +38,9 @@ export function accessTokenLifetime(config: Config, client: Client): number {
 
 /**
  * A new access token (opaque, or an RFC 9068 JWT for a client that asked for them), a new
- * refresh token, and an ID token when `openid` was granted. A JWT is stored like an opaque
- * token, by its hash, so userinfo, introspection and revocation treat both alike.
+ * refresh token when the client may refresh, and an ID token when `openid` was granted. A
+ * JWT is stored like an opaque token, by its hash, so userinfo, introspection and
+ * revocation treat both alike.
  */
 export async function issueTokens(services: Services, client: Client, subject: TokenSubject, now: number): Promise<IssuedTokens> {
 	const { config } = services;
@@ -47,22 +49,22 @@ export async function issueTokens(services: Services, client: Client, subject: T
 		client.accessTokenFormat === 'jwt'
 			? await signAccessToken(services, client, subject, generateSecret(), now, lifetime)
 			: generateSecret(ACCESS_TOKEN_PREFIX);
-	const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+	const refreshToken = mayUseGrant(client, 'refresh_token') ? generateSecret(REFRESH_TOKEN_PREFIX) : null;
 	const idToken = subject.scope.split(' ').includes('openid') ? await signIdToken(services, client, subject, now, lifetime) : undefined;
 	return {
 		response: {
 			access_token: accessToken,
 			token_type: 'Bearer',
 			expires_in: lifetime,
-			refresh_token: refreshToken,
+			...(refreshToken ? { refresh_token: refreshToken } : {}),
 			scope: subject.scope,
 			...(idToken ? { id_token: idToken } : {})
 		},
 		stored: {
 			accessTokenHash: hashSecret(accessToken),
 			accessExpiresAt: now + msFromSeconds(lifetime),
-			refreshTokenHash: hashSecret(refreshToken),
-			refreshExpiresAt: now + msFromSeconds(config.refreshTokenTtlSeconds)
+			refreshTokenHash: refreshToken ? hashSecret(refreshToken) : null,
+			refreshExpiresAt: now + msFromSeconds(client.refreshTokenTtlSeconds ?? config.refreshTokenTtlSeconds)
 		}
 	};
 }
@@ -152,10 +154,10 @@ export async function revokeToken(services: Services, client: Client, token: str
 }
 
 /**
- * A token of a client no longer in CLIENTS_FILE is refused: removing a client ends its
- * logins at once. Personal access tokens belong to no client.
+ * A token of a client disabled or deleted (or dropped from CLIENTS_FILE) is refused: its
+ * logins end everywhere within 2 seconds. Personal access tokens belong to no client.
  */
-function clientStillDeclared({ clients }: Services, clientId: string): boolean {
+function clientStillEnabled({ clients }: Services, clientId: string): boolean {
 	return clientId === PERSONAL_CLIENT_ID || clients.has(clientId);
 }
 
@@ -163,7 +165,7 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.');
 	const state = await services.store.findTokenState(hashSecret(token));
-	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillDeclared(services, state.clientId)) {
+	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillEnabled(services, state.clientId)) {
 		return ok({ active: false });
 	}
 	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.clientId) : undefined;
@@ -195,7 +197,7 @@ export async function authenticateBearer(services: Services, authorization: stri
 	const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>".') };
 	const token = await services.store.findActiveAccessToken(hashSecret(match[1]), now);
-	if (!token || !clientStillDeclared(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	if (!token || !clientStillEnabled(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
 	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
 	if (accessTokenAudienceOf(services, token.clientId) !== services.config.origin) {
 		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };

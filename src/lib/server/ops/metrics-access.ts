@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isLoopbackAddress } from '../core/addresses';
 import type { Config } from '../core/config';
-import { isLoopbackAddress } from '../core/urls';
 
 /**
  * Who may read /metrics. With METRICS_TOKEN: whoever sends it as a bearer token. Without

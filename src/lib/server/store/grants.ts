@@ -13,11 +13,14 @@ export interface NewGrant {
 	expiresAt: number | null;
 }
 
-/** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
+/**
+ * The hashes and lifetimes of a new access and refresh token; the tokens themselves never
+ * reach the store. No refresh token (null) for a client whose grant_types lack refresh_token.
+ */
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
 	accessExpiresAt: number;
-	refreshTokenHash: Buffer;
+	refreshTokenHash: Buffer | null;
 	refreshExpiresAt: number;
 }
 

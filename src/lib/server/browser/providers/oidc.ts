@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../../core/config';
 import type { OidcProviderConfig } from '../../core/providers';
-import { isHttpsOrLoopback } from '../../core/urls';
+import { isHttpsOrLoopback } from '../../core/addresses';
 import {
 	emailOf,
 	exchangeCode,

@@ -46,7 +46,8 @@ export function grantWrites(db: Connection) {
 		insertToken: (token: NewToken) => void insertToken.run(token),
 		insertTokenPair: (grantId: number, tokens: NewTokenPair, now: number) => {
 			insertToken.run({ tokenHash: tokens.accessTokenHash, grantId, kind: 'access', createdAt: now, expiresAt: tokens.accessExpiresAt });
-			insertToken.run({ tokenHash: tokens.refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: tokens.refreshExpiresAt });
+			if (tokens.refreshTokenHash)
+				insertToken.run({ tokenHash: tokens.refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: tokens.refreshExpiresAt });
 		}
 	};
 }
