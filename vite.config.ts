@@ -10,7 +10,8 @@ const ENGINE_TESTS = [
 	'oauth/oidc',
 	'oauth/client-registry',
 	'browser/admin',
-	'browser/confirmation'
+	'browser/confirmation',
+	'browser/sign-in'
 ].map((name) => `src/lib/server/${name}.test.ts`);
 
 export default defineConfig({
