@@ -273,7 +273,8 @@ describe("a client's policy", () => {
 			disabledAt: null,
 			createdAt: T0,
 			updatedAt: T0,
-			updatedBy: 'operator'
+			updatedBy: 'operator',
+			registration: null
 		});
 		expect(services.clients.get('every-cli')).toEqual(added.ok && added.client);
 	});
