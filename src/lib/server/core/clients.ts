@@ -17,12 +17,14 @@ export interface Client {
 	audience?: string;
 	/** Seconds its access tokens (and ID tokens) live, instead of ACCESS_TOKEN_TTL. */
 	accessTokenTtlSeconds?: number;
+	/** RFC 9449 §5.3: it always uses DPoP, so a request of its without a proof is refused. */
+	dpopBoundAccessTokens?: boolean;
 }
 
 /** `warnings` name keys doorcode does not know (a typo would otherwise change nothing, silently). */
 export type ClientsResult = { ok: true; clients: Client[]; warnings: string[] } | { ok: false; error: string };
 
-const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256', 'access_token_format', 'audience', 'access_token_ttl'];
+const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256', 'access_token_format', 'audience', 'access_token_ttl', 'dpop_bound_access_tokens'];
 
 /** The development client that exists when no CLIENTS_FILE is given (SPEC). */
 export const DEMO_CLIENT: Client = {
@@ -89,13 +91,11 @@ function parseClient(entry: unknown): Client | string {
 	return { id, name: name.trim(), type, scopes: [...new Set(scopes)], ...tokens };
 }
 
-/** access_token_format, audience and access_token_ttl, each optional. */
-function parseTokenSettings({
-	access_token_format,
-	audience,
-	access_token_ttl
-}: Record<string, unknown>): Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtlSeconds'> | string {
-	const settings: Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtlSeconds'> = {};
+type TokenSettings = Pick<Client, 'accessTokenFormat' | 'audience' | 'accessTokenTtlSeconds' | 'dpopBoundAccessTokens'>;
+
+/** access_token_format, audience, access_token_ttl and dpop_bound_access_tokens, each optional. */
+function parseTokenSettings({ access_token_format, audience, access_token_ttl, dpop_bound_access_tokens }: Record<string, unknown>): TokenSettings | string {
+	const settings: TokenSettings = {};
 	if (access_token_format !== undefined) {
 		if (access_token_format !== 'opaque' && access_token_format !== 'jwt') return 'access_token_format must be "opaque" or "jwt"';
 		settings.accessTokenFormat = access_token_format;
@@ -110,6 +110,10 @@ function parseTokenSettings({
 			return 'access_token_ttl must be a whole number of seconds from 30 to 86400';
 		}
 		settings.accessTokenTtlSeconds = access_token_ttl;
+	}
+	if (dpop_bound_access_tokens !== undefined) {
+		if (typeof dpop_bound_access_tokens !== 'boolean') return 'dpop_bound_access_tokens must be true or false';
+		if (dpop_bound_access_tokens) settings.dpopBoundAccessTokens = true;
 	}
 	return settings;
 }

@@ -24,12 +24,14 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 
 /**
  * RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client, counted
- * against `limits` by the insert itself (one round trip on either engine).
+ * against `limits` by the insert itself (one round trip on either engine); bound, with a
+ * DPoP key's thumbprint, to that key for every poll.
  */
 export async function createDeviceAuthorization(
 	services: Services,
 	client: Client,
 	scopeParam: string | undefined,
+	dpopJkt: string | null,
 	context: RequestContext,
 	limits: ApiLimit[] = []
 ): Promise<OAuthResult> {
@@ -54,7 +56,8 @@ export async function createDeviceAuthorization(
 				intervalSeconds: config.pollIntervalSeconds,
 				requesterIp: context.ip,
 				requesterNetwork: context.ip && addressKey(context.ip),
-				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
+				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null,
+				dpopJkt
 			},
 			limits
 		);

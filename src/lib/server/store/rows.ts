@@ -59,10 +59,14 @@ export interface DeviceAuthorizationRow {
 
 export type PollOutcome = 'replayed' | 'slow_down' | 'denied' | 'expired' | 'issue' | 'pending';
 
-/** What a poll needs to answer; the rest of the row is read only when tokens are issued. */
+/**
+ * What a poll needs to answer; the rest of the row is read only when tokens are issued.
+ * 'wrong_dpop_key': the code is bound to a DPoP key (RFC 9449) that did not sign this poll's
+ * proof, so it was not polled at all (its clock and status are as they were).
+ */
 export interface PolledAuthorizationRow {
 	id: number;
-	last_poll_outcome: PollOutcome;
+	last_poll_outcome: PollOutcome | 'wrong_dpop_key';
 	last_polled_at: number | null;
 	interval_seconds: number;
 	entered_at: number | null;
@@ -82,6 +86,8 @@ export interface NewDeviceAuthorization {
 	/** The requester's address as address blocks name it (rate-limit.ts addressKey: an IPv6 /64). */
 	requesterNetwork: string | null;
 	requesterUserAgent: string | null;
+	/** The thumbprint of the DPoP key its polls must prove (RFC 9449), from its first request; null: unbound. */
+	dpopJkt: string | null;
 }
 
 /** A limit a new code counts against, counted in the same statement as the insert (the rules of core/rate-limit.ts). */
@@ -112,6 +118,8 @@ export interface NewGrant {
 export interface TokenStateRow {
 	grant_id: number;
 	kind: 'access' | 'refresh';
+	/** The thumbprint of the DPoP key the token is bound to (RFC 9449); null: a bearer token. */
+	dpop_jkt: string | null;
 	created_at: number;
 	expires_at: number;
 	retired_at: number | null;
@@ -153,6 +161,8 @@ export interface PickupRow {
 
 export interface AccessTokenRow {
 	grant_id: number;
+	/** The thumbprint of the DPoP key the token is bound to (RFC 9449); null: a bearer token. */
+	dpop_jkt: string | null;
 	expires_at: number;
 	scope: string;
 	client_id: string;
@@ -237,8 +247,12 @@ export interface Issuance {
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
 	accessExpiresAt: number;
+	/** The DPoP key's thumbprint the access token is bound to; null: a bearer token. */
+	accessDpopJkt: string | null;
 	refreshTokenHash: Buffer;
 	refreshExpiresAt: number;
+	/** The DPoP key's thumbprint the refresh token is bound to (public clients' only, RFC 9449 §5); null: unbound. */
+	refreshDpopJkt: string | null;
 }
 
 /** What redeeming an approval gave: the new grant, and whose it is. */

@@ -78,8 +78,8 @@ export function grants({ query, one, transaction }: Connection): Grants {
 		findTokenState: (tokenHash) =>
 			one<TokenStateRow>(
 				'findTokenState',
-				`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time,
-					a.sub AS approved_by_sub
+				`SELECT t.grant_id, t.kind, t.dpop_jkt, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email,
+					g.auth_time, a.sub AS approved_by_sub
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 				 WHERE t.token_hash = $1`,
 				[tokenHash]
@@ -87,7 +87,7 @@ export function grants({ query, one, transaction }: Connection): Grants {
 		findActiveAccessToken: (tokenHash, now) =>
 			one<AccessTokenRow>(
 				'findActiveAccessToken',
-				`SELECT t.grant_id, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email, a.sub AS approved_by_sub
+				`SELECT t.grant_id, t.dpop_jkt, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email, a.sub AS approved_by_sub
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 				 WHERE t.token_hash = $1 AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > $2 AND g.revoked_at IS NULL`,
 				[tokenHash, now]

@@ -8,11 +8,17 @@ export const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_
 
 /** A grant's next access and refresh token, in the transaction of a redeemed approval or a rotated refresh token. */
 export const insertTokenPair = async (client: pg.PoolClient, grantId: number, tokens: NewTokenPair, now: number) =>
-	client.query(`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at) VALUES ($1, $3, 'access', $4, $5), ($2, $3, 'refresh', $4, $6)`, [
-		tokens.accessTokenHash,
-		tokens.refreshTokenHash,
-		grantId,
-		now,
-		tokens.accessExpiresAt,
-		tokens.refreshExpiresAt
-	]);
+	client.query(
+		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at, dpop_jkt)
+		 VALUES ($1, $3, 'access', $4, $5, $7), ($2, $3, 'refresh', $4, $6, $8)`,
+		[
+			tokens.accessTokenHash,
+			tokens.refreshTokenHash,
+			grantId,
+			now,
+			tokens.accessExpiresAt,
+			tokens.refreshExpiresAt,
+			tokens.accessDpopJkt,
+			tokens.refreshDpopJkt
+		]
+	);

@@ -6,14 +6,14 @@ import { written, type GrantWrites } from './shared';
 export function grants(db: Connection, { insertGrant, insertToken, insertTokenPair }: GrantWrites) {
 	const personal = db.transaction((grant: NewGrant, tokenHash: Buffer) => {
 		const id = insertGrant({ ...grant, authTime: null });
-		insertToken({ tokenHash, grantId: id, kind: 'access', createdAt: grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt });
+		insertToken({ tokenHash, grantId: id, kind: 'access', createdAt: grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt, dpopJkt: null });
 		return id;
 	});
 	const createPersonalGrant: Store['createPersonalGrant'] = async (grant, tokenHash) => personal(grant, tokenHash);
 
 	const tokenState = db.prepare<[Buffer], TokenStateRow>(
-		`SELECT t.grant_id, t.kind, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email, g.auth_time,
-			a.sub AS approved_by_sub
+		`SELECT t.grant_id, t.kind, t.dpop_jkt, t.created_at, t.expires_at, t.retired_at, g.client_id, g.scope, g.revoked_at, u.sub, u.name, u.email,
+			g.auth_time, a.sub AS approved_by_sub
 		 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 		 WHERE t.token_hash = ?`
 	);
@@ -47,7 +47,7 @@ export function grants(db: Connection, { insertGrant, insertToken, insertTokenPa
 	const rotateRefreshToken: Store['rotateRefreshToken'] = async (tokenHash, clientId, next, now) => rotate(tokenHash, clientId, next, now);
 
 	const activeAccessToken = db.prepare<[Buffer, number], AccessTokenRow>(
-		`SELECT t.grant_id, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email, a.sub AS approved_by_sub
+		`SELECT t.grant_id, t.dpop_jkt, t.expires_at, g.scope, g.client_id, u.sub, u.provider, u.name, u.email, a.sub AS approved_by_sub
 		 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 		 WHERE t.token_hash = ? AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > ?
 			AND g.revoked_at IS NULL`

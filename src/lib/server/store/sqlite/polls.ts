@@ -7,7 +7,7 @@ import { PollClock } from './poll-clock';
 type PollStateRow = Pick<
 	DeviceAuthorizationRow,
 	'id' | 'status' | 'created_at' | 'expires_at' | 'interval_seconds' | 'entered_at' | 'denial_reason' | 'grant_id'
->;
+> & { dpop_jkt: string | null };
 
 /** A CLI's polls (RFC 8628 §3.4–3.5), decided by poll-rule.ts on one read and this process's poll clock. */
 export function polls(db: Connection) {
@@ -15,16 +15,21 @@ export function polls(db: Connection) {
 
 	// What a poll decides on (poll-rule.ts); the clock is in memory (poll-clock.ts).
 	const pollState = db.prepare<[Buffer, string], PollStateRow>(
-		`SELECT id, status, created_at, expires_at, interval_seconds, entered_at, denial_reason, grant_id
+		`SELECT id, status, created_at, expires_at, interval_seconds, entered_at, denial_reason, grant_id, dpop_jkt
 		 FROM device_authorizations WHERE device_code_hash = ? AND client_id = ?`
 	);
 	// Only a slow_down writes: the longer interval outlives the process.
 	const pollInterval = db.prepare<[number, number]>(`UPDATE device_authorizations SET interval_seconds = ? WHERE id = ?`);
 
 	/** decidePoll on the row and this process's clock: a waiting poll reads and writes nothing else. */
-	const pollDeviceAuthorization: Store['pollDeviceAuthorization'] = async (deviceCodeHash, clientId, now) => {
+	const pollDeviceAuthorization: Store['pollDeviceAuthorization'] = async (deviceCodeHash, clientId, dpopJkt, now) => {
 		const row = pollState.get(deviceCodeHash, clientId);
 		if (!row) return undefined;
+		const answer = { id: row.id, entered_at: row.entered_at, denial_reason: row.denial_reason, grant_id: row.grant_id };
+		// Bound to another key: not a poll of this code, so its clock is left as it was.
+		if (row.dpop_jkt !== null && row.dpop_jkt !== dpopJkt) {
+			return { ...answer, last_poll_outcome: 'wrong_dpop_key', last_polled_at: null, interval_seconds: row.interval_seconds };
+		}
 		const decision = decidePoll(
 			{
 				status: row.status,
@@ -36,15 +41,7 @@ export function polls(db: Connection) {
 		);
 		if (decision.intervalSeconds !== row.interval_seconds) pollInterval.run(decision.intervalSeconds, row.id);
 		pollClock.record(row.id, decision.lastPolledAt, decision.intervalSeconds, now);
-		return {
-			id: row.id,
-			last_poll_outcome: decision.outcome,
-			last_polled_at: decision.lastPolledAt,
-			interval_seconds: decision.intervalSeconds,
-			entered_at: row.entered_at,
-			denial_reason: row.denial_reason,
-			grant_id: row.grant_id
-		};
+		return { ...answer, last_poll_outcome: decision.outcome, last_polled_at: decision.lastPolledAt, interval_seconds: decision.intervalSeconds };
 	};
 
 	return { pollDeviceAuthorization };
