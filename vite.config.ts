@@ -3,9 +3,15 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 
 /** The store contract and the domain tests built on testServices(): run on PostgreSQL as well. */
-const ENGINE_TESTS = ['store/store', 'oauth/device-lifecycle', 'oauth/token-lifecycle', 'oauth/oidc', 'oauth/dpop', 'browser/admin'].map(
-	(name) => `src/lib/server/${name}.test.ts`
-);
+const ENGINE_TESTS = [
+	'store/store',
+	'oauth/device-lifecycle',
+	'oauth/token-lifecycle',
+	'oauth/oidc',
+	'oauth/dpop',
+	'browser/admin',
+	'browser/confirmation'
+].map((name) => `src/lib/server/${name}.test.ts`);
 
 export default defineConfig({
 	plugins: [

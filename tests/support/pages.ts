@@ -62,6 +62,18 @@ export class ConfirmPage {
 	async deny() {
 		await this.page.getByRole('button', { name: 'Deny' }).click();
 	}
+
+	/** The client's `allow` refuses this account: why, and no Approve button. */
+	async expectRefused(clientName: string) {
+		await expect(this.page).toHaveURL(/\/device\/confirm$/);
+		await expect(this.page.getByRole('heading', { name: `This account may not approve ${clientName}` })).toBeVisible();
+		await expect(this.page.getByRole('alert')).toContainText('may not approve');
+		await expect(this.page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+	}
+
+	async signInWithAnotherAccount() {
+		await this.page.getByRole('button', { name: 'Sign in with another account' }).click();
+	}
 }
 
 /** The whole browser side of a device login: code, sign-in at the provider, then approve or deny. */

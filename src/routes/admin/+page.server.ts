@@ -49,13 +49,13 @@ export const actions: Actions = {
 			const message = 'message' in decision ? decision.message : 'That code is not pending any more.';
 			return fail(400, { decisionError: message, owner: request.owner.slice(0, 254), label: request.label.slice(0, 80) });
 		}
-		decided(event, `Approved ${formatUserCode(decision.authorization.user_code)}: the device will receive its tokens at its next poll.`);
+		decided(event, `Approved ${formatUserCode(decision.authorization.userCode)}: the device will receive its tokens at its next poll.`);
 	},
 	deny: async (event) => {
 		const admin = adminOf(event);
 		const decision = await denyAsAdmin(event.locals.services, admin, (await fields(event)).text('user_code'), now());
 		if (!decision.ok) return fail(400, { decisionError: 'message' in decision ? decision.message : 'That code is not pending any more.' });
-		decided(event, `Denied ${formatUserCode(decision.authorization.user_code)}: the device is told at its next poll.`);
+		decided(event, `Denied ${formatUserCode(decision.authorization.userCode)}: the device is told at its next poll.`);
 	},
 	revoke: async (event) => {
 		const admin = adminOf(event);

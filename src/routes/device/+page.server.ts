@@ -34,7 +34,7 @@ export const actions: Actions = {
 			});
 		}
 		if (!entry.ok) return fail(400, { code: code.slice(0, 20), message: CODE_NOT_VALID });
-		deviceLoginCookie.set(cookies, config, entry.handle, entry.authorization.expires_at, at);
+		deviceLoginCookie.set(cookies, config, entry.handle, entry.authorization.expiresAt, at);
 		redirect(303, '/device/confirm');
 	}
 };

@@ -4,7 +4,7 @@ import { PERSONAL_CLIENT_ID, SCOPE_TOKEN } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
-import type { GrantRow, UncollectedApprovalRow } from '../store/store';
+import type { Grant, UncollectedApproval } from '../store/store';
 import { PERSONAL_TOKEN_PREFIX } from '../oauth/tokens';
 
 /** What a person sees and manages at /account: approved devices and personal access tokens. */
@@ -28,15 +28,15 @@ async function ownerIds({ store }: Services, holder: AccountHolder): Promise<num
 	return addressed ? [holder.id, addressed.id] : [holder.id];
 }
 
-export async function listDevices(services: Services, holder: AccountHolder, now: number): Promise<GrantRow[]> {
+export async function listDevices(services: Services, holder: AccountHolder, now: number): Promise<Grant[]> {
 	const lists = await Promise.all((await ownerIds(services, holder)).map((id) => services.store.listActiveGrants(id, 'device', now)));
-	return lists.flat().sort((a, b) => b.created_at - a.created_at);
+	return lists.flat().sort((a, b) => b.createdAt - a.createdAt);
 }
 
 /** Codes this person (or an admin for them) approved whose CLI has not collected its tokens yet. */
-export async function listUncollectedApprovals(services: Services, holder: AccountHolder, now: number): Promise<UncollectedApprovalRow[]> {
+export async function listUncollectedApprovals(services: Services, holder: AccountHolder, now: number): Promise<UncollectedApproval[]> {
 	const lists = await Promise.all((await ownerIds(services, holder)).map((id) => services.store.listUncollectedApprovals(id, now)));
-	return lists.flat().sort((a, b) => b.decided_at - a.decided_at);
+	return lists.flat().sort((a, b) => b.decidedAt - a.decidedAt);
 }
 
 /** Takes back an approval of the person's own before its CLI collected the tokens; the CLI hears access_denied. */
@@ -55,7 +55,7 @@ export async function revokeOwnApproval(
 	return { outcome: 'gone' };
 }
 
-export function listPersonalTokens(services: Services, holder: AccountHolder, now: number): Promise<GrantRow[]> {
+export function listPersonalTokens(services: Services, holder: AccountHolder, now: number): Promise<Grant[]> {
 	return services.store.listActiveGrants(holder.id, 'personal', now);
 }
 
@@ -138,12 +138,12 @@ export interface PickupReceipt {
 export async function pickupReceipt({ store }: Services, userCode: string, ownerId: number): Promise<PickupReceipt | null> {
 	const row = await store.findPickup(userCode, ownerId);
 	if (!row || (row.status !== 'approved' && row.status !== 'consumed')) return null;
-	const pickedUp = row.picked_up_at !== null;
+	const pickedUp = row.pickedUpAt !== null;
 	return {
 		pickedUp,
-		pickedUpAt: row.picked_up_at,
-		pickupIp: row.pickup_ip,
-		requesterIp: row.requester_ip,
-		ipMismatch: pickedUp && row.pickup_ip !== row.requester_ip
+		pickedUpAt: row.pickedUpAt,
+		pickupIp: row.pickupIp,
+		requesterIp: row.requesterIp,
+		ipMismatch: pickedUp && row.pickupIp !== row.requesterIp
 	};
 }

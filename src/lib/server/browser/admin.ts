@@ -1,5 +1,8 @@
 import { auditPage, recordAudit } from '../core/audit';
+import { describeApprovalRule, EMAIL_OWNER_PROVIDER } from '../core/approval-rule';
+import { providerName } from '../core/config';
 import {
+	approvalVerdict,
 	approveDeviceAuthorization,
 	denyDeviceAuthorization,
 	revokeApproval,
@@ -33,20 +36,32 @@ export type OwnerResolution = { ok: true; ownerId: number; ownerSub: string } | 
 /**
  * `Owner` is an email address (the grant then belongs to `email:<address>`, shown to
  * whoever signs in with that verified address) or the `sub` of someone who signed in.
+ * The client's `allow` must admit them as far as can be known: an address by its domain
+ * or as a listed `email:` sub; someone who signed in by the whole rule.
  */
-export async function resolveOwner({ store }: Services, input: string, now: number): Promise<OwnerResolution> {
+export async function resolveOwner(services: Services, input: string, clientId: string, now: number): Promise<OwnerResolution> {
+	const { store } = services;
 	const value = input.trim();
 	const asEmail = normalizeEmail(value.startsWith('email:') ? value.slice(6) : value);
 	if (asEmail) {
-		const user = await store.upsertUser({ sub: `email:${asEmail}`, provider: 'email', name: null, email: asEmail }, now);
+		const owner = { sub: `email:${asEmail}`, provider: EMAIL_OWNER_PROVIDER, email: asEmail, groups: [] };
+		const verdict = approvalVerdict(services, clientId, owner);
+		if (!verdict.admitted) return { ok: false, message: `${asEmail} cannot own a login to ${clientNameOf(services, clientId)}. ${verdict.reason}` };
+		const user = await store.upsertUser({ ...owner, name: null }, now);
 		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
 	if (/^(orcid|clerk):[^\s\p{Cc}]+$/u.test(value)) {
 		const user = await store.findUserBySub(value);
-		if (user) return { ok: true, ownerId: user.id, ownerSub: user.sub };
-		return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
+		if (!user) return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
+		const verdict = approvalVerdict(services, clientId, user);
+		if (!verdict.admitted) return { ok: false, message: `${value} cannot own a login to ${clientNameOf(services, clientId)}. ${verdict.reason}` };
+		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
 	return { ok: false, message: 'Enter the owner as an email address, or as orcid:<iD> or clerk:<user id> of someone who has signed in.' };
+}
+
+function clientNameOf({ clients }: Services, clientId: string): string {
+	return clients.get(clientId)?.name ?? clientId;
 }
 
 export interface OnBehalfApproval {
@@ -64,10 +79,10 @@ export async function approveOnBehalf(services: Services, admin: Actor, request:
 	if (!userCode || !pending) return { ok: false, message: 'That code is not pending any more: it expired or was already decided.' };
 	const label = request.label.trim();
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
-	const client = services.clients.get(pending.client_id);
+	const client = services.clients.get(pending.clientId);
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
-	const owner = await resolveOwner(services, request.owner, now);
+	const owner = await resolveOwner(services, request.owner, pending.clientId, now);
 	if (!owner.ok) return owner;
 	return approveDeviceAuthorization(
 		services,
@@ -88,7 +103,7 @@ export async function revokeGrantAsAdmin(services: Services, admin: Actor, grant
 	if (!revoked) return false;
 	await recordAudit(
 		services,
-		{ actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.client_id, subject: `grant ${grantId}`, ip: admin.ip },
+		{ actor: admin.sub, action: 'grant.revoked_by_admin', clientId: revoked.clientId, subject: `grant ${grantId}`, ip: admin.ip },
 		now
 	);
 	return true;
@@ -103,6 +118,7 @@ export function revokeApprovalAsAdmin(services: Services, admin: Actor, approval
 export async function adminOverview(services: Services, query: { code: string | null; filter: string; page: string | null }, now: number) {
 	const { clients, store, config } = services;
 	const clientName = (id: string) => clients.get(id)?.name ?? id;
+	const whoMayApprove = (id: string) => describeApprovalRule(clients.get(id)?.allow, (provider) => providerName(config, provider));
 	const code = normalizeUserCode(query.code ?? '');
 	const [pending, selected, uncollected, grants, audit] = await Promise.all([
 		store.listPendingAuthorizations(now, 200),
@@ -123,30 +139,31 @@ export async function adminOverview(services: Services, query: { code: string | 
 	return {
 		now,
 		pending: pending.map((row) => ({
-			userCode: formatUserCode(row.user_code),
-			clientName: clientName(row.client_id),
+			userCode: formatUserCode(row.userCode),
+			clientName: clientName(row.clientId),
 			scope: row.scope,
-			createdAt: row.created_at,
-			expiresAt: row.expires_at,
-			requesterIp: row.requester_ip,
-			requesterUserAgent: row.requester_user_agent
+			createdAt: row.createdAt,
+			expiresAt: row.expiresAt,
+			requesterIp: row.requesterIp,
+			requesterUserAgent: row.requesterUserAgent
 		})),
 		lookedUp: query.code !== null,
 		selected: selected
 			? {
-					userCode: formatUserCode(selected.user_code),
-					clientName: clientName(selected.client_id),
-					clientId: selected.client_id,
+					userCode: formatUserCode(selected.userCode),
+					clientName: clientName(selected.clientId),
+					clientId: selected.clientId,
 					scopes: selected.scope.split(' ').filter(Boolean),
-					createdAt: selected.created_at,
-					requesterIp: selected.requester_ip,
-					requesterUserAgent: selected.requester_user_agent
+					whoMayOwn: whoMayApprove(selected.clientId),
+					createdAt: selected.createdAt,
+					requesterIp: selected.requesterIp,
+					requesterUserAgent: selected.requesterUserAgent
 				}
 			: null,
 		uncollected,
 		filter: query.filter,
 		grants,
-		clients: config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes })),
+		clients: config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes, whoMayApprove: whoMayApprove(id) })),
 		audit
 	};
 }

@@ -15,6 +15,8 @@ export interface SessionUser {
 	provider: string;
 	name: string | null;
 	email: string | null;
+	/** What their provider said at the last sign-in that said any. */
+	groups: string[];
 	isAdmin: boolean;
 }
 
@@ -32,20 +34,21 @@ export async function validateSessionToken({ config, store }: Services, token: s
 	const tokenHash = hashSecret(token);
 	const session = await store.findSession(tokenHash);
 	if (!session) return { ok: false };
-	if (session.expires_at <= now) {
+	if (session.expiresAt <= now) {
 		await store.deleteSession(tokenHash);
 		return { ok: false };
 	}
 	const user = {
-		id: session.user_id,
+		id: session.userId,
 		sub: session.sub,
 		provider: session.provider,
 		name: session.name,
 		email: session.email,
+		groups: session.groups,
 		isAdmin: isAdmin(config, session)
 	};
 	const lifetime = msFromSeconds(config.sessionTtlSeconds);
-	if (session.expires_at - now < lifetime / 2) {
+	if (session.expiresAt - now < lifetime / 2) {
 		const renewedUntil = now + lifetime;
 		await store.extendSession(tokenHash, renewedUntil);
 		return { ok: true, user, renewedUntil };

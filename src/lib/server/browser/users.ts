@@ -1,10 +1,10 @@
 import type { Config } from '../core/config';
 import type { Identity } from './providers';
 import type { Services } from '../core/services';
-import type { UserRow } from '../store/store';
+import type { User } from '../store/store';
 
 /** Records who signed in, keeping the newest name and email the provider gave. */
-export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<UserRow> {
+export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<User> {
 	return store.upsertUser({ sub: identity.sub, provider: identity.provider, name: identity.name, email: identity.email }, now);
 }
 

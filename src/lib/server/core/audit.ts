@@ -1,6 +1,6 @@
 import type { Services } from './services';
 import type { Verdict } from './rate-limit';
-import type { AuditEntry, AuditRow } from '../store/store';
+import type { AuditEntry, AuditRecord } from '../store/store';
 
 /**
  * The audit log: approvals, denials, provider refusals, revocations, admin actions and
@@ -16,7 +16,7 @@ export const AUDIT_PAGE_SIZE = 50;
 /** Pages past the last are simply empty; this bound keeps the offset a number SQLite takes. */
 const MAX_AUDIT_PAGE = 1_000_000;
 
-export async function auditPage({ store }: Services, pageParam: string | null): Promise<{ entries: AuditRow[]; page: number; hasMore: boolean }> {
+export async function auditPage({ store }: Services, pageParam: string | null): Promise<{ entries: AuditRecord[]; page: number; hasMore: boolean }> {
 	const asked = /^\d{1,7}$/.test(pageParam ?? '') ? Number(pageParam) : 1;
 	const current = Math.min(MAX_AUDIT_PAGE, Math.max(1, asked));
 	const rows = await store.listAudit(AUDIT_PAGE_SIZE + 1, (current - 1) * AUDIT_PAGE_SIZE);

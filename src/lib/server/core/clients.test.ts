@@ -57,4 +57,41 @@ describe('clients', () => {
 		const text = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], scope: ['read'], secret: 'x' }] });
 		expect(parseClients(text)).toMatchObject({ ok: true, warnings: ['client "a": ignoring unknown keys "scope", "secret"'] });
 	});
+
+	it('a client carries its own allow, else the top-level one; a client without either admits anyone who can sign in', () => {
+		const text = JSON.stringify({
+			allow: { providers: ['acme', 'github'] },
+			clients: [
+				{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { email_domains: ['lab.example'], groups: ['acme/platform'], subjects: ['github:583231'] } },
+				{ id: 'b', name: 'B', type: 'public', scopes: [] }
+			]
+		});
+		expect(parseClients(text)).toEqual({
+			ok: true,
+			clients: [
+				{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { emailDomains: ['lab.example'], groups: ['acme/platform'], subjects: ['github:583231'] } },
+				{ id: 'b', name: 'B', type: 'public', scopes: [], allow: { providers: ['acme', 'github'] } }
+			],
+			warnings: []
+		});
+		const open = parseClients(JSON.stringify({ clients: [{ id: 'b', name: 'B', type: 'public', scopes: [] }] }));
+		expect(open.ok && open.clients[0]).toEqual({ id: 'b', name: 'B', type: 'public', scopes: [] });
+	});
+
+	it('a bad allow stops start-up naming its client, or the top-level one; unknown keys in it are warned about', () => {
+		const withAllow = (allow: unknown, topLevel?: unknown) =>
+			JSON.stringify({ ...(topLevel === undefined ? {} : { allow: topLevel }), clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow }] });
+		expect(parseClients(withAllow({ providers: [] }))).toEqual({
+			ok: false,
+			error: 'client "a": allow.providers must list provider ids such as "orcid", "clerk" or a PROVIDERS_FILE id'
+		});
+		expect(parseClients(withAllow({ providers: ['orcid'] }, 'everyone'))).toEqual({
+			ok: false,
+			error: 'the top-level allow must be an object such as {"providers": ["github"], "email_domains": ["lab.example"]}'
+		});
+		expect(parseClients(withAllow({ providers: ['orcid'], domain: ['lab.example'] }, { provider: ['orcid'] }))).toMatchObject({
+			ok: true,
+			warnings: ['the top-level allow: ignoring unknown key "allow.provider"', 'client "a": ignoring unknown key "allow.domain"']
+		});
+	});
 });

@@ -1,3 +1,4 @@
+import { parseApprovalRule, type ApprovalRule } from './approval-rule';
 import { hexDigestsEqual, sha256Hex } from './crypto';
 
 /** The client_id personal access tokens report: they belong to no CLI, and no client may take it. */
@@ -19,12 +20,25 @@ export interface Client {
 	accessTokenTtlSeconds?: number;
 	/** RFC 9449 §5.3: it always uses DPoP, so a request of its without a proof is refused. */
 	dpopBoundAccessTokens?: boolean;
+	/** Who may approve its codes: its own `allow`, else CLIENTS_FILE's top-level one; none admits anyone who can sign in. */
+	allow?: ApprovalRule;
 }
 
 /** `warnings` name keys doorcode does not know (a typo would otherwise change nothing, silently). */
 export type ClientsResult = { ok: true; clients: Client[]; warnings: string[] } | { ok: false; error: string };
 
-const CLIENT_KEYS = ['id', 'name', 'type', 'scopes', 'secret_sha256', 'access_token_format', 'audience', 'access_token_ttl', 'dpop_bound_access_tokens'];
+const CLIENT_KEYS = [
+	'id',
+	'name',
+	'type',
+	'scopes',
+	'secret_sha256',
+	'access_token_format',
+	'audience',
+	'access_token_ttl',
+	'dpop_bound_access_tokens',
+	'allow'
+];
 
 /** The development client that exists when no CLIENTS_FILE is given (SPEC). */
 export const DEMO_CLIENT: Client = {
@@ -46,12 +60,21 @@ export function parseClients(text: string): ClientsResult {
 	} catch (error) {
 		return { ok: false, error: `is not valid JSON (${(error as Error).message})` };
 	}
-	const entries = (document as { clients?: unknown } | null)?.clients;
+	const { clients: entries, allow } = (document ?? {}) as { clients?: unknown; allow?: unknown };
 	if (!Array.isArray(entries) || entries.length === 0) {
 		return { ok: false, error: 'must be {"clients": [...]} with at least one client' };
 	}
-	const clients: Client[] = [];
 	const warnings: string[] = [];
+	const defaultRule = allow === undefined ? undefined : parseApprovalRule(allow);
+	if (defaultRule && !defaultRule.ok) return { ok: false, error: `the top-level ${defaultRule.error}` };
+	if (defaultRule)
+		warnings.push(
+			...unknownKeysWarning(
+				'the top-level allow',
+				defaultRule.unknownKeys.map((key) => `allow.${key}`)
+			)
+		);
+	const clients: Client[] = [];
 	for (const [index, entry] of entries.entries()) {
 		const parsed = parseClient(entry);
 		const name = typeof entry?.id === 'string' ? `client "${entry.id}"` : `clients[${index}]`;
@@ -59,12 +82,19 @@ export function parseClients(text: string): ClientsResult {
 		if (clients.some((client) => client.id === parsed.id)) {
 			return { ok: false, error: `${name}: the id is declared twice` };
 		}
-		const unknown = Object.keys(entry as object).filter((key) => !CLIENT_KEYS.includes(key));
-		if (unknown.length)
-			warnings.push(`${name}: ignoring unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
-		clients.push(parsed);
+		const rule = entry.allow === undefined ? undefined : parseApprovalRule(entry.allow);
+		if (rule && !rule.ok) return { ok: false, error: `${name}: ${rule.error}` };
+		const unknown = [...Object.keys(entry as object).filter((key) => !CLIENT_KEYS.includes(key)), ...(rule?.unknownKeys.map((key) => `allow.${key}`) ?? [])];
+		warnings.push(...unknownKeysWarning(name, unknown));
+		const effectiveRule = rule?.rule ?? defaultRule?.rule;
+		clients.push(effectiveRule ? { ...parsed, allow: effectiveRule } : parsed);
 	}
 	return { ok: true, clients, warnings };
+}
+
+function unknownKeysWarning(name: string, keys: string[]): string[] {
+	if (keys.length === 0) return [];
+	return [`${name}: ignoring unknown ${keys.length === 1 ? 'key' : 'keys'} ${keys.map((key) => JSON.stringify(key)).join(', ')}`];
 }
 
 function parseClient(entry: unknown): Client | string {

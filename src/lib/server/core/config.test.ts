@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config';
+import { loadConfig, providerName } from './config';
 
 const orcid = { ORCID_CLIENT_ID: 'APP-1', ORCID_CLIENT_SECRET: 's' };
 const noFile = () => {
@@ -106,5 +106,27 @@ describe('configuration', () => {
 			ok: true,
 			warnings: ['CLIENTS_FILE: clients.json: client "a": ignoring unknown key "audiences"']
 		});
+	});
+
+	it('an allow naming a provider no one can sign in with here starts, with a warning naming client and provider', () => {
+		const text = JSON.stringify({
+			allow: { providers: ['orcid'] },
+			clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { providers: ['orcid', 'gitlab'] } }]
+		});
+		expect(loadConfig({ ...orcid, CLIENTS_FILE: 'clients.json' }, () => text)).toMatchObject({
+			ok: true,
+			warnings: ['CLIENTS_FILE: client "a": allow.providers names "gitlab", which no one can sign in with here (configured: orcid)']
+		});
+		const bad = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], allow: { groups: [] } }] });
+		expect(loadConfig({ ...orcid, CLIENTS_FILE: 'clients.json' }, () => bad)).toEqual({
+			ok: false,
+			errors: ['CLIENTS_FILE: clients.json: client "a": allow.groups must list group names such as "acme" or "acme/platform", as the provider names them']
+		});
+	});
+
+	it('providers are named as people know them; an id that names none stays itself', () => {
+		const result = loadConfig({ ...orcid });
+		if (!result.ok) throw new Error(result.errors.join('\n'));
+		expect(['orcid', 'clerk', 'acme', 'constructor'].map((id) => providerName(result.config, id))).toEqual(['ORCID', 'Clerk', 'acme', 'constructor']);
 	});
 });

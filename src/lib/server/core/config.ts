@@ -126,7 +126,25 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
+	warnings.push(...unconfiguredAllowedProviders(config));
 	return errors.length ? { ok: false, errors } : { ok: true, config, warnings };
+}
+
+/** How people know a provider: "ORCID", "Clerk", else its id. */
+export function providerName(config: Config, id: string): string {
+	const known = (providers: Partial<Record<ProviderId, { name: string }>>) => (Object.hasOwn(providers, id) ? providers[id as ProviderId]?.name : undefined);
+	return known(config.providers) ?? known(BUILT_IN_PROVIDERS) ?? id;
+}
+
+/** An `allow` naming a provider no one can sign in with here admits no one through it: a typo, most likely. */
+function unconfiguredAllowedProviders(config: Config): string[] {
+	const configured = config.devIdp ? Object.keys(BUILT_IN_PROVIDERS) : Object.keys(config.providers);
+	return config.clients.flatMap(({ id, allow }) => {
+		const unknown = (allow?.providers ?? []).filter((provider) => !configured.includes(provider));
+		if (unknown.length === 0) return [];
+		const names = unknown.map((provider) => JSON.stringify(provider)).join(', ');
+		return [`CLIENTS_FILE: client "${id}": allow.providers names ${names}, which no one can sign in with here (configured: ${configured.join(', ')})`];
+	});
 }
 
 function readOrigin(env: Env, production: boolean, errors: string[]): string | undefined {

@@ -1,12 +1,14 @@
+import { approverOf, checkApprover, type Person, type RuleVerdict } from '../core/approval-rule';
 import { recordAudit, recordRateLimit } from '../core/audit';
 import { resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
+import { providerName } from '../core/config';
 import { countDeviceFlow, countRateLimitRefusal } from '../core/metrics';
 import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './errors';
 import { limitRefusal, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { RequestContext, Services } from '../core/services';
-import type { DeviceAuthorizationRow } from '../store/store';
+import type { DeviceAuthorization } from '../store/store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
 import { msFromSeconds, secondsUntil } from '../core/time';
 
@@ -87,7 +89,7 @@ export async function createDeviceAuthorization(
 export type CodeLookupRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'limited'; retryAfter: number };
 
 /** A code that passed the limits, and the handle the browser's device-login cookie keeps for it. */
-export type CodeEntry = { ok: true; authorization: DeviceAuthorizationRow; handle: string } | CodeLookupRefusal;
+export type CodeEntry = { ok: true; authorization: DeviceAuthorization; handle: string } | CodeLookupRefusal;
 
 /** Who names a code: wrong codes are counted per address and per browser, and audited. */
 export interface CodeEntrySource {
@@ -158,7 +160,7 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 	return retryAfter ? { ok: false, reason: 'limited', retryAfter } : { ok: false, reason: 'invalid' };
 }
 
-export type Decision = { ok: true; authorization: DeviceAuthorizationRow } | { ok: false };
+export type Decision = { ok: true; authorization: DeviceAuthorization } | { ok: false };
 
 const AUDIT_ACTIONS: Record<DenialReason, string> = {
 	user: 'device.denied',
@@ -176,7 +178,7 @@ const AUDIT_ACTIONS: Record<DenialReason, string> = {
 export async function reportDeviceAuthorization(services: Services, actor: Actor, userCode: string, now: number) {
 	const decision = await denyDeviceAuthorization(services, actor, userCode, 'reported', now);
 	if (!decision.ok) return decision;
-	const ip = decision.authorization.requester_ip;
+	const ip = decision.authorization.requesterIp;
 	const until = now + msFromSeconds(services.config.reportBlockSeconds);
 	if (ip) await services.store.blockAddress(addressKey(ip), until, `reported by ${actor.sub}`);
 	return { ok: true as const, requesterIp: ip, blockedUntil: until };
@@ -195,6 +197,20 @@ export interface ApprovalRequest {
 	ownerSub: string;
 	grantedScope: string;
 	label: string | null;
+}
+
+/** Whether a client's `allow` admits this person, and if not why, naming providers as people know them. */
+export function approvalVerdict({ clients, config }: Services, clientId: string, person: Person): RuleVerdict {
+	return checkApprover(clients.get(clientId)?.allow, approverOf(person), (id) => providerName(config, id));
+}
+
+/** Someone the client's rule refuses opened a code or sent Approve: one audit entry, and the code is left as it was. */
+export async function recordApprovalRefusal(services: Services, actor: Actor, authorization: DeviceAuthorization, detail: string, now: number) {
+	await recordAudit(
+		services,
+		{ actor: actor.sub, action: 'device.approve_refused', userCode: authorization.userCode, clientId: authorization.clientId, ip: actor.ip, detail },
+		now
+	);
 }
 
 /**
@@ -220,7 +236,7 @@ export async function approveDeviceAuthorization(services: Services, actor: Acto
 			actor: actor.sub,
 			action: onBehalf ? 'device.approved_on_behalf' : 'device.approved',
 			userCode: approval.userCode,
-			clientId: authorization.client_id,
+			clientId: authorization.clientId,
 			subject: approval.ownerSub,
 			ip: actor.ip,
 			detail: `scope "${approval.grantedScope}"${approval.label ? `, label "${approval.label}"` : ''}`
@@ -283,7 +299,7 @@ async function deny(services: Services, denial: DenialRecord, now: number): Prom
 			actor: denial.actorSub,
 			action: AUDIT_ACTIONS[reason],
 			userCode,
-			clientId: authorization.client_id,
+			clientId: authorization.clientId,
 			ip: denial.ip,
 			detail: DENIAL_DESCRIPTIONS[reason]
 		},
@@ -311,8 +327,8 @@ export async function revokeApproval(services: Services, actor: Actor, approvalI
 		{
 			actor: actor.sub,
 			action: AUDIT_ACTIONS.revoked,
-			userCode: revoked.user_code,
-			clientId: revoked.client_id,
+			userCode: revoked.userCode,
+			clientId: revoked.clientId,
 			ip: actor.ip,
 			detail: DENIAL_DESCRIPTIONS.revoked
 		},

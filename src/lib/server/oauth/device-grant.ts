@@ -29,7 +29,7 @@ export async function pollDeviceCode(
 	const { store } = services;
 	const polled = await store.pollDeviceAuthorization(hashSecret(deviceCode), client.id, dpopJkt, context.now);
 	if (!polled) return invalidGrant('The device code is unknown or was issued to another client.');
-	switch (polled.last_poll_outcome) {
+	switch (polled.lastPollOutcome) {
 		case 'wrong_dpop_key':
 			// Bound from its first request (draft-parecki-oauth-dpop-device-flow): this poll is not its CLI's.
 			return invalidDpopProof(
@@ -38,8 +38,8 @@ export async function pollDeviceCode(
 		case 'replayed':
 			countDeviceFlow('replayed');
 			// A device code redeemed twice has leaked: end what it gave out, and say so in the audit log.
-			if (polled.grant_id !== null) {
-				await store.revokeGrant(polled.grant_id, context.now);
+			if (polled.grantId !== null) {
+				await store.revokeGrant(polled.grantId, context.now);
 				await recordAudit(
 					services,
 					{
@@ -47,7 +47,7 @@ export async function pollDeviceCode(
 						action: 'grant.revoked_replayed_device_code',
 						clientId: client.id,
 						ip: context.ip,
-						detail: `grant ${polled.grant_id}: its device code was presented again after it was redeemed, so it leaked`
+						detail: `grant ${polled.grantId}: its device code was presented again after it was redeemed, so it leaked`
 					},
 					context.now
 				);
@@ -55,14 +55,14 @@ export async function pollDeviceCode(
 			return invalidGrant(REPLAYED);
 		case 'slow_down':
 			countDeviceFlow('slow_down');
-			return slowDown(`Polling too fast: wait ${polled.interval_seconds} seconds between requests.`);
+			return slowDown(`Polling too fast: wait ${polled.intervalSeconds} seconds between requests.`);
 		case 'denied':
-			return accessDenied(DENIAL_DESCRIPTIONS[polled.denial_reason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
+			return accessDenied(DENIAL_DESCRIPTIONS[polled.denialReason as DenialReason] ?? DENIAL_DESCRIPTIONS.user);
 		case 'expired':
 			countDeviceFlow('expired');
 			return expiredToken('The device code has expired. Start the login again to get a new code.');
 		case 'pending':
-			return authorizationPending(polled.entered_at === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.');
+			return authorizationPending(polled.enteredAt === null ? 'Waiting for the code to be entered in a browser.' : 'Waiting for approval in the browser.');
 		case 'issue': {
 			// The tokens (an ID token, a JWT) name their owner: read who it is, then redeem.
 			const issuance = await store.findApprovedIssuance(polled.id);

@@ -77,7 +77,7 @@ describe('device authorization lifecycle', () => {
 		// The replay revoked the grant: the audit log says so, and why.
 		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({
 			action: 'grant.revoked_replayed_device_code',
-			client_id: 'demo-cli',
+			clientId: 'demo-cli',
 			detail: expect.stringMatching(/^grant \d+: its device code was presented again after it was redeemed, so it leaked$/)
 		});
 	});
@@ -174,7 +174,7 @@ describe('side doors: every way of naming a code counts, and only the right brow
 
 	it('a wrong code typed at /device reaches the audit log with the address it came from', async () => {
 		expect(await enterUserCode(services, 'BCDF-GHJK', SOURCE, T0)).toEqual({ ok: false, reason: 'invalid' });
-		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({ action: 'device.code_refused', user_code: 'BCDFGHJK', ip: '192.0.2.7' });
+		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({ action: 'device.code_refused', userCode: 'BCDFGHJK', ip: '192.0.2.7' });
 	});
 
 	it('a provider refusal denies a code no one has claimed, but never one another person is confirming', async () => {
@@ -192,7 +192,7 @@ describe('side doors: every way of naming a code counts, and only the right brow
 		const { deviceCode, userCode } = await newCode();
 		expect((await approve(userCode, T0)).ok).toBe(true);
 		const [approval] = await services.store.listUncollectedApprovals((await josiah()).id, T0 + 1_000);
-		expect(approval).toMatchObject({ user_code: userCode, owner_sub: 'orcid:0000-0002-1825-0097' });
+		expect(approval).toMatchObject({ userCode, ownerSub: 'orcid:0000-0002-1825-0097' });
 		expect(await revokeApproval(services, actor(await laure()), approval.id, (await laure()).id, T0 + 1_000)).toEqual({ outcome: 'gone' });
 		expect(await revokeApproval(services, actor(await josiah()), approval.id, (await josiah()).id, T0 + 1_000)).toEqual({ outcome: 'revoked' });
 		expect(await answerAt(deviceCode, T0 + 5_000)).toEqual({
@@ -230,7 +230,7 @@ describe('sweeping', () => {
 
 		const report = await sweep(services, T0 + 1_000, { restFactor: 1, minRestMs: 0 });
 		expect(report.deviceAuthorizations).toBe(2_502);
-		expect((await services.store.findLiveDeviceAuthorization(live.userCode, T0 + 1_000))?.user_code).toBe(live.userCode);
+		expect((await services.store.findLiveDeviceAuthorization(live.userCode, T0 + 1_000))?.userCode).toBe(live.userCode);
 		expect(await answerAt(denied.deviceCode, T0 + 2_000)).toEqual({
 			error: 'invalid_grant',
 			error_description: 'The device code is unknown or was issued to another client.'

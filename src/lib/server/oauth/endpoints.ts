@@ -163,9 +163,9 @@ export async function userinfoEndpoint(services: Services, context: RequestConte
 	return ok({
 		sub: token.sub,
 		provider: token.provider,
-		...releasedClaims({ name: token.name, email: token.email, actor: token.approved_by_sub }, token.scope),
+		...releasedClaims({ name: token.name, email: token.email, actor: token.approvedBySub }, token.scope),
 		scope: token.scope,
-		client_id: token.client_id,
-		...(token.approved_by_sub ? { approved_by: token.approved_by_sub } : {})
+		client_id: token.clientId,
+		...(token.approvedBySub ? { approved_by: token.approvedBySub } : {})
 	});
 }

@@ -247,10 +247,10 @@ describe('signing keys', () => {
 			for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret);
 		}
 		const [row] = await services.store.listSigningKeys(T0);
-		expect(row.private_jwk).toMatch(/^aes256gcm:/);
-		expect(row.private_jwk).not.toContain('"d"');
-		expect(JSON.parse(openPrivateKey('a test secret that is long enough for the rule', row.private_jwk))).toHaveProperty('d');
-		expect(() => openPrivateKey('another secret, not the one it was sealed with', row.private_jwk)).toThrow();
+		expect(row.privateJwk).toMatch(/^aes256gcm:/);
+		expect(row.privateJwk).not.toContain('"d"');
+		expect(JSON.parse(openPrivateKey('a test secret that is long enough for the rule', row.privateJwk))).toHaveProperty('d');
+		expect(() => openPrivateKey('another secret, not the one it was sealed with', row.privateJwk)).toThrow();
 	});
 
 	it('forty concurrent first requests load the keyring once: one key is made, not forty', async () => {
@@ -262,11 +262,11 @@ describe('signing keys', () => {
 	it('keys stored in clear before KEY_ENCRYPTION_SECRET was set are sealed at start-up, and still sign', async () => {
 		services.config.keyEncryptionSecret = null;
 		const before = await keyring(services, T0);
-		expect((await services.store.listSigningKeys(T0))[0].private_jwk).toMatch(/^plain:/);
+		expect((await services.store.listSigningKeys(T0))[0].privateJwk).toMatch(/^plain:/);
 		services.config.keyEncryptionSecret = 'the secret set later, long enough for the rule';
 		await prepareSigningKeys(services, T0 + 2 * 60_000);
 		const [row] = await services.store.listSigningKeys(T0);
-		expect(row.private_jwk).toMatch(/^aes256gcm:/);
+		expect(row.privateJwk).toMatch(/^aes256gcm:/);
 		expect((await keyring(services, T0 + 4 * 60_000)).signer.kid).toBe(before.signer.kid);
 	});
 
@@ -285,7 +285,7 @@ describe('signing keys', () => {
 		services.config.accessTokenTtlSeconds = 6 * 3600;
 		const first = await keyring(services, T0);
 		await keyring(services, T0 + 30 * DAY + 1);
-		const privateOf = async () => (await services.store.listSigningKeys(0)).find((row) => row.kid === first.signer.kid)?.private_jwk;
+		const privateOf = async () => (await services.store.listSigningKeys(0)).find((row) => row.kid === first.signer.kid)?.privateJwk;
 		await sweep(services, T0 + 30 * DAY + 1, NO_REST);
 		expect(await privateOf()).toMatch(/^aes256gcm:/);
 		await sweep(services, T0 + 30 * DAY + ERASE_AFTER_RETIRED_MS + 1, NO_REST);

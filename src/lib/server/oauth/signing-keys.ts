@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Services } from '../core/services';
-import type { SigningKeyRow } from '../store/store';
+import type { StoredSigningKey } from '../store/store';
 import { DAY_MS, HOUR_MS, msFromSeconds } from '../core/time';
 
 /**
@@ -68,7 +68,7 @@ async function loadKeyring(services: Services, now: number): Promise<Keyring> {
 	const latest = rows.at(-1);
 	// The first key signs at once, counted from a minute ago: another instance making it at the
 	// same moment, its clock a few milliseconds behind, must find it signing already.
-	const next = !signing ? now - BOOTSTRAP_BACKDATE_MS : latest && latest.retires_at - PUBLISH_AHEAD_MS <= now ? latest.retires_at : null;
+	const next = !signing ? now - BOOTSTRAP_BACKDATE_MS : latest && latest.retiresAt - PUBLISH_AHEAD_MS <= now ? latest.retiresAt : null;
 	if (next !== null) {
 		await services.store.addSigningKey(await makeKey(services, next, now));
 		rows = await services.store.listSigningKeys(now);
@@ -76,10 +76,10 @@ async function loadKeyring(services: Services, now: number): Promise<Keyring> {
 	const signer = currentSigner(rows, now);
 	if (!signer) throw new Error('no signing key signs now');
 	const keyring = {
-		signer: { kid: signer.kid, privateKey: await privateKeyOf(services, signer), retiresAt: signer.retires_at },
-		published: rows.map((row) => JSON.parse(row.public_jwk) as JWK)
+		signer: { kid: signer.kid, privateKey: await privateKeyOf(services, signer), retiresAt: signer.retiresAt },
+		published: rows.map((row) => JSON.parse(row.publicJwk) as JWK)
 	};
-	cached = { keyring, loadedAt: now, signerRetires: signer.retires_at, services };
+	cached = { keyring, loadedAt: now, signerRetires: signer.retiresAt, services };
 	return keyring;
 }
 
@@ -92,8 +92,8 @@ export async function prepareSigningKeys(services: Services, now: number): Promi
 	const secret = services.config.keyEncryptionSecret;
 	if (secret) {
 		for (const row of await services.store.listSigningKeys(now)) {
-			if (row.private_jwk.startsWith(PLAIN))
-				await services.store.sealSigningKey(row.kid, row.private_jwk, sealPrivateKey(secret, openPrivateKey(secret, row.private_jwk)));
+			if (row.privateJwk.startsWith(PLAIN))
+				await services.store.sealSigningKey(row.kid, row.privateJwk, sealPrivateKey(secret, openPrivateKey(secret, row.privateJwk)));
 		}
 	}
 	await keyring(services, now);
@@ -104,8 +104,8 @@ export class SigningKeysUnusable extends Error {
 	readonly name = 'SigningKeysUnusable';
 }
 
-function currentSigner(rows: SigningKeyRow[], now: number): SigningKeyRow | undefined {
-	return rows.filter((row) => row.activates_at <= now && now < row.retires_at).at(-1);
+function currentSigner(rows: StoredSigningKey[], now: number): StoredSigningKey | undefined {
+	return rows.filter((row) => row.activatesAt <= now && now < row.retiresAt).at(-1);
 }
 
 /** How long a token signed now may live: the longest access token lifetime of any client (ID tokens live as long). */
@@ -113,26 +113,26 @@ export function longestTokenLifetimeMs({ config }: Services): number {
 	return msFromSeconds(Math.max(config.accessTokenTtlSeconds, ...config.clients.map((client) => client.accessTokenTtlSeconds ?? 0)));
 }
 
-async function makeKey(services: Services, activatesAt: number, now: number): Promise<SigningKeyRow> {
+async function makeKey(services: Services, activatesAt: number, now: number): Promise<StoredSigningKey> {
 	const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { modulusLength: 2048, extractable: true });
 	const kid = randomBytes(12).toString('base64url');
 	const retiresAt = activatesAt + services.config.signingKeyDays * DAY_MS;
 	return {
 		kid,
 		alg: SIGNING_ALG,
-		public_jwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' }),
-		private_jwk: sealPrivateKey(services.config.keyEncryptionSecret, JSON.stringify(await exportJWK(privateKey))),
-		created_at: now,
-		activates_at: activatesAt,
-		retires_at: retiresAt,
-		expires_at: retiresAt + longestTokenLifetimeMs(services)
+		publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' }),
+		privateJwk: sealPrivateKey(services.config.keyEncryptionSecret, JSON.stringify(await exportJWK(privateKey))),
+		createdAt: now,
+		activatesAt,
+		retiresAt,
+		expiresAt: retiresAt + longestTokenLifetimeMs(services)
 	};
 }
 
-async function privateKeyOf({ config }: Services, row: SigningKeyRow): Promise<CryptoKey> {
+async function privateKeyOf({ config }: Services, row: StoredSigningKey): Promise<CryptoKey> {
 	let json: string;
 	try {
-		json = openPrivateKey(config.keyEncryptionSecret, row.private_jwk);
+		json = openPrivateKey(config.keyEncryptionSecret, row.privateJwk);
 	} catch {
 		throw new SigningKeysUnusable(
 			`the signing key ${row.kid} cannot be opened: KEY_ENCRYPTION_SECRET is ${config.keyEncryptionSecret ? 'not the one it was encrypted with' : 'not set'}`

@@ -114,6 +114,54 @@ describe('sweeping under load', () => {
 	}, 60_000);
 });
 
+describe("refresh and the client's allow", () => {
+	const PLATFORM_CLI = { ...DEMO_CLIENT, id: 'platform-cli', name: 'Platform CLI', allow: { providers: ['acme'], groups: ['acme/platform'] } };
+	const signIn = (groups: string[], now: number) => services.store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: 'Ada', email: null, groups }, now);
+
+	async function tokensFor(owner: { id: number; sub: string }, approver = owner): Promise<TokenResponse> {
+		const created = (await createDeviceAuthorization(services, PLATFORM_CLI, undefined, null, context(T0))).body as { device_code: string; user_code: string };
+		const userCode = normalizeUserCode(created.user_code) as string;
+		await approveDeviceAuthorization(services, actor(approver), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read', label: null }, T0);
+		return (await pollDeviceCode(services, PLATFORM_CLI, created.device_code, null, context(T0))).body as TokenResponse;
+	}
+
+	beforeEach(async () => {
+		services = Object.assign(services, await createServices({ ...services.config, clients: [DEMO_CLIENT, PLATFORM_CLI] }, services));
+	});
+
+	it('a person whose next sign-in no longer puts them in a listed group gets invalid_grant, audited; back in the group, the login works again', async () => {
+		const tokens = await tokensFor(await signIn(['acme/platform'], T0));
+		const rotated = (await refreshTokens(services, PLATFORM_CLI, tokens.refresh_token, null, context(T0 + 1_000))).body as TokenResponse;
+		expect(rotated.access_token).toBeDefined();
+
+		await signIn(['acme/research'], T0 + 2_000);
+		const refused = await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, null, context(T0 + 3_000));
+		expect(refused.status).toBe(400);
+		expect(refused.body).toEqual({
+			error: 'invalid_grant',
+			error_description:
+				'This account may no longer use this application. Only members of acme/platform may approve for this application. It is in none of those groups. Log in again with an account it admits.'
+		});
+		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({
+			action: 'grant.refresh_refused',
+			clientId: 'platform-cli',
+			subject: 'acme:ada',
+			detail: expect.stringContaining('Only members of acme/platform may approve for this application.')
+		});
+
+		await signIn(['acme/platform'], T0 + 4_000);
+		expect((await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, null, context(T0 + 5_000))).status).toBe(200);
+	});
+
+	it('an owner an admin named by address keeps refreshing under a provider rule: their provider cannot be known', async () => {
+		const ruleByProvider = { ...PLATFORM_CLI, allow: { providers: ['acme'] } };
+		services = Object.assign(services, await createServices({ ...services.config, clients: [ruleByProvider] }, services));
+		const owner = await services.store.upsertUser({ sub: 'email:tech@lab.example', provider: 'email', name: null, email: 'tech@lab.example' }, T0);
+		const tokens = await tokensFor(owner, await josiah());
+		expect((await refreshTokens(services, ruleByProvider, tokens.refresh_token, null, context(T0 + 1_000))).status).toBe(200);
+	});
+});
+
 describe('side doors in the token lifecycle', () => {
 	const actions = async () => (await services.store.listAudit(100, 0)).map((row) => row.action);
 

@@ -5,8 +5,9 @@ import { generateSecret, hashSecret } from '../core/crypto';
 import { proveTokenPossession } from './dpop';
 import { invalidDpopProof, invalidGrant, invalidRequest, invalidToken, missingToken, ok, type OAuthError, type OAuthResult } from './errors';
 import type { RequestContext, Services } from '../core/services';
+import { approvalVerdict } from './device-authorizations';
 import { accessTokenAudience, signAccessToken, signIdToken, type TokenSubject } from './jwt';
-import type { AccessTokenRow, NewTokenPair } from '../store/store';
+import type { ActiveAccessToken, NewTokenPair, TokenState } from '../store/store';
 import { msFromSeconds, wholeSecondsOf } from '../core/time';
 
 /** Recognisable prefixes, so a leaked token is easy to spot in a log or a secret scanner. */
@@ -88,17 +89,20 @@ export async function refreshTokens(
 	// The new tokens name the grant's owner: read it first. A token that cannot be rotated is
 	// refused (or, used before, ends its grant) before anything is signed.
 	const state = await services.store.findTokenState(tokenHash);
-	if (!state || state.kind !== 'refresh' || state.client_id !== client.id || state.revoked_at !== null) return invalidGrant(REFRESH_REFUSED);
-	if (state.retired_at !== null) {
-		await services.store.revokeGrant(state.grant_id, context.now);
-		return refuseReusedRefreshToken(services, client, state.grant_id, state.sub, context);
+	if (!state || state.kind !== 'refresh' || state.clientId !== client.id || state.revokedAt !== null) return invalidGrant(REFRESH_REFUSED);
+	if (state.retiredAt !== null) {
+		await services.store.revokeGrant(state.grantId, context.now);
+		return refuseReusedRefreshToken(services, client, state.grantId, state.sub, context);
 	}
-	if (state.expires_at <= context.now) return invalidGrant(REFRESH_REFUSED);
+	if (state.expiresAt <= context.now) return invalidGrant(REFRESH_REFUSED);
 	// RFC 9449 §5.0: a copied refresh token is of no use without its key; it is refused, not retired.
-	if (state.dpop_jkt !== null && state.dpop_jkt !== dpopJkt) {
+	if (state.dpopJkt !== null && state.dpopJkt !== dpopJkt) {
 		return invalidDpopProof('This refresh token is bound to a DPoP key: send a DPoP proof signed by that key.');
 	}
-	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.auth_time, actor: state.approved_by_sub };
+	// The owner as of their last sign-in, against the client's rule as it is now.
+	const verdict = approvalVerdict(services, client.id, state);
+	if (!verdict.admitted) return refuseOwnerOutsideRule(services, client, state, verdict.reason, context);
+	const subject = { sub: state.sub, name: state.name, email: state.email, scope: state.scope, authTime: state.authTime, actor: state.approvedBySub };
 	const next = await issueTokens(services, client, subject, dpopJkt, context.now);
 	// Rotating is the decision: of two refreshes with one token, one wins and the other is a reuse.
 	const rotation = await services.store.rotateRefreshToken(tokenHash, client.id, next.stored, context.now);
@@ -125,6 +129,20 @@ async function refuseReusedRefreshToken(services: Services, client: Client, gran
 	return invalidGrant('This refresh token was already used, so the login it belongs to is now revoked. Log in again.');
 }
 
+/**
+ * SPEC "Who may approve": a person who no longer matches the client's `allow` (their provider's
+ * answer at their last sign-in, or a rule changed since) gets no new tokens. The grant stays:
+ * should they match again, their refresh token works again.
+ */
+async function refuseOwnerOutsideRule(services: Services, client: Client, state: TokenState, reason: string, context: RequestContext): Promise<OAuthResult> {
+	await recordAudit(
+		services,
+		{ actor: null, action: 'grant.refresh_refused', clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grantId}: ${reason}` },
+		context.now
+	);
+	return invalidGrant(`This account may no longer use this application. ${reason} Log in again with an account it admits.`);
+}
+
 const REFRESH_REFUSED = 'The refresh token is unknown, expired or revoked. Log in again.';
 
 /**
@@ -136,13 +154,13 @@ export async function revokeToken(services: Services, client: Client, token: str
 	const { store } = services;
 	const tokenHash = hashSecret(token);
 	const state = await store.findTokenState(tokenHash);
-	if (state && state.client_id === client.id) {
-		if (state.kind === 'refresh') await store.revokeGrant(state.grant_id, context.now);
+	if (state && state.clientId === client.id) {
+		if (state.kind === 'refresh') await store.revokeGrant(state.grantId, context.now);
 		else await store.retireAccessToken(tokenHash, context.now);
 		const what = state.kind === 'refresh' ? 'grant.revoked_by_client' : 'token.revoked_by_client';
 		await recordAudit(
 			services,
-			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grant_id}` },
+			{ actor: null, action: what, clientId: client.id, subject: state.sub, ip: context.ip, detail: `grant ${state.grantId}` },
 			context.now
 		);
 	}
@@ -161,23 +179,23 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.');
 	const state = await services.store.findTokenState(hashSecret(token));
-	if (!state || state.retired_at !== null || state.revoked_at !== null || state.expires_at <= now || !clientStillDeclared(services, state.client_id)) {
+	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillDeclared(services, state.clientId)) {
 		return ok({ active: false });
 	}
-	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.client_id) : undefined;
+	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.clientId) : undefined;
 	return ok({
 		active: true,
 		sub: state.sub,
 		scope: state.scope,
-		client_id: state.client_id,
-		token_type: state.kind === 'refresh' ? 'refresh_token' : state.dpop_jkt === null ? 'Bearer' : 'DPoP',
-		exp: wholeSecondsOf(state.expires_at),
-		iat: wholeSecondsOf(state.created_at),
+		client_id: state.clientId,
+		token_type: state.kind === 'refresh' ? 'refresh_token' : state.dpopJkt === null ? 'Bearer' : 'DPoP',
+		exp: wholeSecondsOf(state.expiresAt),
+		iat: wholeSecondsOf(state.createdAt),
 		// RFC 7662 §2.2: whom the token is meant for, so a resource server can refuse another API's.
 		...(audience ? { aud: audience } : {}),
-		...(state.approved_by_sub !== null ? { act: { sub: state.approved_by_sub } } : {}),
+		...(state.approvedBySub !== null ? { act: { sub: state.approvedBySub } } : {}),
 		// RFC 9449 §6.2: the key a resource server must see a proof of.
-		...(state.dpop_jkt !== null ? { cnf: { jkt: state.dpop_jkt } } : {})
+		...(state.dpopJkt !== null ? { cnf: { jkt: state.dpopJkt } } : {})
 	});
 }
 
@@ -187,7 +205,7 @@ function accessTokenAudienceOf(services: Services, clientId: string): string {
 	return client?.accessTokenFormat === 'jwt' ? accessTokenAudience(services, client) : services.config.origin;
 }
 
-export type AccessTokenResult = { ok: true; token: AccessTokenRow } | { ok: false; error: OAuthError };
+export type AccessTokenResult = { ok: true; token: ActiveAccessToken } | { ok: false; error: OAuthError };
 
 /**
  * RFC 6750 §2.1 and RFC 9449 §7: an access token in the Authorization header, live and not
@@ -200,13 +218,13 @@ export async function authenticateAccessToken(services: Services, context: Reque
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>" (or "DPoP <token>" with a DPoP proof).') };
 	const presented = { scheme: match[1].toLowerCase() === 'dpop' ? ('DPoP' as const) : ('Bearer' as const), token: match[2] };
 	const token = await services.store.findActiveAccessToken(hashSecret(presented.token), now);
-	if (!token || !clientStillDeclared(services, token.client_id)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	if (!token || !clientStillDeclared(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
 	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
-	if (accessTokenAudienceOf(services, token.client_id) !== services.config.origin) {
+	if (accessTokenAudienceOf(services, token.clientId) !== services.config.origin) {
 		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };
 	}
-	const possession = await proveTokenPossession(services, token.dpop_jkt, presented, context, url);
+	const possession = await proveTokenPossession(services, token.dpopJkt, presented, context, url);
 	if (!possession.ok) return possession;
-	await services.store.touchGrant(token.grant_id, now, context.ip);
+	await services.store.touchGrant(token.grantId, now, context.ip);
 	return { ok: true, token };
 }

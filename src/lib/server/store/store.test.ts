@@ -174,7 +174,7 @@ describe(`the store contract on ${engine}`, () => {
 			for (const offset of times) {
 				const expected = decidePoll(model, T0 + offset);
 				const polled = await store.pollDeviceAuthorization(code.deviceCodeHash, 'demo-cli', null, T0 + offset);
-				expect({ status, offset, outcome: polled?.last_poll_outcome, interval: polled?.interval_seconds, clock: polled?.last_polled_at }).toEqual({
+				expect({ status, offset, outcome: polled?.lastPollOutcome, interval: polled?.intervalSeconds, clock: polled?.lastPolledAt }).toEqual({
 					status,
 					offset,
 					outcome: expected.outcome,
@@ -201,12 +201,12 @@ describe(`the store contract on ${engine}`, () => {
 		expect(winners).toEqual([{ grantId: expect.any(Number), scope: 'read', ownerSub: 'orcid:0000-0002-1825-0097', approverSub: null }]);
 		const winner = attempts.findIndex((attempt) => attempt !== undefined) + 1;
 		expect(await store.findActiveAccessToken(hashSecret(`access-${code.userCode}-${winner}`), T0 + 2_000)).toMatchObject({
-			grant_id: winners[0]!.grantId,
+			grantId: winners[0]!.grantId,
 			sub: 'orcid:0000-0002-1825-0097',
 			scope: 'read',
-			client_id: 'demo-cli'
+			clientId: 'demo-cli'
 		});
-		expect(await store.findPickup(code.userCode, (await owner()).id)).toMatchObject({ status: 'consumed', pickup_ip: '192.0.2.5' });
+		expect(await store.findPickup(code.userCode, (await owner()).id)).toMatchObject({ status: 'consumed', pickupIp: '192.0.2.5' });
 	});
 
 	it('a refresh token rotates once; presented again it revokes its grant; unknown ones are refused', async () => {
@@ -236,32 +236,32 @@ describe(`the store contract on ${engine}`, () => {
 	it('a code bound to a DPoP key is polled only with that key: a poll without it or with another is no poll of the code', async () => {
 		const bound = await newCode(undefined, [], T0, KEY);
 		for (const key of [null, OTHER_KEY]) {
-			expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', key, T0)).toMatchObject({ last_poll_outcome: 'wrong_dpop_key' });
+			expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', key, T0)).toMatchObject({ lastPollOutcome: 'wrong_dpop_key' });
 		}
 		// Those moved no clock: the first poll with the key is answered, not slowed down; the next, too soon, is.
 		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', KEY, T0 + 1_000)).toMatchObject({
-			last_poll_outcome: 'pending',
-			interval_seconds: 5
+			lastPollOutcome: 'pending',
+			intervalSeconds: 5
 		});
-		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', KEY, T0 + 2_000)).toMatchObject({ last_poll_outcome: 'slow_down' });
+		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', KEY, T0 + 2_000)).toMatchObject({ lastPollOutcome: 'slow_down' });
 		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'other-cli', KEY, T0 + 9_000)).toBeUndefined();
 		// A code made without a key is polled with a proof or without one.
 		const unbound = await newCode();
-		expect(await store.pollDeviceAuthorization(unbound.deviceCodeHash, 'demo-cli', OTHER_KEY, T0)).toMatchObject({ last_poll_outcome: 'pending' });
+		expect(await store.pollDeviceAuthorization(unbound.deviceCodeHash, 'demo-cli', OTHER_KEY, T0)).toMatchObject({ lastPollOutcome: 'pending' });
 	});
 
 	it("tokens keep the DPoP key they are bound to, through redemption and rotation; a bearer token's is null", async () => {
 		const code = await newCode(undefined, [], T0, KEY);
 		const row = await approved(code.userCode);
 		await store.redeemApprovedAuthorization(row!.id, { ...tokenPair('bound', KEY), refreshDpopJkt: null }, null, T0);
-		expect(await store.findActiveAccessToken(tokenPair('bound').accessTokenHash, T0)).toMatchObject({ dpop_jkt: KEY });
-		expect(await store.findTokenState(tokenPair('bound').accessTokenHash)).toMatchObject({ kind: 'access', dpop_jkt: KEY });
-		expect(await store.findTokenState(tokenPair('bound').refreshTokenHash)).toMatchObject({ kind: 'refresh', dpop_jkt: null });
+		expect(await store.findActiveAccessToken(tokenPair('bound').accessTokenHash, T0)).toMatchObject({ dpopJkt: KEY });
+		expect(await store.findTokenState(tokenPair('bound').accessTokenHash)).toMatchObject({ kind: 'access', dpopJkt: KEY });
+		expect(await store.findTokenState(tokenPair('bound').refreshTokenHash)).toMatchObject({ kind: 'refresh', dpopJkt: null });
 		await store.rotateRefreshToken(tokenPair('bound').refreshTokenHash, 'demo-cli', tokenPair('rotated', OTHER_KEY), T0 + 1_000);
-		expect(await store.findTokenState(tokenPair('rotated').accessTokenHash)).toMatchObject({ dpop_jkt: OTHER_KEY });
-		expect(await store.findTokenState(tokenPair('rotated').refreshTokenHash)).toMatchObject({ dpop_jkt: OTHER_KEY });
+		expect(await store.findTokenState(tokenPair('rotated').accessTokenHash)).toMatchObject({ dpopJkt: OTHER_KEY });
+		expect(await store.findTokenState(tokenPair('rotated').refreshTokenHash)).toMatchObject({ dpopJkt: OTHER_KEY });
 		await store.rotateRefreshToken(tokenPair('rotated').refreshTokenHash, 'demo-cli', tokenPair('bearer'), T0 + 2_000);
-		expect(await store.findActiveAccessToken(tokenPair('bearer').accessTokenHash, T0 + 2_000)).toMatchObject({ dpop_jkt: null });
+		expect(await store.findActiveAccessToken(tokenPair('bearer').accessTokenHash, T0 + 2_000)).toMatchObject({ dpopJkt: null });
 	});
 
 	it('a DPoP proof is taken once until it expires, on every instance; the sweeper forgets expired ones, a batch at a time', async () => {
@@ -288,7 +288,7 @@ describe(`the store contract on ${engine}`, () => {
 	it('a code entry keeps its handle; the handle names the code, and nothing else does', async () => {
 		const code = await newCode();
 		const entered = await store.recordCodeEntry(code.userCode, hashSecret('handle'), T0 + 1_000);
-		expect(entered).toMatchObject({ user_code: code.userCode, entered_at: T0 + 1_000 });
+		expect(entered).toMatchObject({ userCode: code.userCode, enteredAt: T0 + 1_000 });
 		expect(await store.findEnteredUserCode(hashSecret('handle'))).toBe(code.userCode);
 		expect(await store.findEnteredUserCode(hashSecret('forged'))).toBeUndefined();
 		expect(await store.recordCodeEntry('ZZZZZZZZ', hashSecret('other'), T0)).toBeUndefined();
@@ -311,7 +311,7 @@ describe(`the store contract on ${engine}`, () => {
 		};
 		const grantId = await store.createPersonalGrant(grant, hashSecret('personal'));
 		expect(await store.listActiveGrants(person.id, 'personal', T0)).toMatchObject([{ id: grantId, label: 'CI' }]);
-		expect(await store.findActiveAccessToken(hashSecret('personal'), T0 + 1)).toMatchObject({ grant_id: grantId });
+		expect(await store.findActiveAccessToken(hashSecret('personal'), T0 + 1)).toMatchObject({ grantId });
 		expect(await store.findActiveAccessToken(hashSecret('personal'), grant.expiresAt)).toBeUndefined();
 	});
 
@@ -322,19 +322,19 @@ describe(`the store contract on ${engine}`, () => {
 		const row = await approved(code.userCode);
 		await store.redeemApprovedAuthorization(row!.id, tokenPair('clients'), null, T0);
 		// Grants name their client through the clients table: demo-cli is not in it any more.
-		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ client_id: 'demo-cli', client_name: null });
+		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ clientId: 'demo-cli', clientName: null });
 	});
 
 	it('instances making the next signing key at the same moment add one key, not two', async () => {
 		const key = (kid: string, activatesAt: number) => ({
 			kid,
 			alg: 'RS256',
-			public_jwk: `{"kid":"${kid}"}`,
-			private_jwk: 'plain:{}',
-			created_at: T0,
-			activates_at: activatesAt,
-			retires_at: activatesAt + 30 * 86_400_000,
-			expires_at: activatesAt + 31 * 86_400_000
+			publicJwk: `{"kid":"${kid}"}`,
+			privateJwk: 'plain:{}',
+			createdAt: T0,
+			activatesAt,
+			retiresAt: activatesAt + 30 * 86_400_000,
+			expiresAt: activatesAt + 31 * 86_400_000
 		});
 		const others = await Promise.all([open(), open()]);
 		const added = await Promise.all([store, ...others].map((each, i) => each.addSigningKey(key(`first-${i}`, T0))));
@@ -349,19 +349,19 @@ describe(`the store contract on ${engine}`, () => {
 		const key = (kid: string, activatesAt: number) => ({
 			kid,
 			alg: 'RS256',
-			public_jwk: `{"kid":"${kid}"}`,
-			private_jwk: `plain:{"kid":"${kid}"}`,
-			created_at: T0,
-			activates_at: activatesAt,
-			retires_at: activatesAt + 30 * 86_400_000,
-			expires_at: activatesAt + 31 * 86_400_000
+			publicJwk: `{"kid":"${kid}"}`,
+			privateJwk: `plain:{"kid":"${kid}"}`,
+			createdAt: T0,
+			activatesAt,
+			retiresAt: activatesAt + 30 * 86_400_000,
+			expiresAt: activatesAt + 31 * 86_400_000
 		});
 		await store.addSigningKey(key('old', T0));
 		await store.addSigningKey(key('new', T0 + 30 * 86_400_000));
 		// Two instances sealing at once: the first wins, the second changes nothing.
 		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:first');
 		await store.sealSigningKey('old', 'plain:{"kid":"old"}', 'aes256gcm:second');
-		const privateOf = async () => Object.fromEntries((await store.listSigningKeys(0)).map((row) => [row.kid, row.private_jwk]));
+		const privateOf = async () => Object.fromEntries((await store.listSigningKeys(0)).map((row) => [row.kid, row.privateJwk]));
 		expect(await privateOf()).toEqual({ old: 'aes256gcm:first', new: 'plain:{"kid":"new"}' });
 		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000 - 1)).toBe(0);
 		expect(await store.eraseRetiredPrivateKeys(T0 + 30 * 86_400_000)).toBe(1);
@@ -398,7 +398,23 @@ describe(`the store contract on ${engine}`, () => {
 		});
 		await store.redeemApprovedAuthorization(row!.id, tokenPair('issuance'), null, T0 + 1);
 		expect(await store.findApprovedIssuance(row!.id)).toBeUndefined();
-		expect(await store.findTokenState(tokenPair('issuance').refreshTokenHash)).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: T0 });
+		expect(await store.findTokenState(tokenPair('issuance').refreshTokenHash)).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', authTime: T0 });
+	});
+
+	it("a token's state names its owner's provider, verified email and groups as of their last sign-in (a client's allow is checked at refresh)", async () => {
+		const code = await newCode();
+		const row = await approved(code.userCode);
+		const redemption = await store.redeemApprovedAuthorization(row!.id, tokenPair('owner'), null, T0 + 1);
+		const ownerOf = async () => {
+			const state = await store.findTokenState(tokenPair('owner').refreshTokenHash);
+			return state && { sub: state.sub, provider: state.provider, email: state.email, groups: state.groups, grantId: state.grantId };
+		};
+		expect(await ownerOf()).toEqual({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', email: null, groups: [], grantId: redemption!.grantId });
+		await store.upsertUser(
+			{ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: 'josiah@lab.example', groups: ['lab/bench', 'lab'] },
+			T0 + 2
+		);
+		expect(await ownerOf()).toMatchObject({ email: 'josiah@lab.example', groups: ['lab', 'lab/bench'] });
 	});
 
 	it('instances replacing the clients at the same moment all succeed', async () => {
@@ -468,10 +484,10 @@ describe(`the store contract on ${engine}`, () => {
 		const person = await owner();
 		const session = hashSecret('session');
 		await store.insertSession(session, person.id, T0, T0 + 1_000);
-		const named = { user_id: person.id, expires_at: T0 + 1_000, sub: person.sub, provider: 'orcid', name: 'Josiah Carberry', email: null, groups: [] };
+		const named = { userId: person.id, expiresAt: T0 + 1_000, sub: person.sub, provider: 'orcid', name: 'Josiah Carberry', email: null, groups: [] };
 		expect(await store.findSession(session)).toEqual(named);
 		await store.extendSession(session, T0 + 5_000);
-		expect(await store.findSession(session)).toEqual({ ...named, expires_at: T0 + 5_000 });
+		expect(await store.findSession(session)).toEqual({ ...named, expiresAt: T0 + 5_000 });
 		expect(await store.findSession(hashSecret('forged session'))).toBeUndefined();
 		await store.deleteSession(session);
 		expect(await store.findSession(session)).toBeUndefined();
@@ -485,7 +501,7 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.deleteExpiredSessions(T0 + 1_000, 2)).toBe(2);
 		expect(await store.deleteExpiredSessions(T0 + 1_000, 2)).toBe(1);
 		expect(await store.findSession(hashSecret('expiring session 0'))).toBeUndefined();
-		expect(await store.findSession(hashSecret('live session'))).toMatchObject({ user_id: person.id });
+		expect(await store.findSession(hashSecret('live session'))).toMatchObject({ userId: person.id });
 
 		const expiring = [];
 		for (let i = 0; i < 3; i++) expiring.push(await personalGrant(person.id, `expiring ${i}`, T0 + 1_000));
@@ -494,7 +510,7 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.deleteExpiredTokens(T0 + 1_000, 2)).toBe(2);
 		expect(await store.deleteExpiredTokens(T0 + 1_000, 2)).toBe(1);
 		for (const { tokenHash } of expiring) expect(await store.findTokenState(tokenHash)).toBeUndefined();
-		expect(await store.findTokenState(live.tokenHash)).toMatchObject({ grant_id: live.grantId, expires_at: T0 + 5_000 });
+		expect(await store.findTokenState(live.tokenHash)).toMatchObject({ grantId: live.grantId, expiresAt: T0 + 5_000 });
 	});
 
 	it('another signed-in person cannot claim, approve or deny a code someone already claimed; its claimant and admins can', async () => {
@@ -502,7 +518,7 @@ describe(`the store contract on ${engine}`, () => {
 		const laure = await other();
 		const code = await newCode();
 		const claimed = await store.claimDeviceAuthorization(code.userCode, josiah.id, T0 + 1);
-		expect(claimed).toMatchObject({ user_code: code.userCode, status: 'pending', owner_id: null });
+		expect(claimed).toMatchObject({ userCode: code.userCode, status: 'pending', ownerId: null });
 		expect(await store.claimDeviceAuthorization(code.userCode, laure.id, T0 + 2)).toBeUndefined();
 		// The claimant may come back to the page.
 		expect(await store.claimDeviceAuthorization(code.userCode, josiah.id, T0 + 3)).toEqual(claimed);
@@ -513,23 +529,23 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.denyDeviceAuthorization({ ...decision, reason: 'user', deniedBy: laure.id, claimant: laure.id })).toBeUndefined();
 		expect(await store.denyDeviceAuthorization({ ...decision, reason: 'user', deniedBy: josiah.id, claimant: josiah.id })).toEqual({
 			id: claimed!.id,
-			user_code: code.userCode,
-			client_id: 'demo-cli',
+			userCode: code.userCode,
+			clientId: 'demo-cli',
 			scope: 'read write',
 			status: 'denied',
-			created_at: T0,
-			expires_at: T0 + TTL,
-			interval_seconds: 5,
-			requester_ip: '192.0.2.1',
-			requester_user_agent: 'test',
-			entered_at: null,
-			decided_at: T0 + 4,
-			denial_reason: 'user',
-			owner_id: null,
-			approved_by: josiah.id,
-			granted_scope: null,
+			createdAt: T0,
+			expiresAt: T0 + TTL,
+			intervalSeconds: 5,
+			requesterIp: '192.0.2.1',
+			requesterUserAgent: 'test',
+			enteredAt: null,
+			decidedAt: T0 + 4,
+			denialReason: 'user',
+			ownerId: null,
+			approvedBy: josiah.id,
+			grantedScope: null,
 			label: null,
-			grant_id: null
+			grantId: null
 		});
 		// Decided once: no second decision, and no claim any more.
 		expect(
@@ -551,12 +567,12 @@ describe(`the store contract on ${engine}`, () => {
 				claimant: null,
 				now: T0 + 2
 			})
-		).toMatchObject({ status: 'approved', owner_id: laure.id, approved_by: josiah.id, granted_scope: 'read', label: 'build box', decided_at: T0 + 2 });
+		).toMatchObject({ status: 'approved', ownerId: laure.id, approvedBy: josiah.id, grantedScope: 'read', label: 'build box', decidedAt: T0 + 2 });
 		const third = await newCode();
 		expect(await store.claimDeviceAuthorization(third.userCode, josiah.id, T0 + 1)).toBeDefined();
 		expect(await store.denyDeviceAuthorization({ userCode: third.userCode, reason: 'admin', deniedBy: laure.id, claimant: null, now: T0 + 2 })).toMatchObject({
 			status: 'denied',
-			denial_reason: 'admin'
+			denialReason: 'admin'
 		});
 		// An expired code cannot be claimed.
 		expect(await store.claimDeviceAuthorization((await newCode()).userCode, josiah.id, T0 + TTL)).toBeUndefined();
@@ -567,9 +583,9 @@ describe(`the store contract on ${engine}`, () => {
 		for (let i = 0; i < 4; i++) codes.push((await newCode()).userCode);
 		await approved(codes[1]);
 		const listed = await store.listPendingAuthorizations(T0, 10);
-		expect(listed.map((row) => row.user_code)).toEqual([codes[3], codes[2], codes[0]]);
+		expect(listed.map((row) => row.userCode)).toEqual([codes[3], codes[2], codes[0]]);
 		expect(listed[0]).toEqual(await store.findLiveDeviceAuthorization(codes[3], T0));
-		expect((await store.listPendingAuthorizations(T0, 2)).map((row) => row.user_code)).toEqual([codes[3], codes[2]]);
+		expect((await store.listPendingAuthorizations(T0, 2)).map((row) => row.userCode)).toEqual([codes[3], codes[2]]);
 		expect(await store.listPendingAuthorizations(T0 + TTL, 10)).toEqual([]);
 	});
 
@@ -592,33 +608,33 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.listUncollectedApprovals(josiah.id, T0 + 4_000)).toEqual([
 			{
 				id: expect.any(Number),
-				user_code: mine.userCode,
-				client_id: 'demo-cli',
-				client_name: 'Demo CLI',
-				granted_scope: 'read',
+				userCode: mine.userCode,
+				clientId: 'demo-cli',
+				clientName: 'Demo CLI',
+				grantedScope: 'read',
 				label: 'laptop',
-				decided_at: T0 + 1_000,
-				requester_ip: '192.0.2.1',
-				owner_sub: 'orcid:0000-0002-1825-0097',
-				owner_name: 'Josiah Carberry'
+				decidedAt: T0 + 1_000,
+				requesterIp: '192.0.2.1',
+				ownerSub: 'orcid:0000-0002-1825-0097',
+				ownerName: 'Josiah Carberry'
 			}
 		]);
 		const everyone = await store.listUncollectedApprovals(null, T0 + 4_000);
-		expect(everyone.map((row) => [row.user_code, row.owner_sub])).toEqual([
+		expect(everyone.map((row) => [row.userCode, row.ownerSub])).toEqual([
 			[theirs.userCode, LAURE.sub],
 			[mine.userCode, 'orcid:0000-0002-1825-0097']
 		]);
 		expect(await store.listUncollectedApprovals(null, T0 + TTL)).toEqual([]);
 
 		expect(await store.revokeUncollectedApproval(listed.id, laure.id, T0 + 5_000)).toBeUndefined();
-		expect(await store.revokeUncollectedApproval(listed.id, josiah.id, T0 + 5_000)).toEqual({ user_code: mine.userCode, client_id: 'demo-cli' });
+		expect(await store.revokeUncollectedApproval(listed.id, josiah.id, T0 + 5_000)).toEqual({ userCode: mine.userCode, clientId: 'demo-cli' });
 		expect(await store.revokeUncollectedApproval(listed.id, josiah.id, T0 + 5_000)).toBeUndefined();
-		expect(await store.revokeUncollectedApproval(everyone[0].id, null, T0 + 5_000)).toEqual({ user_code: theirs.userCode, client_id: 'demo-cli' });
+		expect(await store.revokeUncollectedApproval(everyone[0].id, null, T0 + 5_000)).toEqual({ userCode: theirs.userCode, clientId: 'demo-cli' });
 		expect(await store.revokeUncollectedApproval(collectedId, null, T0 + 5_000)).toBeUndefined();
 		expect(await store.listUncollectedApprovals(null, T0 + 6_000)).toEqual([]);
 		expect(await store.pollDeviceAuthorization(mine.deviceCodeHash, 'demo-cli', null, T0 + 6_000)).toMatchObject({
-			last_poll_outcome: 'denied',
-			denial_reason: 'revoked'
+			lastPollOutcome: 'denied',
+			denialReason: 'revoked'
 		});
 	});
 
@@ -630,9 +646,9 @@ describe(`the store contract on ${engine}`, () => {
 		await store.retireAccessToken(tokens.accessTokenHash, T0 + 10);
 		expect(await store.findActiveAccessToken(tokens.accessTokenHash, T0 + 10)).toBeUndefined();
 		await store.retireAccessToken(tokens.accessTokenHash, T0 + 20);
-		expect(await store.findTokenState(tokens.accessTokenHash)).toMatchObject({ kind: 'access', retired_at: T0 + 10, revoked_at: null });
+		expect(await store.findTokenState(tokens.accessTokenHash)).toMatchObject({ kind: 'access', retiredAt: T0 + 10, revokedAt: null });
 		await store.retireAccessToken(tokens.refreshTokenHash, T0 + 30);
-		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ kind: 'refresh', retired_at: null });
+		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ kind: 'refresh', retiredAt: null });
 		expect(await store.rotateRefreshToken(tokens.refreshTokenHash, 'demo-cli', tokenPair('after retiring'), T0 + 40)).toMatchObject({ outcome: 'rotated' });
 	});
 
@@ -644,21 +660,21 @@ describe(`the store contract on ${engine}`, () => {
 			{
 				id: grantId,
 				kind: 'personal',
-				client_id: 'personal-access-token',
-				client_name: null,
+				clientId: 'personal-access-token',
+				clientName: null,
 				scope: 'read',
 				label: 'CI',
-				created_at: T0,
-				expires_at: T0 + 7 * 86_400_000,
-				requester_ip: null,
-				pickup_ip: null,
-				last_used_at: T0 + 5_000,
-				last_used_ip: '198.51.100.7',
-				approved_by_sub: null
+				createdAt: T0,
+				expiresAt: T0 + 7 * 86_400_000,
+				requesterIp: null,
+				pickupIp: null,
+				lastUsedAt: T0 + 5_000,
+				lastUsedIp: '198.51.100.7',
+				approvedBySub: null
 			}
 		]);
 		await store.touchGrant(grantId, T0 + 6_000, null);
-		expect(await store.listActiveGrants(person.id, 'personal', T0 + 6_000)).toMatchObject([{ last_used_at: T0 + 6_000, last_used_ip: null }]);
+		expect(await store.listActiveGrants(person.id, 'personal', T0 + 6_000)).toMatchObject([{ lastUsedAt: T0 + 6_000, lastUsedIp: null }]);
 		expect(await store.listActiveGrants(person.id, 'device', T0 + 6_000)).toEqual([]);
 	});
 
@@ -669,14 +685,14 @@ describe(`the store contract on ${engine}`, () => {
 		const hers = await personalGrant(laure.id, 'hers');
 
 		expect(await store.revokeOwnGrant(his.grantId, laure.id, T0 + 1)).toBe(false);
-		expect(await store.findActiveAccessToken(his.tokenHash, T0 + 1)).toMatchObject({ grant_id: his.grantId });
+		expect(await store.findActiveAccessToken(his.tokenHash, T0 + 1)).toMatchObject({ grantId: his.grantId });
 		expect(await store.revokeOwnGrant(his.grantId, josiah.id, T0 + 2)).toBe(true);
 		expect(await store.revokeOwnGrant(his.grantId, josiah.id, T0 + 3)).toBe(false);
 		expect(await store.findActiveAccessToken(his.tokenHash, T0 + 3)).toBeUndefined();
-		expect(await store.findTokenState(his.tokenHash)).toMatchObject({ revoked_at: T0 + 2 });
+		expect(await store.findTokenState(his.tokenHash)).toMatchObject({ revokedAt: T0 + 2 });
 		expect(await store.listActiveGrants(josiah.id, 'personal', T0 + 3)).toEqual([]);
 
-		expect(await store.revokeAnyGrant(hers.grantId, T0 + 4)).toEqual({ id: hers.grantId, client_id: 'personal-access-token', owner_id: laure.id });
+		expect(await store.revokeAnyGrant(hers.grantId, T0 + 4)).toEqual({ id: hers.grantId, clientId: 'personal-access-token', ownerId: laure.id });
 		expect(await store.revokeAnyGrant(hers.grantId, T0 + 5)).toBeUndefined();
 		expect(await store.revokeAnyGrant(his.grantId, T0 + 5)).toBeUndefined();
 		expect(await store.findActiveAccessToken(hers.tokenHash, T0 + 5)).toBeUndefined();
@@ -702,19 +718,19 @@ describe(`the store contract on ${engine}`, () => {
 		expect((await store.listAllActiveGrants(T0 + 10, 'laptop', 10))[0]).toEqual({
 			id: hers.grantId,
 			kind: 'personal',
-			client_id: 'personal-access-token',
-			client_name: null,
+			clientId: 'personal-access-token',
+			clientName: null,
 			scope: 'read',
 			label: 'Laptop',
-			created_at: T0 + 2,
-			expires_at: T0 + 86_400_000,
-			requester_ip: null,
-			pickup_ip: null,
-			last_used_at: null,
-			last_used_ip: null,
-			approved_by_sub: null,
-			owner_sub: LAURE.sub,
-			owner_name: 'Laure Haak'
+			createdAt: T0 + 2,
+			expiresAt: T0 + 86_400_000,
+			requesterIp: null,
+			pickupIp: null,
+			lastUsedAt: null,
+			lastUsedIp: null,
+			approvedBySub: null,
+			ownerSub: LAURE.sub,
+			ownerName: 'Laure Haak'
 		});
 	});
 
@@ -726,7 +742,7 @@ describe(`the store contract on ${engine}`, () => {
 		await store.revokeGrant(grantId, T0 + 10);
 		await store.revokeGrant(grantId, T0 + 20);
 		expect(await store.findActiveAccessToken(tokens.accessTokenHash, T0 + 20)).toBeUndefined();
-		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ grant_id: grantId, revoked_at: T0 + 10 });
+		expect(await store.findTokenState(tokens.refreshTokenHash)).toMatchObject({ grantId, revokedAt: T0 + 10 });
 		expect(await store.rotateRefreshToken(tokens.refreshTokenHash, 'demo-cli', tokenPair('after revoking'), T0 + 30)).toEqual({ outcome: 'refused' });
 	});
 
@@ -752,8 +768,8 @@ describe(`the store contract on ${engine}`, () => {
 				at: T0 + 2,
 				actor: 'orcid:0000-0001-5109-3700',
 				action: 'grant.revoked',
-				user_code: null,
-				client_id: null,
+				userCode: null,
+				clientId: null,
 				subject: null,
 				ip: null,
 				detail: null
@@ -763,8 +779,8 @@ describe(`the store contract on ${engine}`, () => {
 				at: T0 + 1,
 				actor: null,
 				action: 'device.code_refused',
-				user_code: null,
-				client_id: null,
+				userCode: null,
+				clientId: null,
 				subject: null,
 				ip: '192.0.2.9',
 				detail: null
@@ -777,8 +793,8 @@ describe(`the store contract on ${engine}`, () => {
 				at: T0,
 				actor: 'orcid:0000-0002-1825-0097',
 				action: 'device.approved',
-				user_code: 'BCDFGHJK',
-				client_id: 'demo-cli',
+				userCode: 'BCDFGHJK',
+				clientId: 'demo-cli',
 				subject: 'orcid:0000-0001-5109-3700',
 				ip: '192.0.2.8',
 				detail: 'scope=read'

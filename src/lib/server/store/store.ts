@@ -1,41 +1,39 @@
 import type { Client } from '../core/clients';
 import type { Limiter } from '../core/rate-limit';
+import type { AuditEntry, AuditRecord } from './audit';
 import type {
-	AccessTokenRow,
-	AdminGrantRow,
 	Approval,
-	AuditEntry,
-	AuditRow,
 	Denial,
+	DeviceAuthorization,
 	DeviceAuthorizationInsert,
-	DeviceAuthorizationRow,
-	GrantRow,
 	Issuance,
 	LimitCharge,
 	NewDeviceAuthorization,
-	NewGrant,
-	NewTokenPair,
-	NewUser,
-	PickupRow,
-	PolledAuthorizationRow,
+	Pickup,
+	PolledAuthorization,
 	Redemption,
-	RefreshRotation,
-	SessionRow,
-	SigningKeyRow,
-	TokenStateRow,
-	UncollectedApprovalRow,
-	UserRow
-} from './rows';
+	RevokedApproval,
+	UncollectedApproval
+} from './device-authorizations';
+import type { ActiveAccessToken, Grant, GrantWithOwner, NewGrant, NewTokenPair, RefreshRotation, RevokedGrant, TokenState } from './grants';
+import type { NewUser, Session, User } from './people';
+import type { StoredSigningKey } from './signing-keys';
 
 /**
  * The store contract: the only door to the database. Every method is async and named
  * for what it does; each engine (sqlite/: one process, one file; postgres/: any number of
  * instances) owns all of its SQL and makes every method atomic by itself, so no domain
- * code ever runs between BEGIN and COMMIT. Rows come back as the types of rows.ts; constraint
- * errors come back as typed results, never as an engine's exception.
+ * code ever runs between BEGIN and COMMIT. What it reads comes back as the domain objects of
+ * people.ts, device-authorizations.ts, grants.ts, signing-keys.ts and audit.ts, camelCase, each
+ * engine mapping its columns to them; constraint errors come back as typed results, never as an
+ * engine's exception.
  */
 
-export * from './rows';
+export * from './audit';
+export * from './device-authorizations';
+export * from './grants';
+export * from './people';
+export * from './signing-keys';
 
 export interface Store {
 	/** Closes the connections; the store is not used again. */
@@ -47,13 +45,13 @@ export interface Store {
 
 	// People and browser sessions.
 	/** A person as they signed in: made the first time, their newest name, email and groups kept (a missing one keeps the old). */
-	upsertUser(user: NewUser, now: number): Promise<UserRow>;
+	upsertUser(user: NewUser, now: number): Promise<User>;
 	/** The person with this `sub`, if they ever signed in (or an admin named them). */
-	findUserBySub(sub: string): Promise<UserRow | undefined>;
+	findUserBySub(sub: string): Promise<User | undefined>;
 	/** A new browser session, by the hash of its token. */
 	insertSession(tokenHash: Buffer, userId: number, now: number, expiresAt: number): Promise<void>;
 	/** The session behind a token's hash, with its person, expired or not (sessions.ts decides). */
-	findSession(tokenHash: Buffer): Promise<SessionRow | undefined>;
+	findSession(tokenHash: Buffer): Promise<Session | undefined>;
 	/** Moves a session's expiry (sliding expiry). */
 	extendSession(tokenHash: Buffer, expiresAt: number): Promise<void>;
 	/** Ends a session (sign-out). */
@@ -71,22 +69,22 @@ export interface Store {
 	 */
 	insertDeviceAuthorization(row: NewDeviceAuthorization, limits: LimitCharge[]): Promise<DeviceAuthorizationInsert>;
 	/** The pending, unexpired code with this user code. */
-	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	findLiveDeviceAuthorization(userCode: string, now: number): Promise<DeviceAuthorization | undefined>;
 	/** Marks a live code entered and keeps the entry's handle (its hash) for the browser that entered it. */
-	recordCodeEntry(userCode: string, handleHash: Buffer, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	recordCodeEntry(userCode: string, handleHash: Buffer, now: number): Promise<DeviceAuthorization | undefined>;
 	/** The user code an entry's handle names, whatever its status now. */
 	findEnteredUserCode(handleHash: Buffer): Promise<string | undefined>;
 	/** The first signed-in person to open a pending code claims it; their later opens find it again, anyone else's nothing. */
-	claimDeviceAuthorization(userCode: string, userId: number, now: number): Promise<DeviceAuthorizationRow | undefined>;
+	claimDeviceAuthorization(userCode: string, userId: number, now: number): Promise<DeviceAuthorization | undefined>;
 	/** pending → approved, unless another person claimed it (a null claimant, an admin, may always). */
-	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorizationRow | undefined>;
+	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorization | undefined>;
 	/** pending → denied with a reason, under the same claim rule as approval. */
-	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorizationRow | undefined>;
+	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorization | undefined>;
 	/**
 	 * One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL).
 	 * A code bound to a DPoP key other than `dpopJkt` (the poll's proof's, or null) is not polled: 'wrong_dpop_key'.
 	 */
-	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, dpopJkt: string | null, now: number): Promise<PolledAuthorizationRow | undefined>;
+	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, dpopJkt: string | null, now: number): Promise<PolledAuthorization | undefined>;
 	/**
 	 * approved → consumed, a grant for it and its first tokens, all at once: of any number
 	 * of concurrent polls exactly one gets a redemption; the others undefined.
@@ -95,13 +93,13 @@ export interface Store {
 	/** Who an approved code's tokens are for, while it is still approved. */
 	findApprovedIssuance(authorizationId: number): Promise<Issuance | undefined>;
 	/** Live pending codes, newest first, at most `limit` (admins). */
-	listPendingAuthorizations(now: number, limit: number): Promise<DeviceAuthorizationRow[]>;
+	listPendingAuthorizations(now: number, limit: number): Promise<DeviceAuthorization[]>;
 	/** Approved codes whose CLI has not collected its tokens, an owner's, or every owner's when ownerId is null (admins). */
-	listUncollectedApprovals(ownerId: number | null, now: number): Promise<UncollectedApprovalRow[]>;
+	listUncollectedApprovals(ownerId: number | null, now: number): Promise<UncollectedApproval[]>;
 	/** approved → denied ('revoked') before the CLI collected its tokens. */
-	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<{ user_code: string; client_id: string } | undefined>;
+	revokeUncollectedApproval(id: number, ownerId: number | null, now: number): Promise<RevokedApproval | undefined>;
 	/** Whether and from where an owner's approved code was collected (the success page's receipt). */
-	findPickup(userCode: string, ownerId: number): Promise<PickupRow | undefined>;
+	findPickup(userCode: string, ownerId: number): Promise<Pickup | undefined>;
 	/** The live grant an approval became once its CLI collected the tokens (any owner's when ownerId is null). */
 	findCollectedGrant(approvalId: number, ownerId: number | null): Promise<number | undefined>;
 
@@ -115,9 +113,9 @@ export interface Store {
 	/** RFC 9700 §4.14.2: retires a live refresh token and adds the next pair, or revokes the grant of a used one. */
 	rotateRefreshToken(refreshTokenHash: Buffer, clientId: string, next: NewTokenPair, now: number): Promise<RefreshRotation>;
 	/** Any access or refresh token by its hash, live or not, with its grant and owner (introspection, revocation, refresh). */
-	findTokenState(tokenHash: Buffer): Promise<TokenStateRow | undefined>;
+	findTokenState(tokenHash: Buffer): Promise<TokenState | undefined>;
 	/** A live, unrevoked access token by its hash, with its owner (userinfo). */
-	findActiveAccessToken(tokenHash: Buffer, now: number): Promise<AccessTokenRow | undefined>;
+	findActiveAccessToken(tokenHash: Buffer, now: number): Promise<ActiveAccessToken | undefined>;
 	/** Ends one access token (RFC 7009), keeping when it first ended. */
 	retireAccessToken(tokenHash: Buffer, now: number): Promise<void>;
 	/** Records when and from where a grant was last used. */
@@ -127,11 +125,11 @@ export interface Store {
 	/** Ends a grant only if `ownerId` owns it and it is live; says whether it did. */
 	revokeOwnGrant(grantId: number, ownerId: number, now: number): Promise<boolean>;
 	/** Ends any live grant (admins); says whose it was. */
-	revokeAnyGrant(grantId: number, now: number): Promise<{ id: number; client_id: string; owner_id: number } | undefined>;
+	revokeAnyGrant(grantId: number, now: number): Promise<RevokedGrant | undefined>;
 	/** An owner's live grants of one kind, newest first (/account). */
-	listActiveGrants(ownerId: number, kind: 'device' | 'personal', now: number): Promise<GrantRow[]>;
+	listActiveGrants(ownerId: number, kind: 'device' | 'personal', now: number): Promise<Grant[]>;
 	/** Everyone's live grants, newest first, filtered by owner sub, name, email or label (admins). */
-	listAllActiveGrants(now: number, filter: string, limit: number): Promise<AdminGrantRow[]>;
+	listAllActiveGrants(now: number, filter: string, limit: number): Promise<GrantWithOwner[]>;
 
 	// DPoP proofs (RFC 9449), remembered on every instance while their iat is accepted.
 	/**
@@ -142,9 +140,9 @@ export interface Store {
 
 	// Signing keys (signing-keys.ts decides when to make one).
 	/** The keys still published at `now`. */
-	listSigningKeys(now: number): Promise<SigningKeyRow[]>;
-	/** Adds the key unless one already signs at or after its activates_at (instances racing add one). */
-	addSigningKey(key: SigningKeyRow): Promise<boolean>;
+	listSigningKeys(now: number): Promise<StoredSigningKey[]>;
+	/** Adds the key unless one already signs at or after its activatesAt (instances racing add one). */
+	addSigningKey(key: StoredSigningKey): Promise<boolean>;
 	/** Replaces a private key stored as `stored` with its sealed form (instances racing: the first wins). */
 	sealSigningKey(kid: string, stored: string, sealed: string): Promise<void>;
 	/** Erases the private halves of keys retired before `retiredBefore`; says how many. */
@@ -156,7 +154,7 @@ export interface Store {
 	/** Appends an entry to the audit log. */
 	insertAudit(entry: AuditEntry, at: number): Promise<void>;
 	/** The audit log, newest first, a page at a time. */
-	listAudit(limit: number, offset: number): Promise<AuditRow[]>;
+	listAudit(limit: number, offset: number): Promise<AuditRecord[]>;
 
 	// Sweeping: each deletes at most `limit` expired rows and says how many it deleted.
 	/** Codes past their expiry, whatever their status, oldest first. */

@@ -1,7 +1,8 @@
-import { redirect } from '@sveltejs/kit';
+import { fail, redirect } from '@sveltejs/kit';
 import { now } from '#lib/server/core/clock.ts';
 import { approveOwnDevice, openConfirmation } from '#lib/server/browser/confirmation.ts';
-import { browserId, deviceLoginCookie } from '#lib/server/browser/cookies.ts';
+import { browserId, deviceLoginCookie, sessionCookie } from '#lib/server/browser/cookies.ts';
+import { invalidateSession } from '#lib/server/browser/sessions.ts';
 import { denyDeviceAuthorization, reportDeviceAuthorization, resolveDeviceLogin } from '#lib/server/oauth/device-authorizations.ts';
 import { actorOf } from '#lib/server/browser/forms.ts';
 import { requestContext } from '#lib/server/oauth/http.ts';
@@ -29,22 +30,32 @@ function finish(event: Event, reason: string, to = `/device/error?reason=${reaso
 }
 
 export const load: PageServerLoad = async (event) => {
-	const { userCode, user } = await deviceLoginOf(event);
-	const confirmation = await openConfirmation(event.locals.services, userCode, user, requestContext(event).ip, now());
+	const { userCode, user, actor } = await deviceLoginOf(event);
+	// After a refused Approve this page is shown again in the same request: that refusal is audited already.
+	const recordRefusal = event.request.method !== 'POST';
+	const confirmation = await openConfirmation(event.locals.services, userCode, user, actor, now(), { recordRefusal });
 	if (!confirmation.ok) finish(event, confirmation.reason);
 	return confirmation.view;
 };
 
 export const actions: Actions = {
 	approve: async (event) => {
-		const { userCode, actor } = await deviceLoginOf(event);
-		const decision = await approveOwnDevice(event.locals.services, actor, userCode, now());
+		const { userCode, user, actor } = await deviceLoginOf(event);
+		const decision = await approveOwnDevice(event.locals.services, user, actor, userCode, now());
+		// The page shown again says why, as it did before Approve was sent.
+		if ('refusal' in decision) return fail(403);
 		finish(event, 'expired', decision.ok ? `/device/success?code=${userCode}` : undefined);
 	},
 	deny: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);
 		const decision = await denyDeviceAuthorization(event.locals.services, actor, userCode, 'user', now());
 		finish(event, decision.ok ? 'denied' : 'expired');
+	},
+	/** "Sign in with another account": sign out, then back to this code once signed in again. */
+	switchAccount: async ({ cookies, locals, url }) => {
+		if (locals.sessionToken) await invalidateSession(locals.services, locals.sessionToken);
+		sessionCookie.delete(cookies, locals.services.config);
+		redirect(303, `/login?return_to=${encodeURIComponent(url.pathname)}`);
 	},
 	report: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);

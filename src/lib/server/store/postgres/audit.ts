@@ -1,4 +1,4 @@
-import type { AuditRow, Store } from '../store';
+import type { AuditRecord, Store } from '../store';
 import type { Connection } from './connection';
 
 /** The audit log. */
@@ -11,6 +11,12 @@ export function audit({ query }: Connection): Pick<Store, 'insertAudit' | 'listA
 				[at, entry.actor, entry.action, entry.userCode ?? null, entry.clientId ?? null, entry.subject ?? null, entry.ip ?? null, entry.detail ?? null]
 			);
 		},
-		listAudit: (limit, offset) => query<AuditRow>('listAudit', `SELECT * FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2`, [limit, offset])
+		listAudit: (limit, offset) =>
+			query<AuditRecord>(
+				'listAudit',
+				`SELECT id, at, actor, action, user_code AS "userCode", client_id AS "clientId", subject, ip, detail
+				 FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2`,
+				[limit, offset]
+			)
 	};
 }

@@ -1,6 +1,6 @@
 import { MAX_BLOCK_MS } from '../../core/rate-limit';
 import { msFromSeconds } from '../../core/time';
-import type { DeviceAuthorizationRow, Store } from '../store';
+import type { DeviceAuthorization, Store } from '../store';
 import type { Connection } from './connection';
 import { countingUpsert, countVerdict } from './limiter';
 import { DEVICE_COLUMNS } from './shared';
@@ -87,13 +87,13 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 			);
 		},
 		findLiveDeviceAuthorization: (userCode, now) =>
-			one<DeviceAuthorizationRow>(
+			one<DeviceAuthorization>(
 				'findLiveDeviceAuthorization',
 				`SELECT ${DEVICE_COLUMNS} FROM device_authorizations WHERE user_code = $1 AND status = 'pending' AND expires_at > $2`,
 				[userCode, now]
 			),
 		recordCodeEntry: (userCode, handleHash, now) =>
-			one<DeviceAuthorizationRow>(
+			one<DeviceAuthorization>(
 				'recordCodeEntry',
 				`WITH entered AS (
 					UPDATE device_authorizations SET entered_at = coalesce(entered_at, $3)
@@ -107,14 +107,14 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 			),
 		findEnteredUserCode: async (handleHash) =>
 			(
-				await one<{ user_code: string }>(
+				await one<{ userCode: string }>(
 					'findEnteredUserCode',
-					`SELECT d.user_code FROM device_entries e JOIN device_authorizations d ON d.id = e.authorization_id WHERE e.handle_hash = $1`,
+					`SELECT d.user_code AS "userCode" FROM device_entries e JOIN device_authorizations d ON d.id = e.authorization_id WHERE e.handle_hash = $1`,
 					[handleHash]
 				)
-			)?.user_code,
+			)?.userCode,
 		claimDeviceAuthorization: (userCode, userId, now) =>
-			one<DeviceAuthorizationRow>(
+			one<DeviceAuthorization>(
 				'claimDeviceAuthorization',
 				`UPDATE device_authorizations SET confirming_user_id = $2
 				 WHERE user_code = $1 AND status = 'pending' AND expires_at > $3 AND (confirming_user_id IS NULL OR confirming_user_id = $2)
@@ -122,7 +122,7 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 				[userCode, userId, now]
 			),
 		approveDeviceAuthorization: (a) =>
-			one<DeviceAuthorizationRow>(
+			one<DeviceAuthorization>(
 				'approveDeviceAuthorization',
 				`UPDATE device_authorizations
 				 SET status = 'approved', owner_id = $2, approved_by = $3, granted_scope = $4, label = $5, decided_at = $7
@@ -132,7 +132,7 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 				[a.userCode, a.ownerId, a.approvedBy, a.grantedScope, a.label, a.claimant, a.now]
 			),
 		denyDeviceAuthorization: (d) =>
-			one<DeviceAuthorizationRow>(
+			one<DeviceAuthorization>(
 				'denyDeviceAuthorization',
 				`UPDATE device_authorizations SET status = 'denied', denial_reason = $2, approved_by = $3, decided_at = $5
 				 WHERE user_code = $1 AND status = 'pending' AND expires_at > $5
@@ -141,7 +141,7 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 				[d.userCode, d.reason, d.deniedBy, d.claimant, d.now]
 			),
 		listPendingAuthorizations: (now, limit) =>
-			query<DeviceAuthorizationRow>(
+			query<DeviceAuthorization>(
 				'listPendingAuthorizations',
 				`SELECT ${DEVICE_COLUMNS} FROM device_authorizations WHERE status = 'pending' AND expires_at > $1 ORDER BY id DESC LIMIT $2`,
 				[now, limit]

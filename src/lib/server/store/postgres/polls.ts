@@ -1,5 +1,5 @@
 import { SLOW_DOWN_SECONDS } from '../poll-rule';
-import type { PolledAuthorizationRow, Store } from '../store';
+import type { PolledAuthorization, Store } from '../store';
 import { run, type Connection } from './connection';
 
 /** A poll sooner than the interval after the last poll that was answered (poll-rule.ts). */
@@ -13,7 +13,7 @@ export function polls({ clockPool, one }: Connection): Pick<Store, 'pollDeviceAu
 		// A code bound to another DPoP key is not updated; only then a second read says so.
 		pollDeviceAuthorization: async (deviceCodeHash, clientId, dpopJkt, now) =>
 			(
-				await run<PolledAuthorizationRow>(clockPool, {
+				await run<PolledAuthorization>(clockPool, {
 					name: 'pollDeviceAuthorization',
 					text: `UPDATE device_authorizations SET
 						last_poll_outcome = CASE
@@ -27,13 +27,15 @@ export function polls({ clockPool, one }: Connection): Pick<Store, 'pollDeviceAu
 						interval_seconds = interval_seconds + CASE WHEN status <> 'consumed' AND ${TOO_SOON} THEN ${SLOW_DOWN_SECONDS} ELSE 0 END,
 						last_polled_at = CASE WHEN status <> 'consumed' AND ${TOO_SOON} THEN last_polled_at ELSE $3 END
 					 WHERE device_code_hash = $1 AND client_id = $2 AND (dpop_jkt IS NULL OR dpop_jkt = $4)
-					 RETURNING id, last_poll_outcome, last_polled_at, interval_seconds, entered_at, denial_reason, grant_id`,
+					 RETURNING id, last_poll_outcome AS "lastPollOutcome", last_polled_at AS "lastPolledAt", interval_seconds AS "intervalSeconds",
+						entered_at AS "enteredAt", denial_reason AS "denialReason", grant_id AS "grantId"`,
 					values: [deviceCodeHash, clientId, now, dpopJkt]
 				})
 			).rows[0] ??
-			one<PolledAuthorizationRow>(
+			one<PolledAuthorization>(
 				'pollDeviceAuthorizationWithWrongKey',
-				`SELECT id, 'wrong_dpop_key' AS last_poll_outcome, NULL::bigint AS last_polled_at, interval_seconds, entered_at, denial_reason, grant_id
+				`SELECT id, 'wrong_dpop_key' AS "lastPollOutcome", NULL::bigint AS "lastPolledAt", interval_seconds AS "intervalSeconds",
+					entered_at AS "enteredAt", denial_reason AS "denialReason", grant_id AS "grantId"
 				 FROM device_authorizations WHERE device_code_hash = $1 AND client_id = $2`,
 				[deviceCodeHash, clientId]
 			)

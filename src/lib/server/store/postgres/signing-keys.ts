@@ -1,4 +1,4 @@
-import { ERASED_PRIVATE_KEY, type SigningKeyRow, type Store } from '../store';
+import { ERASED_PRIVATE_KEY, type Store, type StoredSigningKey } from '../store';
 import { run, SIGNING_KEY_LOCK, type Connection } from './connection';
 
 type SigningKeys = Pick<Store, 'listSigningKeys' | 'addSigningKey' | 'sealSigningKey' | 'eraseRetiredPrivateKeys' | 'deleteExpiredSigningKeys'>;
@@ -6,7 +6,14 @@ type SigningKeys = Pick<Store, 'listSigningKeys' | 'addSigningKey' | 'sealSignin
 /** Signing keys (oauth/signing-keys.ts decides when to make one). */
 export function signingKeys({ pool, query, transaction }: Connection): SigningKeys {
 	return {
-		listSigningKeys: (now) => query<SigningKeyRow>('listSigningKeys', `SELECT * FROM signing_keys WHERE expires_at > $1 ORDER BY activates_at`, [now]),
+		listSigningKeys: (now) =>
+			query<StoredSigningKey>(
+				'listSigningKeys',
+				`SELECT kid, alg, public_jwk AS "publicJwk", private_jwk AS "privateJwk", created_at AS "createdAt", activates_at AS "activatesAt",
+					retires_at AS "retiresAt", expires_at AS "expiresAt"
+				 FROM signing_keys WHERE expires_at > $1 ORDER BY activates_at`,
+				[now]
+			),
 		// Instances making the next key at once: one adds it, under a lock.
 		addSigningKey: (key) =>
 			transaction(async (client) => {
@@ -14,7 +21,7 @@ export function signingKeys({ pool, query, transaction }: Connection): SigningKe
 				const added = await client.query(
 					`INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, activates_at, retires_at, expires_at)
 				 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > $6)`,
-					[key.kid, key.alg, key.public_jwk, key.private_jwk, key.created_at, key.activates_at, key.retires_at, key.expires_at]
+					[key.kid, key.alg, key.publicJwk, key.privateJwk, key.createdAt, key.activatesAt, key.retiresAt, key.expiresAt]
 				);
 				return added.rowCount === 1;
 			}),

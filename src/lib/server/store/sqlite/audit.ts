@@ -1,4 +1,4 @@
-import type { AuditRow, Store } from '../store';
+import type { AuditRecord, Store } from '../store';
 import type { Connection } from './connection';
 
 /** The audit log. */
@@ -32,7 +32,10 @@ export function audit(db: Connection) {
 			detail: entry.detail ?? null
 		});
 
-	const auditPage = db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`);
+	const auditPage = db.prepare<[number, number], AuditRecord>(
+		`SELECT id, at, actor, action, user_code AS userCode, client_id AS clientId, subject, ip, detail
+		 FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`
+	);
 	const listAudit: Store['listAudit'] = async (limit, offset) => auditPage.all(limit, offset);
 
 	return { insertAudit, listAudit };

@@ -1,5 +1,5 @@
 import type { Limiter } from '../../core/rate-limit';
-import type { DeviceAuthorizationRow, NewDeviceAuthorization, Store } from '../store';
+import type { DeviceAuthorization, NewDeviceAuthorization, Store } from '../store';
 import type { Connection } from './connection';
 import { DEVICE_COLUMNS, written } from './shared';
 
@@ -44,13 +44,13 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 		lastBlockEnds = Math.max(lastBlockEnds, until);
 	};
 
-	const liveCode = db.prepare<[string, number], DeviceAuthorizationRow>(
+	const liveCode = db.prepare<[string, number], DeviceAuthorization>(
 		`SELECT ${DEVICE_COLUMNS} FROM device_authorizations
 		 WHERE user_code = ? AND status = 'pending' AND expires_at > ?`
 	);
 	const findLiveDeviceAuthorization: Store['findLiveDeviceAuthorization'] = async (userCode, now) => liveCode.get(userCode, now);
 
-	const markEntered = db.prepare<[number, string, number], DeviceAuthorizationRow>(
+	const markEntered = db.prepare<[number, string, number], DeviceAuthorization>(
 		`UPDATE device_authorizations SET entered_at = coalesce(entered_at, ?)
 		 WHERE user_code = ? AND status = 'pending' AND expires_at > ?
 		 RETURNING ${DEVICE_COLUMNS}`
@@ -63,12 +63,12 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	});
 	const recordCodeEntry: Store['recordCodeEntry'] = async (userCode, handleHash, now) => recordEntry(userCode, handleHash, now);
 
-	const enteredUserCode = db.prepare<[Buffer], { user_code: string }>(
-		`SELECT d.user_code FROM device_entries e JOIN device_authorizations d ON d.id = e.authorization_id WHERE e.handle_hash = ?`
+	const enteredUserCode = db.prepare<[Buffer], { userCode: string }>(
+		`SELECT d.user_code AS userCode FROM device_entries e JOIN device_authorizations d ON d.id = e.authorization_id WHERE e.handle_hash = ?`
 	);
-	const findEnteredUserCode: Store['findEnteredUserCode'] = async (handleHash) => enteredUserCode.get(handleHash)?.user_code;
+	const findEnteredUserCode: Store['findEnteredUserCode'] = async (handleHash) => enteredUserCode.get(handleHash)?.userCode;
 
-	const claim = db.prepare<[{ userCode: string; userId: number; now: number }], DeviceAuthorizationRow>(
+	const claim = db.prepare<[{ userCode: string; userId: number; now: number }], DeviceAuthorization>(
 		`UPDATE device_authorizations SET confirming_user_id = :userId
 		 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
 			AND (confirming_user_id IS NULL OR confirming_user_id = :userId)
@@ -80,7 +80,7 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	// claimed the code may decide it. Admins and provider refusals pass no claimant.
 	const approve = db.prepare<
 		[{ userCode: string; ownerId: number; approvedBy: number | null; grantedScope: string; label: string | null; claimant: number | null; now: number }],
-		DeviceAuthorizationRow
+		DeviceAuthorization
 	>(
 		`UPDATE device_authorizations
 		 SET status = 'approved', owner_id = :ownerId, approved_by = :approvedBy, granted_scope = :grantedScope,
@@ -91,7 +91,7 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	);
 	const approveDeviceAuthorization: Store['approveDeviceAuthorization'] = async (approval) => written(approve.all(approval));
 
-	const deny = db.prepare<[{ userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }], DeviceAuthorizationRow>(
+	const deny = db.prepare<[{ userCode: string; reason: string; deniedBy: number | null; claimant: number | null; now: number }], DeviceAuthorization>(
 		`UPDATE device_authorizations
 		 SET status = 'denied', denial_reason = :reason, approved_by = :deniedBy, decided_at = :now
 		 WHERE user_code = :userCode AND status = 'pending' AND expires_at > :now
@@ -100,7 +100,7 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	);
 	const denyDeviceAuthorization: Store['denyDeviceAuthorization'] = async (denial) => written(deny.all(denial));
 
-	const pendingCodes = db.prepare<[number, number], DeviceAuthorizationRow>(
+	const pendingCodes = db.prepare<[number, number], DeviceAuthorization>(
 		`SELECT ${DEVICE_COLUMNS} FROM device_authorizations
 		 WHERE status = 'pending' AND expires_at > ? ORDER BY id DESC LIMIT ?`
 	);

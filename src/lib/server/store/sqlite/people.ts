@@ -1,4 +1,4 @@
-import type { SessionRow, Store, UserRow } from '../store';
+import type { Session, Store, User } from '../store';
 import type { Connection } from './connection';
 import { groupsJson } from '../columns';
 import { written } from './shared';
@@ -14,7 +14,7 @@ function withGroups<T extends { groups: string[] }>(row: Stored<T> | undefined):
 export function people(db: Connection) {
 	const userUpsert = db.prepare<
 		[{ sub: string; provider: string; name: string | null; email: string | null; groups: string | null; now: number }],
-		Stored<UserRow>
+		Stored<User>
 	>(
 		`INSERT INTO users (sub, provider, name, email, groups, created_at, updated_at)
 		 VALUES (:sub, :provider, :name, :email, coalesce(:groups, '[]'), :now, :now)
@@ -26,21 +26,21 @@ export function people(db: Connection) {
 		 RETURNING id, sub, provider, name, email, groups`
 	);
 	const upsertUser: Store['upsertUser'] = async (user, now) =>
-		withGroups<UserRow>(
+		withGroups<User>(
 			written(userUpsert.all({ sub: user.sub, provider: user.provider, name: user.name, email: user.email, groups: groupsJson(user.groups), now }))
-		) as UserRow;
+		) as User;
 
-	const userBySub = db.prepare<[string], Stored<UserRow>>(`SELECT id, sub, provider, name, email, groups FROM users WHERE sub = ?`);
-	const findUserBySub: Store['findUserBySub'] = async (sub) => withGroups<UserRow>(userBySub.get(sub));
+	const userBySub = db.prepare<[string], Stored<User>>(`SELECT id, sub, provider, name, email, groups FROM users WHERE sub = ?`);
+	const findUserBySub: Store['findUserBySub'] = async (sub) => withGroups<User>(userBySub.get(sub));
 
 	const sessionInsert = db.prepare<[Buffer, number, number, number]>(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`);
 	const insertSession: Store['insertSession'] = async (tokenHash, userId, now, expiresAt) => void sessionInsert.run(tokenHash, userId, now, expiresAt);
 
-	const sessionByHash = db.prepare<[Buffer], Stored<SessionRow>>(
-		`SELECT s.user_id, s.expires_at, u.sub, u.provider, u.name, u.email, u.groups
+	const sessionByHash = db.prepare<[Buffer], Stored<Session>>(
+		`SELECT s.user_id AS userId, s.expires_at AS expiresAt, u.sub, u.provider, u.name, u.email, u.groups
 		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
 	);
-	const findSession: Store['findSession'] = async (tokenHash) => withGroups<SessionRow>(sessionByHash.get(tokenHash));
+	const findSession: Store['findSession'] = async (tokenHash) => withGroups<Session>(sessionByHash.get(tokenHash));
 
 	const sessionExpiry = db.prepare<[number, Buffer]>(`UPDATE sessions SET expires_at = ? WHERE token_hash = ?`);
 	const extendSession: Store['extendSession'] = async (tokenHash, expiresAt) => void sessionExpiry.run(expiresAt, tokenHash);

@@ -3,8 +3,12 @@ import type { Connection } from './connection';
 
 /** What more than one area of the SQLite engine uses: defined here once. */
 
-export const DEVICE_COLUMNS = `id, user_code, client_id, scope, status, created_at, expires_at, interval_seconds,
-	requester_ip, requester_user_agent, entered_at, decided_at, denial_reason, owner_id, approved_by, granted_scope, label, grant_id`;
+/** A device authorization's columns, named as the store contract's DeviceAuthorization names them. */
+export const DEVICE_COLUMNS = `id, user_code AS userCode, client_id AS clientId, scope, status, created_at AS createdAt,
+	expires_at AS expiresAt, interval_seconds AS intervalSeconds, requester_ip AS requesterIp,
+	requester_user_agent AS requesterUserAgent, entered_at AS enteredAt, decided_at AS decidedAt,
+	denial_reason AS denialReason, owner_id AS ownerId, approved_by AS approvedBy, granted_scope AS grantedScope,
+	label, grant_id AS grantId`;
 
 /**
  * The row of a write with RETURNING. Such writes are read with .all(), never .get():

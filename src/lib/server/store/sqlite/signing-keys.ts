@@ -1,15 +1,19 @@
-import { ERASED_PRIVATE_KEY, type SigningKeyRow, type Store } from '../store';
+import { ERASED_PRIVATE_KEY, type Store, type StoredSigningKey } from '../store';
 import type { Connection } from './connection';
 
 /** Signing keys (oauth/signing-keys.ts decides when to make one). */
 export function signingKeys(db: Connection) {
-	const publishedKeys = db.prepare<[number], SigningKeyRow>(`SELECT * FROM signing_keys WHERE expires_at > ? ORDER BY activates_at`);
+	const publishedKeys = db.prepare<[number], StoredSigningKey>(
+		`SELECT kid, alg, public_jwk AS publicJwk, private_jwk AS privateJwk, created_at AS createdAt, activates_at AS activatesAt,
+			retires_at AS retiresAt, expires_at AS expiresAt
+		 FROM signing_keys WHERE expires_at > ? ORDER BY activates_at`
+	);
 	const listSigningKeys: Store['listSigningKeys'] = async (now) => publishedKeys.all(now);
 
-	const keyInsert = db.prepare<[SigningKeyRow]>(
+	const keyInsert = db.prepare<[StoredSigningKey]>(
 		`INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at, activates_at, retires_at, expires_at)
-		 SELECT :kid, :alg, :public_jwk, :private_jwk, :created_at, :activates_at, :retires_at, :expires_at
-		 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > :activates_at)`
+		 SELECT :kid, :alg, :publicJwk, :privateJwk, :createdAt, :activatesAt, :retiresAt, :expiresAt
+		 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retires_at > :activatesAt)`
 	);
 	const addSigningKey: Store['addSigningKey'] = async (key) => keyInsert.run(key).changes === 1;
 
