@@ -104,7 +104,8 @@ export async function deviceAuthorizationEndpoint(services: Services, params: Pa
 		what: 'new codes for this client'
 	};
 	const binding = await deviceAuthorizationBinding(services, client.client, params.get('dpop_jkt'), context, endpointUrl(services, PATHS.deviceAuthorization));
-	if (!binding.ok) return binding.error;
+	// A refused proof costs a signature check: it counts against its address, like a failed authentication.
+	if (!binding.ok) return (await limited(services, perIp, context)) ?? binding.error;
 	// Counted with the insert itself: a new code is one round trip, limits included.
 	return createDeviceAuthorization(services, client.client, params.get('scope'), binding.jkt, context, config.rateLimits ? [perIp, perClient] : []);
 }
