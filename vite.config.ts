@@ -9,6 +9,7 @@ const ENGINE_TESTS = [
 	'oauth/token-lifecycle',
 	'oauth/oidc',
 	'oauth/dpop',
+	'oauth/client-registry',
 	'browser/admin',
 	'browser/confirmation'
 ].map((name) => `src/lib/server/${name}.test.ts`);

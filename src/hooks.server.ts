@@ -13,6 +13,7 @@ import { startSweeper } from '#lib/server/ops/sweeper.ts';
 import { randomUUID } from 'node:crypto';
 import { CLOSE_KEY, handToServer } from '#lib/server/core/server-hooks.ts';
 import { registerFastPath } from '#lib/server/oauth/fast-path.ts';
+import { declareClientsFile } from '#lib/server/oauth/client-registry.ts';
 import { enableMetrics } from '#lib/server/core/metrics.ts';
 import { responseHeaders } from '#lib/server/core/headers.ts';
 import { logRequest } from '#lib/server/core/log.ts';
@@ -32,6 +33,7 @@ export const init: ServerInit = async () => {
 	const built = await createServices(config, database);
 	setServices(built);
 	const stopFollowingClock = await followDatabaseClock(built.store);
+	for (const line of await declareClientsFile(built, now())) console.warn(`doorcode: ${line}`);
 	await openSigningKeys(built);
 	const stopSweeper = startSweeper(built);
 	registerFastPath();
@@ -39,6 +41,7 @@ export const init: ServerInit = async () => {
 	handToServer(CLOSE_KEY, async () => {
 		stopSweeper();
 		stopFollowingClock();
+		built.clients.close();
 		await built.store.close();
 	});
 	console.log(

@@ -1,13 +1,13 @@
 // The benchmark's phases at one size N (scripts/bench.mjs runs them, report.mjs formats what
 // they return): doorcode beside the baseline on fresh databases; then doorcode alone with the
 // sweeper idle and busy, with metrics on and off, quiet and during a flood of new addresses,
-// and with a DPoP proof per poll against none; then both on PostgreSQL (postgres.mjs). Each
-// figure is the median of `repeat` runs.
+// quiet and while clients change (its client cache reloading), and with a DPoP proof per poll
+// against none; then both on PostgreSQL (postgres.mjs). Each figure is the median of `repeat` runs.
 import { copyFileSync } from 'node:fs';
-import { CLIENT, dpopKey, fmt, freePort, migrate, removeDir, startServer, tempDir } from './lib.mjs';
+import { CLIENT, dpopKey, fmt, freePort, migrate, removeDir, sleep, startServer, tempDir } from './lib.mjs';
 import { measurePostgres } from './postgres.mjs';
 import { combine, median, pollOnFreshServer, run, warm } from './runs.mjs';
-import { Database, databaseBytes, databaseFile, fill } from './sqlite.mjs';
+import { clientWriter, Database, databaseBytes, databaseFile, fill } from './sqlite.mjs';
 
 /** @import { Kind } from './lib.mjs' */
 /** @import { Bench, Figure, Run } from './runs.mjs' */
@@ -43,8 +43,19 @@ import { Database, databaseBytes, databaseFile, fill } from './sqlite.mjs';
  * @property {{ idle: { poll: Figure }, sweeping: { poll: Figure, expiredLeft: number } }} sweep
  * @property {{ on: Figure, off: Figure }} metrics
  * @property {{ quiet: Figure, flooded: Figure, floodRate: number, floodAddresses: number }} flood
+ * @property {ClientCacheFigures} clients
  * @property {DpopFigures} dpop
  * @property {PostgresFigures | null} postgres null when not measured
+ */
+
+/**
+ * The client cache: polls quiet and while a client is added every CLIENT_CHANGE_MS (each server
+ * reloading its clients once a second), and how long a new client took to serve codes.
+ * @typedef {object} ClientCacheFigures
+ * @property {Figure} quiet
+ * @property {Figure} changing
+ * @property {number} clientsStored clients in the database when the runs began
+ * @property {number[]} servedAfterMs each new client's wait from its insert to its first code, in ms
  */
 
 /** PostgreSQL is measured up to this many codes: a million rows take minutes to load for little news. */
@@ -62,9 +73,10 @@ export async function measureSize(bench, n) {
 	const sweep = await measureSweep(bench, n);
 	const metrics = await measureMetricsCost(bench, n);
 	const flood = await measureFlood(bench, n);
+	const clients = await measureClientCache(bench, n);
 	const dpop = await measureDpop(bench, n);
 	const postgres = bench.postgres && n <= POSTGRES_MAX_N ? await measurePostgresFigures(bench, n) : null;
-	return { ours, base, sweep, metrics, flood, dpop, postgres };
+	return { ours, base, sweep, metrics, flood, clients, dpop, postgres };
 }
 
 /**
@@ -273,6 +285,69 @@ async function floodOfAddresses(origin, signal) {
 	};
 	await Promise.all(Array.from({ length: FLOOD_CONCURRENCY }, worker));
 	return { addresses: sent, perSecond: sent / ((performance.now() - startedAt) / 1000) };
+}
+
+/** Clients in the database before the client cache's runs: more than a deployment is likely to have. */
+const CLIENTS_STORED = 500;
+/** How often a client is added during the runs that change them. */
+const CLIENT_CHANGE_MS = 100;
+/** New clients timed from their insert to their first code. */
+const CLIENTS_TIMED = 5;
+
+/**
+ * What following the clients costs polls, and how soon a change is seen: doorcode on N codes and
+ * CLIENTS_STORED clients, poll runs on fresh servers quiet and while another process adds a
+ * client every CLIENT_CHANGE_MS (so every check of the version finds it moved and reloads every
+ * client), alternating; then CLIENTS_TIMED new clients, each timed from its insert until
+ * POST /oauth/device_authorization with it answers 200 (SPEC: within 2 seconds).
+ * @param {Bench} bench
+ * @param {number} n
+ * @returns {Promise<ClientCacheFigures>}
+ */
+async function measureClientCache(bench, n) {
+	const dir = tempDir('doorcode-bench-clients-');
+	const port = await freePort();
+	await migrate('doorcode', { appDir: bench.appDir, dir, port, devIdp: bench.devIdp });
+	fill('doorcode', dir, 0, n, Date.now() + DAY_MS);
+	const writer = clientWriter(dir);
+	for (let i = 0; i < CLIENTS_STORED; i++) writer.add(`stored-${i}`);
+	bench.say(
+		`doorcode: poll load with ${fmt(CLIENTS_STORED)} clients, quiet vs a client added every ${CLIENT_CHANGE_MS} ms: ${bench.repeat} × ${bench.duration} s each, alternating`
+	);
+	const quiet = [];
+	const changing = [];
+	let added = 0;
+	for (let r = 0; r < bench.repeat; r++) {
+		quiet.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, {}));
+		changing.push(
+			await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, {}, async (_origin, signal) => {
+				while (!signal.aborted) {
+					writer.add(`added-${added++}`);
+					await sleep(CLIENT_CHANGE_MS);
+				}
+			})
+		);
+	}
+	const server = startServer('doorcode', { appDir: bench.appDir, dir, port, devIdp: bench.devIdp });
+	await server.ready;
+	/** @type {number[]} */
+	const servedAfterMs = [];
+	for (let i = 0; i < CLIENTS_TIMED; i++) {
+		const id = `timed-${i}`;
+		const started = performance.now();
+		writer.add(id);
+		while (
+			(await fetch(`http://127.0.0.1:${port}/oauth/device_authorization`, { method: 'POST', body: new URLSearchParams({ client_id: id }) })).status !== 200
+		)
+			await sleep(10);
+		servedAfterMs.push(performance.now() - started);
+		// Not in step with the server's checks: the next insert lands at another point of its second.
+		await sleep(300 + 137 * i);
+	}
+	await server.stop();
+	writer.close();
+	removeDir(dir);
+	return { quiet: combine(quiet), changing: combine(changing), clientsStored: CLIENTS_STORED, servedAfterMs };
 }
 
 /**

@@ -3,6 +3,7 @@
 // the smoke verdict that fails `npm test` on dropped connections or wrong answers, and with
 // --write the tables into docs/performance.md (write-page.mjs).
 import { fmt, hasTaskset } from './lib.mjs';
+import { median } from './runs.mjs';
 import { describeAnswers } from './load.mjs';
 import { PERFORMANCE_PAGE, writeResults } from './write-page.mjs';
 
@@ -50,7 +51,7 @@ function figureRows(results, duration) {
 		rows.push(
 			`| ${metric} | ${fmt(n)} | ${typeof ours === 'string' ? ours : fmt(ours, digits) + unit} | ${base === null ? '—' : typeof base === 'string' ? base : fmt(base, digits) + unit} | ${ratioText ?? (typeof ours === 'string' || base === null || typeof base === 'string' ? '—' : ratio(ours, base))} |`
 		);
-	for (const [n, { ours, base, sweep, metrics, flood, dpop, postgres }] of results) {
+	for (const [n, { ours, base, sweep, metrics, flood, clients, dpop, postgres }] of results) {
 		row('poll throughput', n, rate(ours.poll), rate(base.poll), '', 0, ratio(ours.poll.rps, base.poll.rps));
 		row('poll p50 latency', n, ours.poll.p50, base.poll.p50, ' ms', 2);
 		row('poll p99 latency', n, ours.poll.p99, base.poll.p99, ' ms', 2);
@@ -83,6 +84,23 @@ function figureRows(results, duration) {
 			'',
 			0,
 			`${ratio(flood.flooded.rps, flood.quiet.rps)} of no flood`
+		);
+		row(`poll throughput, ${fmt(clients.clientsStored)} clients, none changing (fresh servers)`, n, rate(clients.quiet), null, '');
+		row(
+			'poll throughput while a client is added every 100 ms (each instance reloading its clients once a second)',
+			n,
+			rate(clients.changing),
+			null,
+			'',
+			0,
+			`${ratio(clients.changing.rps, clients.quiet.rps)} of none changing`
+		);
+		row(
+			`a new client serves codes after (${clients.servedAfterMs.length} clients, from the insert)`,
+			n,
+			`median ${fmt(median(clients.servedAfterMs))} ms, at most ${fmt(Math.max(...clients.servedAfterMs))} ms`,
+			null,
+			''
 		);
 		row('poll throughput, codes without a key (fresh servers, autocannon)', n, rate(dpop.plain), null, '');
 		row(
@@ -130,7 +148,7 @@ function figureRows(results, duration) {
 
 /** Runs that dropped connections or timed out, one line each. @param {Results} results */
 function transportErrors(results) {
-	return [...results].flatMap(([n, { ours, base, sweep, flood, dpop, postgres }]) => {
+	return [...results].flatMap(([n, { ours, base, sweep, flood, clients, dpop, postgres }]) => {
 		/** @type {[string, Figure][]} */
 		const runs = [
 			['doorcode poll', ours.poll],
@@ -140,6 +158,7 @@ function transportErrors(results) {
 			['sweep idle', sweep.idle.poll],
 			['sweeping', sweep.sweeping.poll],
 			['polls during the flood', flood.flooded],
+			['polls while clients change', clients.changing],
 			['polls without a key', dpop.plain],
 			['DPoP polls', dpop.dpop]
 		];
@@ -203,6 +222,11 @@ function targetRows(results, sizes) {
 			'peak RSS ≤ 150 MB at the largest N',
 			Math.max(largest.ours.pollRss, largest.ours.createRss) <= 150,
 			`${fmt(Math.max(largest.ours.pollRss, largest.ours.createRss), 1)} MB`
+		),
+		target(
+			'a new client serves codes within 2 s (SPEC)',
+			all.every(([, r]) => Math.max(...r.clients.servedAfterMs) < 2_000),
+			each((r) => `at most ${fmt(Math.max(...r.clients.servedAfterMs))} ms`)
 		),
 		target(
 			'sweeping costs the poll rate < 10 %',

@@ -95,3 +95,30 @@ export function databaseBytes(kind, dir) {
 	db.close();
 	return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
 }
+
+/**
+ * Clients added to doorcode's file from another process, as the operator's command adds them
+ * (`npm run doorcode -- clients add`): the row and the clients' version moved, in one
+ * transaction. Each server reads the version every second and reloads its clients.
+ * @param {string} dir
+ */
+export function clientWriter(dir) {
+	const db = new Database(databaseFile('doorcode', dir));
+	db.pragma('busy_timeout = 5000');
+	const insert = db.prepare(
+		`INSERT INTO clients (id, name, type, secret_sha256, settings, managed_by, disabled_at, created_at, updated_at, updated_by)
+		 VALUES (?, ?, 'public', NULL, '{"scopes":["read"]}', 'admin', NULL, ?, ?, 'bench')`
+	);
+	const move = db.prepare(`INSERT INTO clients_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = clients_version.version + 1`);
+	const add = db.transaction(
+		/** @param {string} id */ (id) => {
+			insert.run(id, `Bench client ${id}`, Date.now(), Date.now());
+			move.run();
+		}
+	);
+	return {
+		/** @param {string} id */
+		add: (id) => add.immediate(id),
+		close: () => db.close()
+	};
+}

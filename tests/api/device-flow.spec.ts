@@ -63,7 +63,7 @@ test.describe('device authorization', () => {
 	test('an unknown client answers invalid_client with 401', async () => {
 		const answer = await form(server, '/oauth/device_authorization', { client_id: 'nobody' });
 		expect(answer.status).toBe(401);
-		expect(answer.body).toEqual({ error: 'invalid_client', error_description: 'Unknown client.' });
+		expect(answer.body).toEqual({ error: 'invalid_client', error_description: 'Unknown or disabled client.' });
 	});
 
 	test('a confidential client without its secret answers invalid_client; with it, a code', async () => {

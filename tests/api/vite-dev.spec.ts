@@ -97,7 +97,7 @@ test('under vite dev, the SvelteKit routes check DPoP proofs as the fast path do
 test('under vite dev, bad input still gets RFC 6749 JSON: unknown client, oversized body, wrong method, no token', async () => {
 	expect(await post('/oauth/device_authorization', { client_id: 'nobody' })).toMatchObject({
 		status: 401,
-		body: { error: 'invalid_client', error_description: 'Unknown client.' }
+		body: { error: 'invalid_client', error_description: 'Unknown or disabled client.' }
 	});
 	const huge = await post('/oauth/token', { grant_type: DEVICE_GRANT, device_code: 'x'.repeat(20_000), client_id: 'demo-cli' });
 	expect(huge).toMatchObject({ status: 413, body: { error: 'invalid_request', error_description: 'The request body is larger than 16384 bytes.' } });

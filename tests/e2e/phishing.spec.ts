@@ -86,3 +86,55 @@ test('a pre-filled link never approves: it only fills the field', async ({ page 
 	await expect(page.getByLabel('Code', { exact: true })).toHaveValue(code.user_code);
 	await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 });
+
+test.describe('a client with address_mismatch "refuse" (strict-cli)', () => {
+	const strictCode = (ip: string) =>
+		form(server, '/oauth/device_authorization', { client_id: 'strict-cli' }, { 'X-Forwarded-For': ip }).then((answer) => answer.body);
+
+	test('a code requested from another loopback address than the browser’s can only be denied; a forged Approve changes nothing', async ({ page }) => {
+		// Asked for from 127.0.0.2 (one proxy hop says so); the browser reaches the server from 127.0.0.1.
+		const code = await strictCode('127.0.0.2');
+		await openConfirm(page, code.user_code);
+		await expect(page.getByTestId('address-refusal')).toContainText('This code cannot be approved from here.');
+		await expect(page.getByTestId('address-refusal')).toContainText('it was requested from 127.0.0.2, and this browser is on 127.0.0.1');
+		await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+		await expect(page.getByRole('button', { name: 'Deny' })).toBeVisible();
+
+		// The Approve the page does not offer, forged into it: refused (403), the page says why again, the code still pending.
+		await page.evaluate(() => {
+			const forged = document.createElement('button');
+			forged.type = 'submit';
+			forged.formAction = '?/approve';
+			forged.textContent = 'Forged approve';
+			(document.querySelector('form.actions') as HTMLFormElement).append(forged);
+		});
+		const answered = page.waitForResponse((response) => response.request().method() === 'POST');
+		await page.getByRole('button', { name: 'Forged approve' }).click();
+		expect((await answered).status()).toBe(403);
+		await expect(page.getByTestId('address-refusal')).toContainText('This code cannot be approved from here.');
+		await expect(page.getByRole('button', { name: 'Approve', exact: true })).toHaveCount(0);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).body).toEqual({
+			error: 'authorization_pending',
+			error_description: 'Waiting for approval in the browser.'
+		});
+
+		await new ConfirmPage(page).deny();
+		await expect(page).toHaveURL(/\/device\/error\?reason=denied$/);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).body).toEqual({
+			error: 'access_denied',
+			error_description: 'The request was denied in the browser.'
+		});
+	});
+
+	test('a code requested from the browser’s own address is approved as usual', async ({ page }) => {
+		const code = await strictCode('127.0.0.1');
+		await openConfirm(page, code.user_code);
+		await expect(page.getByTestId('address-refusal')).toHaveCount(0);
+		await new ConfirmPage(page).approve();
+		await expect(page).toHaveURL(/\/device\/success/);
+		await sleep(1100);
+		expect((await poll(server, code.device_code, 'strict-cli')).status).toBe(200);
+	});
+});

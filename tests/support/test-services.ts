@@ -6,6 +6,7 @@ import { emptiedDatabase, everyRow } from './postgres.ts';
 import { loadConfig, type Config } from '../../src/lib/server/core/config';
 import { openPostgresStore } from '../../src/lib/server/store/postgres/postgres-store';
 import { createServices, type RequestContext, type Services } from '../../src/lib/server/core/services';
+import { declareClientsFile } from '../../src/lib/server/oauth/client-registry';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
 import type { Database } from '../../src/lib/server/store/store';
 
@@ -24,6 +25,8 @@ export type TestServices = Services & {
 	databasePath: string | null;
 	/** Everything the database holds, as text: the SQLite file and its write-ahead log, or every row of every PostgreSQL table. */
 	storedText(): Promise<string>;
+	/** Another instance on the same database, with its own store and client cache, as a second process would have (closed by dispose). */
+	anotherInstance(): Promise<Services>;
 	dispose(): Promise<void>;
 };
 
@@ -40,16 +43,26 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 	const loaded = loadConfig({ ORIGIN: TEST_ORIGIN, DATABASE_PATH: databasePath, DEV_IDP: '1' });
 	if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 	const config: Config = { ...loaded.config, databaseUrl, devIdp: false, ...overrides };
-	const database: Database = databaseUrl
-		? await openPostgresStore({ url: databaseUrl, poolSize: config.databasePoolSize })
-		: await openSqliteStore(databasePath);
-	const services = await createServices(config, database);
+	const open = async (): Promise<Database> =>
+		databaseUrl ? openPostgresStore({ url: databaseUrl, poolSize: config.databasePoolSize }) : openSqliteStore(databasePath);
+	const services = await createServices(config, await open());
+	const others: Services[] = [];
+	// As at start-up: the configured clients (the demo client unless a test names others) declared.
+	await declareClientsFile(services, Date.now());
 	return {
 		...services,
 		databasePath: databaseUrl ? null : databasePath,
 		storedText: async () => (databaseUrl ? (await everyRow(databaseUrl)).join('\n') : sqliteText(databasePath)),
+		async anotherInstance() {
+			const other = await createServices(config, await open());
+			others.push(other);
+			return other;
+		},
 		async dispose() {
-			await services.store.close();
+			for (const each of [services, ...others]) {
+				each.clients.close();
+				await each.store.close();
+			}
 			rmSync(folder, { recursive: true, force: true });
 		}
 	};

@@ -11,9 +11,9 @@ import { PERSONAL_TOKEN_PREFIX } from '../oauth/tokens';
 
 export const PERSONAL_TOKEN_LIFETIMES_DAYS = [7, 30, 90, 365] as const;
 
-/** The scopes a personal access token may carry: any a configured client may ask for. */
-export function personalTokenScopes({ config }: Services): string[] {
-	return [...new Set(config.clients.flatMap((client) => client.scopes))];
+/** The scopes a personal access token may carry: any an enabled client may ask for. */
+export function personalTokenScopes({ clients }: Services): string[] {
+	return [...new Set(clients.enabled().flatMap((client) => client.scopes))];
 }
 
 /** The person signed in. */

@@ -2,6 +2,7 @@ import { auditPage, recordAudit } from '../core/audit';
 import { describeApprovalRule, EMAIL_OWNER_PROVIDER } from '../core/approval-rule';
 import { providerName } from '../core/config';
 import {
+	addressRefusesApproval,
 	approvalVerdict,
 	approveDeviceAuthorization,
 	denyDeviceAuthorization,
@@ -80,6 +81,12 @@ export async function approveOnBehalf(services: Services, admin: Actor, request:
 	const label = request.label.trim();
 	if (label.length > 80 || /[\p{Cc}]/u.test(label)) return { ok: false, message: 'Keep the label under 80 characters.' };
 	const client = services.clients.get(pending.clientId);
+	if (addressRefusesApproval(client, pending.requesterIp, admin.ip)) {
+		return {
+			ok: false,
+			message: `${client?.name ?? pending.clientId} accepts approval only from the network that asked for the code (${pending.requesterIp ?? 'unknown'}): deny it, or approve it from there.`
+		};
+	}
 	const scopes = narrowScopes(pending.scope.split(' ').filter(Boolean), client?.scopes ?? [], request.scopes);
 	if (scopes.length === 0 && pending.scope !== '') return { ok: false, message: 'Grant at least one of the requested scopes, or deny the code.' };
 	const owner = await resolveOwner(services, request.owner, pending.clientId, now);
@@ -163,7 +170,7 @@ export async function adminOverview(services: Services, query: { code: string | 
 		uncollected,
 		filter: query.filter,
 		grants,
-		clients: config.clients.map(({ id, name, type, scopes }) => ({ id, name, type, scopes, whoMayApprove: whoMayApprove(id) })),
+		clients: clients.enabled().map(({ id, name, type, scopes }) => ({ id, name, type, scopes, whoMayApprove: whoMayApprove(id) })),
 		audit
 	};
 }

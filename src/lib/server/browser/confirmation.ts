@@ -1,4 +1,12 @@
-import { approvalVerdict, approveDeviceAuthorization, recordApprovalRefusal, type Actor, type Decision } from '../oauth/device-authorizations';
+import {
+	addressRefusesApproval,
+	approvalVerdict,
+	approveDeviceAuthorization,
+	onRequestersNetwork,
+	recordApprovalRefusal,
+	type Actor,
+	type Decision
+} from '../oauth/device-authorizations';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
 import type { DeviceAuthorization } from '../store/store';
@@ -17,6 +25,8 @@ export interface ConfirmationView {
 	browserIp: string | null;
 	/** Phishing: the code was asked for elsewhere than where this browser is. */
 	addressMismatch: boolean;
+	/** The client's address_mismatch is "refuse" and this browser is elsewhere: Deny only. */
+	addressRefusal: boolean;
 	signedInAs: string;
 	sub: string;
 	/** Why this account may not approve for this client (its `allow`); null when it may. */
@@ -57,9 +67,10 @@ export async function openConfirmation(
 }
 
 function viewOf(services: Services, authorization: DeviceAuthorization, user: SessionUser, browserIp: string | null, refusal: string | null): ConfirmationView {
+	const client = services.clients.get(authorization.clientId);
 	return {
 		userCode: formatUserCode(authorization.userCode),
-		clientName: services.clients.get(authorization.clientId)?.name ?? authorization.clientId,
+		clientName: client?.name ?? authorization.clientId,
 		clientId: authorization.clientId,
 		scopes: authorization.scope.split(' ').filter(Boolean),
 		requestedAt: authorization.createdAt,
@@ -67,20 +78,21 @@ function viewOf(services: Services, authorization: DeviceAuthorization, user: Se
 		requesterIp: authorization.requesterIp,
 		requesterUserAgent: authorization.requesterUserAgent,
 		browserIp,
-		addressMismatch: authorization.requesterIp !== null && browserIp !== null && authorization.requesterIp !== browserIp,
+		addressMismatch: authorization.requesterIp !== null && browserIp !== null && !onRequestersNetwork(authorization.requesterIp, browserIp),
+		addressRefusal: addressRefusesApproval(client, authorization.requesterIp, browserIp),
 		signedInAs: user.name ?? user.sub,
 		sub: user.sub,
 		refusal
 	};
 }
 
-/** Approve at /device/confirm, refused with its reason for someone the client's `allow` does not admit. */
+/** Approve at /device/confirm, refused with its reason for someone the client's `allow` does not admit, or from a network its address_mismatch refuses. */
 export type OwnApproval = Decision | { ok: false; refusal: string };
 
 /**
  * Approve at /device/confirm: for the person themselves, exactly the scopes that were
- * requested. The client's `allow` is checked here too, so an Approve sent without the
- * page (a forged form) by someone it refuses changes nothing and is audited.
+ * requested. The client's `allow` and its address rule are checked here too, so an Approve
+ * sent without the page (a forged form) that either refuses changes nothing and is audited.
  */
 export async function approveOwnDevice(services: Services, user: SessionUser, actor: Actor, userCode: string, now: number): Promise<OwnApproval> {
 	const pending = await services.store.findLiveDeviceAuthorization(userCode, now);
@@ -89,6 +101,11 @@ export async function approveOwnDevice(services: Services, user: SessionUser, ac
 	if (!verdict.admitted) {
 		await recordApprovalRefusal(services, actor, pending, `Approve was sent anyway. ${verdict.reason}`, now);
 		return { ok: false, refusal: verdict.reason };
+	}
+	if (addressRefusesApproval(services.clients.get(pending.clientId), pending.requesterIp, actor.ip)) {
+		const reason = `The client accepts approval only from the network that asked for the code (${pending.requesterIp ?? 'unknown'}).`;
+		await recordApprovalRefusal(services, actor, pending, `Approve was sent anyway. ${reason}`, now);
+		return { ok: false, refusal: reason };
 	}
 	return approveDeviceAuthorization(services, actor, { userCode, ownerId: actor.userId, ownerSub: actor.sub, grantedScope: pending.scope, label: null }, now);
 }

@@ -88,6 +88,12 @@ export function parseApprovalRule(value: unknown): ParsedRule {
 	return { ok: true, rule, unknownKeys: Object.keys(value).filter((key) => !RULE_KEYS.includes(key)) };
 }
 
+/** A rule as CLIENTS_FILE writes it: what parseApprovalRule reads back into the same rule. */
+export function approvalRuleDeclaration({ providers, emailDomains, groups, subjects }: ApprovalRule): Record<string, string[]> {
+	const declaration = { providers, email_domains: emailDomains, groups, subjects };
+	return Object.fromEntries(Object.entries(declaration).filter((entry): entry is [string, string[]] => entry[1] !== undefined));
+}
+
 function isList(value: unknown, valid: (item: string) => boolean): value is string[] {
 	return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && valid(item));
 }

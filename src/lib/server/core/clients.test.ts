@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authenticateClient, parseClients, resolveRequestedScopes, type Client } from './clients';
+import { authenticateClient, clientDeclaration, grantTypesOf, parseClient, parseClients, resolveRequestedScopes, type Client } from './clients';
 import { sha256Hex } from './crypto';
 
 const publicClient: Client = { id: 'acme-cli', name: 'Acme CLI', type: 'public', scopes: ['read', 'write'] };
@@ -56,6 +56,63 @@ describe('clients', () => {
 	it('unknown keys are named in a warning instead of being ignored silently', () => {
 		const text = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], scope: ['read'], secret: 'x' }] });
 		expect(parseClients(text)).toMatchObject({ ok: true, warnings: ['client "a": ignoring unknown keys "scope", "secret"'] });
+	});
+
+	const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
+	const base = { id: 'a', name: 'A', type: 'public', scopes: ['read'] };
+
+	it('every per-client setting SPEC names is read, by its name, and a left-out one follows the server', () => {
+		const every = {
+			...base,
+			grant_types: [DEVICE, 'refresh_token', 'authorization_code', DEVICE],
+			redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]:8080/cb', 'https://cli.example/done'],
+			access_token_format: 'jwt',
+			audience: 'https://api.example.org',
+			access_token_ttl: 300,
+			refresh_token_ttl: 86_400,
+			device_code_ttl: 120,
+			poll_interval: 2,
+			address_mismatch: 'refuse',
+			allow: { providers: ['orcid'], email_domains: ['lab.example'] }
+		};
+		const parsed = parseClient(every) as Client;
+		expect(parsed).toEqual({
+			id: 'a',
+			name: 'A',
+			type: 'public',
+			scopes: ['read'],
+			grantTypes: [DEVICE, 'refresh_token', 'authorization_code'],
+			redirectUris: ['http://127.0.0.1/callback', 'http://[::1]:8080/cb', 'https://cli.example/done'],
+			accessTokenFormat: 'jwt',
+			audience: 'https://api.example.org',
+			accessTokenTtlSeconds: 300,
+			refreshTokenTtlSeconds: 86_400,
+			deviceCodeTtlSeconds: 120,
+			pollIntervalSeconds: 2,
+			addressMismatch: 'refuse',
+			allow: { providers: ['orcid'], emailDomains: ['lab.example'] }
+		});
+		// What the operator's command prints is a declaration that parses back into the same client.
+		expect(parseClient(clientDeclaration(parsed))).toEqual(parsed);
+		expect(grantTypesOf(parseClient(base) as Client)).toEqual([DEVICE, 'refresh_token']);
+	});
+
+	it('each bad setting is refused in one line naming it', () => {
+		const refused = (extra: object) => parseClient({ ...base, ...extra });
+		expect(refused({ grant_types: ['implicit'] })).toMatch(/^grant_types must be a non-empty array of/);
+		expect(refused({ grant_types: [] })).toMatch(/^grant_types must be a non-empty array of/);
+		expect(refused({ grant_types: ['refresh_token'] })).toMatch(/^grant_types must include .* refresh_token alone starts no login$/);
+		expect(refused({ grant_types: ['authorization_code'] })).toBe('a client with the authorization_code grant needs redirect_uris');
+		for (const uri of ['http://cli.example/cb', 'http://localhost/cb', 'https://cli.example/cb#x', 'ftp://cli.example/', 'not a url'])
+			expect(refused({ redirect_uris: [uri] }), uri).toBe(
+				'redirect_uris must be an array of absolute https URLs (plain http only to 127.0.0.1 or [::1]), without a fragment'
+			);
+		expect(refused({ access_token_ttl: 29 })).toBe('access_token_ttl must be a whole number of seconds from 30 to 86400');
+		expect(refused({ refresh_token_ttl: '3600' })).toBe('refresh_token_ttl must be a whole number of seconds from 60 to 31536000');
+		expect(refused({ device_code_ttl: 86_401 })).toBe('device_code_ttl must be a whole number of seconds from 1 to 86400');
+		expect(refused({ poll_interval: 1.5 })).toBe('poll_interval must be a whole number of seconds from 1 to 300');
+		expect(refused({ address_mismatch: 'block' })).toBe('address_mismatch must be "warn" or "refuse"');
+		expect(refused({ name: 'x'.repeat(101) })).toBe('name must be a non-empty string of at most 100 characters');
 	});
 
 	it('a client carries its own allow, else the top-level one; a client without either admits anyone who can sign in', () => {

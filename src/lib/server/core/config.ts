@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isLoopbackAddress } from './addresses';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
@@ -42,6 +42,7 @@ export interface Config {
 	metrics: boolean;
 	providers: Partial<Record<ProviderId, ProviderConfig>>;
 	adminSubjects: string[];
+	/** What CLIENTS_FILE declares (the demo client without it): applied to the store at every start-up. */
 	clients: Client[];
 	deviceCodeTtlSeconds: number;
 	pollIntervalSeconds: number;
@@ -286,12 +287,6 @@ function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): 
 	if (['0', 'off', 'false', 'no'].includes(value)) return false;
 	errors.push(`${name}: must be on or off (got "${env[name]}")`);
 	return fallback;
-}
-
-/** An IP address only this machine reaches: 127.0.0.0/8 or ::1, also IPv4-mapped or in a URL's brackets. Never a name. */
-export function isLoopbackAddress(address: string): boolean {
-	const plain = address.replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
-	return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
 }
 
 function isLoopback(url: URL): boolean {

@@ -1,4 +1,4 @@
-import type { Client } from './clients';
+import { openClientCache, type ClientCache } from './client-cache';
 import type { Config } from './config';
 import { NO_LIMITS, type Limiter } from './rate-limit';
 import type { Database, Store } from '../store/store';
@@ -7,7 +7,8 @@ import type { Database, Store } from '../store/store';
 export interface Services {
 	config: Config;
 	store: Store;
-	clients: ReadonlyMap<string, Client>;
+	/** The clients, kept in memory and following every change (client-cache.ts). */
+	clients: ClientCache;
 	limiter: Limiter;
 }
 
@@ -34,12 +35,16 @@ export function services(): Services {
 	return current;
 }
 
+/**
+ * The services on an opened database, its clients loaded. CLIENTS_FILE is not applied here:
+ * the server does that at start-up (oauth/client-registry.ts declareClientsFile), the
+ * operator's command never does. Close `clients` before the store.
+ */
 export async function createServices(config: Config, { store, limiter }: Database): Promise<Services> {
-	await store.replaceClients(config.clients);
 	return {
 		config,
 		store,
-		clients: new Map(config.clients.map((client) => [client.id, client])),
+		clients: await openClientCache(store),
 		limiter: config.rateLimits ? limiter : NO_LIMITS
 	};
 }

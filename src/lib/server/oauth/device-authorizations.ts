@@ -1,10 +1,10 @@
 import { approverOf, checkApprover, type Person, type RuleVerdict } from '../core/approval-rule';
 import { recordAudit, recordRateLimit } from '../core/audit';
-import { resolveRequestedScopes, type Client } from '../core/clients';
+import { DEVICE_CODE_GRANT_TYPE, mayUseGrant, resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
 import { providerName } from '../core/config';
 import { countDeviceFlow, countRateLimitRefusal } from '../core/metrics';
-import { invalidScope, ok, serverError, tooManyRequests, type OAuthResult } from './errors';
+import { invalidScope, ok, serverError, tooManyRequests, unauthorizedClient, type OAuthResult } from './errors';
 import { limitRefusal, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { RequestContext, Services } from '../core/services';
@@ -26,8 +26,9 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 
 /**
  * RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client, counted
- * against `limits` by the insert itself (one round trip on either engine); bound, with a
- * DPoP key's thumbprint, to that key for every poll.
+ * against `limits` by the insert itself (one round trip on either engine). The code lives
+ * and is polled as the client's device_code_ttl and poll_interval say, else as the server's;
+ * bound, with a DPoP key's thumbprint, to that key for every poll.
  */
 export async function createDeviceAuthorization(
 	services: Services,
@@ -38,10 +39,13 @@ export async function createDeviceAuthorization(
 	limits: ApiLimit[] = []
 ): Promise<OAuthResult> {
 	const { config, store } = services;
+	if (!mayUseGrant(client, DEVICE_CODE_GRANT_TYPE)) return unauthorizedClient('This client may not use the device flow: its grant_types do not include it.');
 	const scopes = resolveRequestedScopes(client, scopeParam);
 	if ('unknown' in scopes) {
 		return invalidScope(`This client may not ask for: ${scopes.unknown.join(' ')}.`);
 	}
+	const lifetimeSeconds = client.deviceCodeTtlSeconds ?? config.deviceCodeTtlSeconds;
+	const intervalSeconds = client.pollIntervalSeconds ?? config.pollIntervalSeconds;
 	const deviceCode = generateSecret();
 	const deviceCodeHash = hashSecret(deviceCode);
 	// A collision with a live user code is rare (20^8 codes); a few fresh draws settle it.
@@ -54,8 +58,8 @@ export async function createDeviceAuthorization(
 				clientId: client.id,
 				scope: scopes.join(' '),
 				createdAt: context.now,
-				expiresAt: context.now + msFromSeconds(config.deviceCodeTtlSeconds),
-				intervalSeconds: config.pollIntervalSeconds,
+				expiresAt: context.now + msFromSeconds(lifetimeSeconds),
+				intervalSeconds,
 				requesterIp: context.ip,
 				requesterNetwork: context.ip && addressKey(context.ip),
 				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null,
@@ -79,8 +83,8 @@ export async function createDeviceAuthorization(
 			user_code: formatUserCode(userCode),
 			verification_uri: `${config.origin}/device`,
 			verification_uri_complete: `${config.origin}/device?user_code=${formatUserCode(userCode)}`,
-			expires_in: config.deviceCodeTtlSeconds,
-			interval: config.pollIntervalSeconds
+			expires_in: lifetimeSeconds,
+			interval: intervalSeconds
 		});
 	}
 	return serverError();
@@ -161,6 +165,23 @@ async function refuseCodeLookup(services: Services, source: CodeEntrySource, use
 }
 
 export type Decision = { ok: true; authorization: DeviceAuthorization } | { ok: false };
+
+/**
+ * Whether the approving browser is on the network that asked for the code: the same address,
+ * an IPv6 /64 counting as one (as the limits count it). Unknown on either side: not known to be.
+ */
+export function onRequestersNetwork(requesterIp: string | null, browserIp: string | null): boolean {
+	return requesterIp !== null && browserIp !== null && addressKey(requesterIp) === addressKey(browserIp);
+}
+
+/**
+ * A client with `address_mismatch: "refuse"` lets its codes be approved only from the network
+ * that asked for them (the cross-device security draft's proximity check, enforced): from
+ * anywhere else a code can only be denied.
+ */
+export function addressRefusesApproval(client: Client | undefined, requesterIp: string | null, browserIp: string | null): boolean {
+	return client?.addressMismatch === 'refuse' && !onRequestersNetwork(requesterIp, browserIp);
+}
 
 const AUDIT_ACTIONS: Record<DenialReason, string> = {
 	user: 'device.denied',

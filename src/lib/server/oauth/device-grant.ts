@@ -7,8 +7,6 @@ import type { Client } from '../core/clients';
 import type { RequestContext, Services } from '../core/services';
 import { issueTokens } from './tokens';
 
-export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
-
 const REPLAYED = 'The device code was already used; the tokens issued from it are now revoked.';
 
 /**

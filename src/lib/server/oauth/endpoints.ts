@@ -1,9 +1,9 @@
-import { authenticateClient, type Client } from '../core/clients';
+import { authenticateClient, DEVICE_CODE_GRANT_TYPE, mayUseGrant, type Client } from '../core/clients';
 import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
-import { DEVICE_CODE_GRANT_TYPE, pollDeviceCode } from './device-grant';
+import { pollDeviceCode } from './device-grant';
 import { deviceAuthorizationBinding, DPOP_SIGNING_ALGS, tokenRequestBinding, verifyDpopProof } from './dpop';
-import { invalidClient, invalidDpopProof, invalidRequest, ok, unsupportedGrantType, type OAuthResult } from './errors';
+import { invalidClient, invalidDpopProof, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
 import { limited, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { Params } from './request-params';
@@ -29,8 +29,8 @@ const PATHS = {
 const endpointUrl = ({ config }: Services, path: string) => `${config.origin}${path}`;
 
 /** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
-export function authorizationServerMetadata({ config }: Services): OAuthResult {
-	return ok(serverMetadata(config.origin, config.clients));
+export function authorizationServerMetadata({ config, clients }: Services): OAuthResult {
+	return ok(serverMetadata(config.origin, clients.enabled()));
 }
 
 function serverMetadata(origin: string, clients: Client[]) {
@@ -57,9 +57,9 @@ function serverMetadata(origin: string, clients: Client[]) {
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 /** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields and OpenID's own. */
-export function openidConfiguration({ config }: Services): OAuthResult {
+export function openidConfiguration({ config, clients }: Services): OAuthResult {
 	return ok({
-		...serverMetadata(config.origin, config.clients),
+		...serverMetadata(config.origin, clients.enabled()),
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: [SIGNING_ALG],
 		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']
@@ -128,6 +128,7 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	}
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	if (!mayUseGrant(client.client, grantType)) return unauthorizedClient(`This client may not use grant_type ${grantType}.`);
 	// Checked before the grant: a poll with a bad proof is no poll of its code.
 	const binding = await tokenRequestBinding(services, client.client, context, endpointUrl(services, PATHS.token));
 	if (!binding.ok) return binding.error;

@@ -31,6 +31,8 @@ export const invalidRequest = (description: string) => new OAuthError(400, 'inva
 export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);
 export const invalidScope = (description: string) => new OAuthError(400, 'invalid_scope', description);
 export const unsupportedGrantType = (description: string) => new OAuthError(400, 'unsupported_grant_type', description);
+/** RFC 6749 §5.2: an authenticated client asking for a grant its grant_types do not allow. */
+export const unauthorizedClient = (description: string) => new OAuthError(400, 'unauthorized_client', description);
 /** RFC 6749 §5.2: 401, with a challenge when the client tried HTTP Basic. */
 export const invalidClient = (description: string, triedBasic: boolean) =>
 	new OAuthError(401, 'invalid_client', description, triedBasic ? { 'WWW-Authenticate': 'Basic realm="doorcode"' } : {});

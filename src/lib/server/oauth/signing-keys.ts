@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { LIFETIME_BOUNDS } from '../core/clients';
 import type { Services } from '../core/services';
 import type { StoredSigningKey } from '../store/store';
 import { DAY_MS, HOUR_MS, msFromSeconds } from '../core/time';
@@ -108,9 +109,13 @@ function currentSigner(rows: StoredSigningKey[], now: number): StoredSigningKey 
 	return rows.filter((row) => row.activatesAt <= now && now < row.retiresAt).at(-1);
 }
 
-/** How long a token signed now may live: the longest access token lifetime of any client (ID tokens live as long). */
+/**
+ * How long a token signed now may live: the longest access token lifetime any client may
+ * have (ID tokens live as long). Clients change while a key signs, so the bound is what a
+ * client's access_token_ttl may ever be, not what the clients of today have.
+ */
 export function longestTokenLifetimeMs({ config }: Services): number {
-	return msFromSeconds(Math.max(config.accessTokenTtlSeconds, ...config.clients.map((client) => client.accessTokenTtlSeconds ?? 0)));
+	return msFromSeconds(Math.max(config.accessTokenTtlSeconds, LIFETIME_BOUNDS.access_token_ttl[1]));
 }
 
 async function makeKey(services: Services, activatesAt: number, now: number): Promise<StoredSigningKey> {

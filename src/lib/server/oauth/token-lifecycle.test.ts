@@ -5,7 +5,7 @@ import { hashSecret } from '../core/crypto';
 import { approveDeviceAuthorization, createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { clientAddress } from './http';
-import { createServices } from '../core/services';
+import { declareClientsFile } from './client-registry';
 import { sweep } from '../ops/sweeper';
 import { actor, bearer, context, testEngine, testServices, USERINFO_URL, type TestServices } from '../../../../tests/support/test-services';
 import { authenticateAccessToken, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
@@ -126,7 +126,8 @@ describe("refresh and the client's allow", () => {
 	}
 
 	beforeEach(async () => {
-		services = Object.assign(services, await createServices({ ...services.config, clients: [DEMO_CLIENT, PLATFORM_CLI] }, services));
+		services.config.clients = [DEMO_CLIENT, PLATFORM_CLI];
+		await declareClientsFile(services, T0);
 	});
 
 	it('a person whose next sign-in no longer puts them in a listed group gets invalid_grant, audited; back in the group, the login works again', async () => {
@@ -155,7 +156,8 @@ describe("refresh and the client's allow", () => {
 
 	it('an owner an admin named by address keeps refreshing under a provider rule: their provider cannot be known', async () => {
 		const ruleByProvider = { ...PLATFORM_CLI, allow: { providers: ['acme'] } };
-		services = Object.assign(services, await createServices({ ...services.config, clients: [ruleByProvider] }, services));
+		services.config.clients = [ruleByProvider];
+		await declareClientsFile(services, T0);
 		const owner = await services.store.upsertUser({ sub: 'email:tech@lab.example', provider: 'email', name: null, email: 'tech@lab.example' }, T0);
 		const tokens = await tokensFor(owner, await josiah());
 		expect((await refreshTokens(services, ruleByProvider, tokens.refresh_token, null, context(T0 + 1_000))).status).toBe(200);
@@ -165,16 +167,18 @@ describe("refresh and the client's allow", () => {
 describe('side doors in the token lifecycle', () => {
 	const actions = async () => (await services.store.listAudit(100, 0)).map((row) => row.action);
 
-	it('a client removed from CLIENTS_FILE ends its logins: userinfo and introspection refuse its tokens', async () => {
+	it('a client dropped from CLIENTS_FILE is disabled at the next start-up, and its logins end: userinfo and introspection refuse its tokens', async () => {
 		const gone = { ...DEMO_CLIENT, id: 'gone-cli', name: 'Gone CLI' };
-		const before = await createServices({ ...services.config, clients: [DEMO_CLIENT, gone] }, services);
-		services = Object.assign(services, before);
+		services.config.clients = [DEMO_CLIENT, gone];
+		await declareClientsFile(services, T0);
 		const tokens = await tokensAt(T0, gone);
 		expect((await authenticateAccessToken(services, bearer(T0, tokens.access_token), USERINFO_URL)).ok).toBe(true);
 
-		const restarted = await createServices({ ...services.config, clients: [DEMO_CLIENT] }, services);
-		expect((await authenticateAccessToken(restarted, bearer(T0 + 1_000, tokens.access_token), USERINFO_URL)).ok).toBe(false);
-		expect((await introspectToken(restarted, tokens.access_token, T0 + 1_000)).body).toEqual({ active: false });
+		services.config.clients = [DEMO_CLIENT];
+		await declareClientsFile(services, T0 + 500);
+		expect((await authenticateAccessToken(services, bearer(T0 + 1_000, tokens.access_token), USERINFO_URL)).ok).toBe(false);
+		expect((await introspectToken(services, tokens.access_token, T0 + 1_000)).body).toEqual({ active: false });
+		expect(await services.store.findClient('gone-cli')).toMatchObject({ managedBy: 'file', disabledAt: T0 + 500 });
 	});
 
 	it('reuse of a refresh token, a revocation by the client and a new personal token reach the audit log', async () => {

@@ -1,5 +1,5 @@
 import { recordAudit } from '../core/audit';
-import { PERSONAL_CLIENT_ID, type Client } from '../core/clients';
+import { mayUseGrant, PERSONAL_CLIENT_ID, type Client } from '../core/clients';
 import type { Config } from '../core/config';
 import { generateSecret, hashSecret } from '../core/crypto';
 import { proveTokenPossession } from './dpop';
@@ -20,7 +20,8 @@ export interface TokenResponse {
 	access_token: string;
 	token_type: 'Bearer' | 'DPoP';
 	expires_in: number;
-	refresh_token: string;
+	/** Only for a client whose grant_types include refresh_token. */
+	refresh_token?: string;
 	scope: string;
 	id_token?: string;
 }
@@ -38,10 +39,11 @@ export function accessTokenLifetime(config: Config, client: Client): number {
 
 /**
  * A new access token (opaque, or an RFC 9068 JWT for a client that asked for them), a new
- * refresh token, and an ID token when `openid` was granted. A JWT is stored like an opaque
- * token, by its hash, so userinfo, introspection and revocation treat both alike. With a
- * DPoP key (its thumbprint, `dpopJkt`) the access token is bound to it, and so is a public
- * client's refresh token (RFC 9449 §5): a confidential client's is bound by its secret already.
+ * refresh token when the client may refresh, and an ID token when `openid` was granted. A
+ * JWT is stored like an opaque token, by its hash, so userinfo, introspection and
+ * revocation treat both alike. With a DPoP key (its thumbprint, `dpopJkt`) the access token
+ * is bound to it, and so is a public client's refresh token (RFC 9449 §5): a confidential
+ * client's is bound by its secret already.
  */
 export async function issueTokens(services: Services, client: Client, subject: TokenSubject, dpopJkt: string | null, now: number): Promise<IssuedTokens> {
 	const { config } = services;
@@ -50,14 +52,14 @@ export async function issueTokens(services: Services, client: Client, subject: T
 		client.accessTokenFormat === 'jwt'
 			? await signAccessToken(services, client, subject, { jti: generateSecret(), dpopJkt }, now, lifetime)
 			: generateSecret(ACCESS_TOKEN_PREFIX);
-	const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+	const refreshToken = mayUseGrant(client, 'refresh_token') ? generateSecret(REFRESH_TOKEN_PREFIX) : null;
 	const idToken = subject.scope.split(' ').includes('openid') ? await signIdToken(services, client, subject, now, lifetime) : undefined;
 	return {
 		response: {
 			access_token: accessToken,
 			token_type: dpopJkt === null ? 'Bearer' : 'DPoP',
 			expires_in: lifetime,
-			refresh_token: refreshToken,
+			...(refreshToken ? { refresh_token: refreshToken } : {}),
 			scope: subject.scope,
 			...(idToken ? { id_token: idToken } : {})
 		},
@@ -65,8 +67,8 @@ export async function issueTokens(services: Services, client: Client, subject: T
 			accessTokenHash: hashSecret(accessToken),
 			accessExpiresAt: now + msFromSeconds(lifetime),
 			accessDpopJkt: dpopJkt,
-			refreshTokenHash: hashSecret(refreshToken),
-			refreshExpiresAt: now + msFromSeconds(config.refreshTokenTtlSeconds),
+			refreshTokenHash: refreshToken ? hashSecret(refreshToken) : null,
+			refreshExpiresAt: now + msFromSeconds(client.refreshTokenTtlSeconds ?? config.refreshTokenTtlSeconds),
 			refreshDpopJkt: client.type === 'public' ? dpopJkt : null
 		}
 	};
@@ -168,10 +170,10 @@ export async function revokeToken(services: Services, client: Client, token: str
 }
 
 /**
- * A token of a client no longer in CLIENTS_FILE is refused: removing a client ends its
- * logins at once. Personal access tokens belong to no client.
+ * A token of a client disabled or deleted (or dropped from CLIENTS_FILE) is refused: its
+ * logins end everywhere within 2 seconds. Personal access tokens belong to no client.
  */
-function clientStillDeclared({ clients }: Services, clientId: string): boolean {
+function clientStillEnabled({ clients }: Services, clientId: string): boolean {
 	return clientId === PERSONAL_CLIENT_ID || clients.has(clientId);
 }
 
@@ -179,7 +181,7 @@ function clientStillDeclared({ clients }: Services, clientId: string): boolean {
 export async function introspectToken(services: Services, token: string | undefined, now: number): Promise<OAuthResult> {
 	if (!token) return invalidRequest('token is required.');
 	const state = await services.store.findTokenState(hashSecret(token));
-	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillDeclared(services, state.clientId)) {
+	if (!state || state.retiredAt !== null || state.revokedAt !== null || state.expiresAt <= now || !clientStillEnabled(services, state.clientId)) {
 		return ok({ active: false });
 	}
 	const audience = state.kind === 'access' ? accessTokenAudienceOf(services, state.clientId) : undefined;
@@ -218,7 +220,7 @@ export async function authenticateAccessToken(services: Services, context: Reque
 	if (!match) return { ok: false, error: invalidToken('Send an access token as "Authorization: Bearer <token>" (or "DPoP <token>" with a DPoP proof).') };
 	const presented = { scheme: match[1].toLowerCase() === 'dpop' ? ('DPoP' as const) : ('Bearer' as const), token: match[2] };
 	const token = await services.store.findActiveAccessToken(hashSecret(presented.token), now);
-	if (!token || !clientStillDeclared(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
+	if (!token || !clientStillEnabled(services, token.clientId)) return { ok: false, error: invalidToken('The access token is unknown, expired or revoked.') };
 	// RFC 9068 §4: a JWT access token made for another API is not for doorcode's own endpoints.
 	if (accessTokenAudienceOf(services, token.clientId) !== services.config.origin) {
 		return { ok: false, error: invalidToken('The access token is meant for another API (its aud), not for this server.') };

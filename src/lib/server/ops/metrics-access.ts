@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isLoopbackAddress, type Config } from '../core/config';
+import { isLoopbackAddress } from '../core/addresses';
+import type { Config } from '../core/config';
 
 /**
  * Who may read /metrics. With METRICS_TOKEN: whoever sends it as a bearer token. Without

@@ -1,8 +1,8 @@
 // The entry of `npm run doorcode -- <command>` (built by vite.operator.config.ts into dist/operator/doorcode.js).
 import { runOperatorCommand } from './operator';
 
-async function readStandardInput(): Promise<string> {
-	if (process.stdin.isTTY) process.stderr.write('Type the client secret, then press Enter and Ctrl-D:\n');
+async function readStandardInput(prompt: string): Promise<string> {
+	if (process.stdin.isTTY) process.stderr.write(`${prompt}\n`);
 	let text = '';
 	for await (const chunk of process.stdin) text += chunk;
 	return text;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../../tests/support/postgres.ts';
 import { sha256Hex } from '../core/crypto';
+import { openSqliteStore } from '../store/sqlite/sqlite-store';
 import { runOperatorCommand } from './operator';
 
 let folder: string;
@@ -80,5 +81,134 @@ describe('the operator command', () => {
 		env = { ...env, DATABASE_URL: await createDatabase(inject('postgresUrl'), 'operator') };
 		expect((await run(['migrate'])).status).toBe(0);
 		expect(await run(['backup', join(folder, 'x.db')])).toMatchObject({ status: 1, err: expect.stringContaining('pg_dump') });
+	});
+});
+
+describe('the operator command: clients', () => {
+	const clients = (...args: string[]) => run(['clients', ...args]);
+	const storedRows = () => {
+		const db = new Database(env.DATABASE_PATH, { readonly: true });
+		try {
+			return {
+				clients: db.prepare('SELECT id, secret_sha256, managed_by, disabled_at, updated_by FROM clients ORDER BY id').all(),
+				audit: db
+					.prepare<[], { actor: string; action: string; client_id: string; detail: string | null }>(
+						'SELECT actor, action, client_id, detail FROM audit_log ORDER BY id'
+					)
+					.all()
+			};
+		} finally {
+			db.close();
+		}
+	};
+
+	it('clients --help lists every command; none, an unknown one or a bad flag is a usage error (2)', async () => {
+		const help = await clients('--help');
+		expect(help.status).toBe(0);
+		for (const command of ['list', 'add <id>', 'disable <id>', 'enable <id>', 'rotate-secret <id>', 'remove <id>']) expect(help.out).toContain(command);
+		expect((await clients()).status).toBe(2);
+		expect(await clients('frobnicate')).toMatchObject({ status: 2, err: expect.stringMatching(/^doorcode: clients: unknown command "frobnicate"/) });
+		expect(await clients('add', 'x', '--colour', 'red')).toMatchObject({ status: 2, err: expect.stringContaining("Unknown option '--colour'") });
+		expect(await clients('disable')).toMatchObject({ status: 2, err: expect.stringMatching(/^doorcode: clients: disable takes one client id/) });
+	});
+
+	it('add makes a client from flags, as CLIENTS_FILE names its settings; list shows it; a bad setting is a usage error, a taken id a failure', async () => {
+		const added = await clients('add', 'acme-cli', '--name', 'Acme CLI', '--scopes', 'read,write', '--poll-interval', '2', '--address-mismatch', 'refuse');
+		expect(added).toEqual({ status: 0, out: 'created acme-cli (public, managed by admin)', err: '' });
+		const listed = await clients('list');
+		expect(listed.status).toBe(0);
+		expect(listed.out.split('\n')).toEqual([
+			'id        type    managed by  state    name      scopes',
+			'acme-cli  public  admin       enabled  Acme CLI  read write'
+		]);
+		expect(await clients('add', 'bad-cli', '--name', 'Bad', '--poll-interval', 'soon')).toEqual({
+			status: 2,
+			out: '',
+			err: 'doorcode: clients: poll_interval must be a whole number of seconds from 1 to 300'
+		});
+		expect(await clients('add', 'acme-cli', '--name', 'Again')).toEqual({ status: 1, out: '', err: 'doorcode: clients: a client "acme-cli" exists already' });
+		expect(storedRows().audit).toEqual([{ actor: 'operator', action: 'client.created', client_id: 'acme-cli', detail: 'public; scopes "read write"' }]);
+	});
+
+	it('a confidential client’s secret is printed once and stored only as its hash; rotate-secret prints the next; a public one has none', async () => {
+		const added = await clients('add', 'acme-api', '--name', 'Acme API', '--type', 'confidential');
+		expect(added.status).toBe(0);
+		const [line, secretLine] = added.out.split('\n');
+		expect(line).toBe('created acme-api (confidential, managed by admin)');
+		const secret = /^client_secret: (dcs_[A-Za-z0-9_-]{43})$/.exec(secretLine)![1];
+		expect(added.err).toBe('doorcode: the client secret is shown this once: keep it now; doorcode stores only its hash');
+		expect(storedRows().clients).toEqual([
+			{ id: 'acme-api', secret_sha256: sha256Hex(secret), managed_by: 'admin', disabled_at: null, updated_by: 'operator' }
+		]);
+
+		const rotated = await clients('rotate-secret', 'acme-api');
+		expect(rotated.status).toBe(0);
+		const next = /client_secret: (dcs_\S+)$/.exec(rotated.out)![1];
+		expect(next).not.toBe(secret);
+		expect(storedRows().clients).toMatchObject([{ secret_sha256: sha256Hex(next) }]);
+		await clients('add', 'acme-cli', '--name', 'Acme CLI');
+		expect(await clients('rotate-secret', 'acme-cli')).toEqual({
+			status: 1,
+			out: '',
+			err: 'doorcode: clients: "acme-cli" is a public client: it has no secret'
+		});
+		expect(JSON.stringify(await clients('list', '--json'))).not.toContain(sha256Hex(next));
+	});
+
+	it('disable, enable and remove: each audited as the operator; an unknown client, or one CLIENTS_FILE manages, fails (1) but is listed', async () => {
+		await clients('add', 'acme-cli', '--name', 'Acme CLI');
+		expect(await clients('disable', 'acme-cli')).toMatchObject({ status: 0, out: 'disabled acme-cli (public, managed by admin, disabled)' });
+		expect((await clients('list', '--search', 'ACME')).out).toContain('acme-cli  public  admin       disabled');
+		expect(await clients('enable', 'acme-cli')).toMatchObject({ status: 0, out: 'enabled acme-cli (public, managed by admin)' });
+		expect(await clients('remove', 'acme-cli')).toMatchObject({ status: 0, out: 'removed acme-cli; 0 grants revoked' });
+		expect(storedRows().audit.map((row) => [row.actor, row.action])).toEqual([
+			['operator', 'client.created'],
+			['operator', 'client.disabled'],
+			['operator', 'client.enabled'],
+			['operator', 'client.deleted']
+		]);
+		expect(await clients('disable', 'acme-cli')).toEqual({ status: 1, out: '', err: 'doorcode: clients: there is no client "acme-cli"' });
+
+		const { store } = await openSqliteStore(env.DATABASE_PATH);
+		await store.declareClients([{ id: 'file-cli', name: 'File CLI', type: 'public', scopes: [] }], Date.now());
+		await store.close();
+		for (const command of ['disable', 'enable', 'rotate-secret', 'remove'])
+			expect(await clients(command, 'file-cli')).toEqual({
+				status: 1,
+				out: '',
+				err: 'doorcode: clients: "file-cli" is managed by CLIENTS_FILE: change it there, then restart'
+			});
+		expect((await clients('list')).out).toContain('file-cli  public  file        enabled  File CLI  -');
+	});
+
+	it('add --json takes an entry as CLIENTS_FILE writes it, or from standard input; list --json prints every setting by those names', async () => {
+		const entry = { id: 'jwt-cli', name: 'JWT CLI', type: 'public', scopes: ['read'], access_token_format: 'jwt', audience: 'https://api.example.org' };
+		expect((await clients('add', '--json', JSON.stringify(entry))).status).toBe(0);
+		expect((await run(['clients', 'add', '--json', '-'], JSON.stringify({ ...entry, id: 'stdin-cli' }))).status).toBe(0);
+		expect(await clients('add', '--json', '[1]')).toMatchObject({
+			status: 2,
+			err: expect.stringMatching(/^doorcode: clients: the client must be a JSON object/)
+		});
+		expect(await clients('add', '--json', JSON.stringify({ ...entry, id: 'x', colour: 'red' }))).toMatchObject({
+			status: 2,
+			err: 'doorcode: clients: unknown setting colour'
+		});
+		const listed = JSON.parse((await clients('list', '--json')).out);
+		expect(listed[0]).toEqual({
+			...entry,
+			managed_by: 'admin',
+			disabled_at: null,
+			created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			updated_by: 'operator'
+		});
+		expect(listed.map((client: { id: string }) => client.id)).toEqual(['jwt-cli', 'stdin-cli']);
+	});
+
+	it('on PostgreSQL, the same commands change the shared database', async () => {
+		env = { ...env, DATABASE_URL: await createDatabase(inject('postgresUrl'), 'operator_clients') };
+		expect((await clients('add', 'pg-cli', '--name', 'PG CLI', '--scopes', 'read')).status).toBe(0);
+		expect(await clients('disable', 'pg-cli')).toMatchObject({ status: 0, out: 'disabled pg-cli (public, managed by admin, disabled)' });
+		expect((await clients('list')).out).toContain('pg-cli  public  admin       disabled  PG CLI  read');
 	});
 });

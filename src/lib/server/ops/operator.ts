@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../core/config';
 import { sha256Hex } from '../core/crypto';
 import { backupDatabase, describeDatabase, openDatabase } from '../store/database';
-import { createServices } from '../core/services';
+import { createServices, type Services } from '../core/services';
+import { CLIENTS_HELP, runClientsCommand } from './operator-clients';
 import { sweep } from './sweeper';
 
 /**
@@ -19,18 +20,28 @@ commands:
   backup <file>   a consistent copy of the SQLite database, taken while the server runs (PostgreSQL: use pg_dump)
   migrate         apply the database migrations and exit (for deploy pipelines)
   sweep           delete expired codes, tokens, sessions, blocks and DPoP proofs now, once
+  clients …       list, add, disable, enable, rotate-secret, remove clients while the server runs (clients --help)
 
 exit status: 0 done, 1 failed, 2 usage error`;
 
 type Output = { out: (line: string) => void; err: (line: string) => void };
 
-export async function runOperatorCommand(args: string[], env: Record<string, string | undefined>, io: Output, stdin: () => Promise<string>): Promise<number> {
+export async function runOperatorCommand(
+	args: string[],
+	env: Record<string, string | undefined>,
+	io: Output,
+	stdin: (prompt: string) => Promise<string>
+): Promise<number> {
 	const [command, ...rest] = args;
 	if (!command || command === '--help' || command === '-h' || command === 'help') {
 		io.out(HELP);
 		return command ? 0 : 2;
 	}
-	if (command === 'hash-secret') return hashSecret(io, await stdin());
+	if (command === 'hash-secret') return hashSecret(io, await stdin('Type the client secret, then press Enter and Ctrl-D:'));
+	if (command === 'clients' && ['--help', '-h', 'help', undefined].includes(rest[0])) {
+		io.out(CLIENTS_HELP);
+		return rest[0] ? 0 : 2;
+	}
 	const loaded = loadConfig(env);
 	if (!loaded.ok) {
 		for (const line of loaded.errors) io.err(`doorcode: ${line}`);
@@ -45,14 +56,20 @@ export async function runOperatorCommand(args: string[], env: Record<string, str
 		case 'backup':
 			return backup(config, rest[0], io);
 		case 'migrate':
-			return withDatabase(config, io, async () => io.out(`migrations applied: ${describeDatabase(config)} is current`));
+			return withDatabase(config, io, async () => {
+				io.out(`migrations applied: ${describeDatabase(config)} is current`);
+				return 0;
+			});
 		case 'sweep':
 			return withDatabase(config, io, async (services) => {
 				const report = await sweep(services, Date.now(), { restFactor: 0, minRestMs: 0 });
 				io.out(
 					`swept: ${report.deviceAuthorizations} device authorizations, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks, ${report.dpopProofs} DPoP proofs`
 				);
+				return 0;
 			});
+		case 'clients':
+			return runClientsCommand({ args: rest, io, stdin, withServices: (work) => withDatabase(config, io, work) });
 		default:
 			io.err(`doorcode: unknown command "${command.slice(0, 40)}"\n\n${HELP}`);
 			return 2;
@@ -122,16 +139,17 @@ async function backup(config: Config, file: string | undefined, io: Output): Pro
 	return 0;
 }
 
-async function withDatabase(config: Config, io: Output, work: (services: Awaited<ReturnType<typeof createServices>>) => Promise<void>): Promise<number> {
+/** Runs `work` on the configured database (never applying CLIENTS_FILE: that is the server's start-up); its status, or 1 when the database fails. */
+async function withDatabase(config: Config, io: Output, work: (services: Services) => Promise<number>): Promise<number> {
 	let services;
 	try {
 		services = await createServices(config, await openDatabase(config));
-		await work(services);
-		return 0;
+		return await work(services);
 	} catch (error) {
 		io.err(`doorcode: ${describeDatabase(config)}: ${(error as Error).message}`);
 		return 1;
 	} finally {
+		services?.clients.close();
 		await services?.store.close();
 	}
 }

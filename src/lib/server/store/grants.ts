@@ -13,13 +13,16 @@ export interface NewGrant {
 	expiresAt: number | null;
 }
 
-/** The hashes and lifetimes of a new access and refresh token; the tokens themselves never reach the store. */
+/**
+ * The hashes and lifetimes of a new access and refresh token; the tokens themselves never
+ * reach the store. No refresh token (null) for a client whose grant_types lack refresh_token.
+ */
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
 	accessExpiresAt: number;
 	/** The DPoP key's thumbprint the access token is bound to; null: a bearer token. */
 	accessDpopJkt: string | null;
-	refreshTokenHash: Buffer;
+	refreshTokenHash: Buffer | null;
 	refreshExpiresAt: number;
 	/** The DPoP key's thumbprint the refresh token is bound to (public clients' only, RFC 9449 §5); null: unbound. */
 	refreshDpopJkt: string | null;

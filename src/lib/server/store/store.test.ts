@@ -7,6 +7,7 @@ import { hashSecret } from '../core/crypto';
 import { decidePoll, type PollState } from './poll-rule';
 import { openPostgresStore } from './postgres/postgres-store';
 import { openSqliteStore } from './sqlite/sqlite-store';
+import type { Client } from '../core/clients';
 import { ERASED_PRIVATE_KEY, type DeviceStatus, type LimitCharge, type NewGrant, type NewTokenPair, type Store } from './store';
 
 /**
@@ -105,7 +106,7 @@ describe(`the store contract on ${engine}`, () => {
 	}
 
 	const owner = () => store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, T0);
-	const tokenPair = (tag: string, dpopJkt: string | null = null): NewTokenPair => ({
+	const tokenPair = (tag: string, dpopJkt: string | null = null): NewTokenPair & { refreshTokenHash: Buffer } => ({
 		accessTokenHash: hashSecret(`access-${tag}`),
 		accessExpiresAt: T0 + 3_600_000,
 		accessDpopJkt: dpopJkt,
@@ -315,14 +316,144 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.findActiveAccessToken(hashSecret('personal'), grant.expiresAt)).toBeUndefined();
 	});
 
-	it('clients are replaced as a whole', async () => {
-		await store.replaceClients([{ id: 'a', name: 'A', type: 'public', scopes: ['read'] }]);
-		await store.replaceClients([{ id: 'b', name: 'B', type: 'public', scopes: [] }]);
+	const FILE_CLIENT: Client = { id: 'demo-cli', name: 'Demo CLI', type: 'public', scopes: ['read', 'write'] };
+	const EVERY_SETTING: Client = {
+		id: 'acme-api',
+		name: 'Acme API',
+		type: 'confidential',
+		scopes: ['openid', 'read'],
+		secretSha256: 'a'.repeat(64),
+		grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token', 'authorization_code'],
+		redirectUris: ['http://127.0.0.1/callback', 'https://acme.example/callback'],
+		accessTokenFormat: 'jwt',
+		audience: 'https://api.acme.example',
+		accessTokenTtlSeconds: 300,
+		refreshTokenTtlSeconds: 86_400,
+		deviceCodeTtlSeconds: 120,
+		pollIntervalSeconds: 2,
+		addressMismatch: 'refuse'
+	};
+	const byOperator = (at: number) => ({ by: 'operator', at });
+
+	it('a client made at run time keeps every setting, its secret only as a hash, and who made it when; its id is taken once', async () => {
+		const before = await store.clientsVersion();
+		const created = await store.createClient(EVERY_SETTING, 'admin', byOperator(T0));
+		const stored = { ...EVERY_SETTING, managedBy: 'admin', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'operator' };
+		expect(created).toEqual(stored);
+		expect(await store.findClient('acme-api')).toEqual(stored);
+		expect(await store.clientsVersion()).toBeGreaterThan(before);
+		const version = await store.clientsVersion();
+		expect(await store.createClient({ ...FILE_CLIENT, id: 'acme-api' }, 'registration', byOperator(T0 + 1))).toBe('id_taken');
+		expect(await store.findClient('acme-api')).toEqual(stored);
+		expect(await store.clientsVersion()).toBe(version);
+		expect(await store.findClient('nobody')).toBeUndefined();
+	});
+
+	it("every change moves the clients' version and keeps who made it when; a disabled client keeps when it was first disabled", async () => {
+		await store.createClient({ ...FILE_CLIENT, id: 'cli' }, 'admin', byOperator(T0));
+		let version = await store.clientsVersion();
+		const moved = async () => {
+			const now = await store.clientsVersion();
+			const changed = now !== version;
+			version = now;
+			return changed;
+		};
+		const edited = { id: 'cli', name: 'CLI two', type: 'confidential' as const, scopes: ['read'], secretSha256: 'b'.repeat(64), pollIntervalSeconds: 9 };
+		expect(await store.updateClient(edited, { by: 'orcid:0000-0001-5109-3700', at: T0 + 1 })).toMatchObject({
+			...edited,
+			createdAt: T0,
+			updatedAt: T0 + 1,
+			updatedBy: 'orcid:0000-0001-5109-3700'
+		});
+		expect(await moved()).toBe(true);
+		expect(await store.disableClient('cli', byOperator(T0 + 2))).toMatchObject({ disabledAt: T0 + 2, updatedAt: T0 + 2 });
+		expect(await moved()).toBe(true);
+		expect(await store.disableClient('cli', byOperator(T0 + 3))).toMatchObject({ disabledAt: T0 + 2, updatedAt: T0 + 3 });
+		expect(await store.enableClient('cli', byOperator(T0 + 4))).toMatchObject({ disabledAt: null, updatedAt: T0 + 4 });
+		expect(await moved()).toBe(true);
+		expect(await store.setClientSecret('cli', 'c'.repeat(64), byOperator(T0 + 5))).toMatchObject({ secretSha256: 'c'.repeat(64), updatedAt: T0 + 5 });
+		expect(await moved()).toBe(true);
+		// A client that is not there, or a public one's secret: nothing written, the version still.
+		await store.updateClient({ ...FILE_CLIENT, id: 'public-cli' }, byOperator(T0 + 6));
+		await store.createClient({ ...FILE_CLIENT, id: 'public-cli' }, 'admin', byOperator(T0 + 6));
+		version = await store.clientsVersion();
+		expect(await store.setClientSecret('public-cli', 'd'.repeat(64), byOperator(T0 + 7))).toBeUndefined();
+		expect(await store.updateClient({ ...FILE_CLIENT, id: 'nobody' }, byOperator(T0 + 7))).toBeUndefined();
+		expect(await store.disableClient('nobody', byOperator(T0 + 7))).toBeUndefined();
+		expect(await store.enableClient('nobody', byOperator(T0 + 7))).toBeUndefined();
+		expect(await moved()).toBe(false);
+		expect((await store.findClient('public-cli'))?.secretSha256).toBeUndefined();
+	});
+
+	it('clients are listed by id, disabled ones too, and found by a part of their id or name in any case', async () => {
+		await store.createClient({ ...FILE_CLIENT, id: 'zeta-cli', name: 'Zeta Tool' }, 'admin', byOperator(T0));
+		await store.createClient({ ...FILE_CLIENT, id: 'alpha-cli', name: 'Alpha' }, 'registration', byOperator(T0));
+		await store.disableClient('alpha-cli', byOperator(T0 + 1));
+		expect((await store.listClients('')).map((client) => [client.id, client.disabledAt])).toEqual([
+			['alpha-cli', T0 + 1],
+			['zeta-cli', null]
+		]);
+		expect((await store.listClients('TOOL')).map((client) => client.id)).toEqual(['zeta-cli']);
+		expect((await store.listClients('alpha-')).map((client) => client.id)).toEqual(['alpha-cli']);
+		expect(await store.listClients('nothing like it')).toEqual([]);
+	});
+
+	it('deleting a client revokes its live grants at once, and its tokens stop working; grants no longer name it', async () => {
+		await store.createClient(FILE_CLIENT, 'admin', byOperator(T0));
 		const code = await newCode();
 		const row = await approved(code.userCode);
-		await store.redeemApprovedAuthorization(row!.id, tokenPair('clients'), null, T0);
-		// Grants name their client through the clients table: demo-cli is not in it any more.
-		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ clientId: 'demo-cli', clientName: null });
+		await store.redeemApprovedAuthorization(row!.id, tokenPair('deleted'), null, T0);
+		expect((await store.listAllActiveGrants(T0, '', 10))[0]).toMatchObject({ clientId: 'demo-cli', clientName: 'Demo CLI' });
+		const version = await store.clientsVersion();
+		expect(await store.deleteClient('demo-cli', T0 + 1_000)).toEqual({ revokedGrants: 1 });
+		expect(await store.clientsVersion()).toBeGreaterThan(version);
+		expect(await store.findClient('demo-cli')).toBeUndefined();
+		expect(await store.findActiveAccessToken(tokenPair('deleted').accessTokenHash, T0 + 1_001)).toBeUndefined();
+		expect(await store.findTokenState(tokenPair('deleted').refreshTokenHash)).toMatchObject({ revokedAt: T0 + 1_000 });
+		expect(await store.deleteClient('demo-cli', T0 + 2_000)).toBeUndefined();
+	});
+
+	it('CLIENTS_FILE is declared: created, left alone when the same, updated where it differs, disabled when dropped, enabled when named again', async () => {
+		const other: Client = { id: 'other-cli', name: 'Other', type: 'public', scopes: [] };
+		expect(await store.declareClients([FILE_CLIENT, other], T0)).toEqual({ created: ['demo-cli', 'other-cli'], updated: [], disabled: [], skipped: [] });
+		const declared = await store.listClients('');
+		const version = await store.clientsVersion();
+		expect(declared[0]).toEqual({ ...FILE_CLIENT, managedBy: 'file', disabledAt: null, createdAt: T0, updatedAt: T0, updatedBy: 'file' });
+
+		// The same file again changes nothing: not even when the clients were last updated, nor the version.
+		expect(await store.declareClients([FILE_CLIENT, other], T0 + 1)).toEqual({ created: [], updated: [], disabled: [], skipped: [] });
+		expect(await store.listClients('')).toEqual(declared);
+		expect(await store.clientsVersion()).toBe(version);
+
+		const narrowed = { ...FILE_CLIENT, scopes: ['read'], deviceCodeTtlSeconds: 60 };
+		expect(await store.declareClients([narrowed], T0 + 2)).toEqual({ created: [], updated: ['demo-cli'], disabled: ['other-cli'], skipped: [] });
+		expect(await store.findClient('demo-cli')).toMatchObject({ ...narrowed, createdAt: T0, updatedAt: T0 + 2 });
+		expect(await store.findClient('other-cli')).toMatchObject({ disabledAt: T0 + 2, updatedBy: 'file' });
+		expect(await store.declareClients([narrowed], T0 + 3)).toEqual({ created: [], updated: [], disabled: [], skipped: [] });
+		expect(await store.declareClients([narrowed, other], T0 + 4)).toEqual({ created: [], updated: ['other-cli'], disabled: [], skipped: [] });
+		expect(await store.findClient('other-cli')).toMatchObject({ disabledAt: null, updatedAt: T0 + 4 });
+	});
+
+	it("the file's clients change only with the file, and the file never touches a client an admin or registration made", async () => {
+		await store.declareClients([FILE_CLIENT], T0);
+		await store.createClient({ ...FILE_CLIENT, id: 'admin-cli' }, 'admin', byOperator(T0));
+		const version = await store.clientsVersion();
+		expect(await store.updateClient({ ...FILE_CLIENT, name: 'Renamed' }, byOperator(T0 + 1))).toBeUndefined();
+		expect(await store.disableClient('demo-cli', byOperator(T0 + 1))).toBeUndefined();
+		expect(await store.enableClient('demo-cli', byOperator(T0 + 1))).toBeUndefined();
+		expect(await store.deleteClient('demo-cli', T0 + 1)).toBeUndefined();
+		expect(await store.clientsVersion()).toBe(version);
+		expect(await store.findClient('demo-cli')).toMatchObject({ name: 'Demo CLI', disabledAt: null, managedBy: 'file' });
+
+		// The file naming an admin's client: skipped; and dropping every file client leaves the admin's enabled.
+		expect(await store.declareClients([FILE_CLIENT, { ...FILE_CLIENT, id: 'admin-cli', name: 'From the file' }], T0 + 2)).toEqual({
+			created: [],
+			updated: [],
+			disabled: [],
+			skipped: ['admin-cli']
+		});
+		expect(await store.declareClients([], T0 + 3)).toEqual({ created: [], updated: [], disabled: ['demo-cli'], skipped: [] });
+		expect(await store.findClient('admin-cli')).toMatchObject({ name: 'Demo CLI', managedBy: 'admin', disabledAt: null });
 	});
 
 	it('instances making the next signing key at the same moment add one key, not two', async () => {
@@ -417,10 +548,13 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await ownerOf()).toMatchObject({ email: 'josiah@lab.example', groups: ['lab', 'lab/bench'] });
 	});
 
-	it('instances replacing the clients at the same moment all succeed', async () => {
-		const clients = [{ id: 'demo-cli', name: 'Demo CLI', type: 'public' as const, scopes: ['read'] }];
+	it('instances declaring the file at the same moment create each client once, and each change once', async () => {
 		const others = await Promise.all([open(), open()]);
-		await Promise.all([store.replaceClients(clients), ...others.map((other) => other.replaceClients(clients)), store.replaceClients(clients)]);
+		const clients = [FILE_CLIENT, { ...FILE_CLIENT, id: 'second-cli' }];
+		const declared = await Promise.all([store, ...others].map((each) => each.declareClients(clients, T0)));
+		expect(declared.flatMap((each) => each.created).sort()).toEqual(['demo-cli', 'second-cli']);
+		expect(declared.flatMap((each) => [...each.updated, ...each.disabled, ...each.skipped])).toEqual([]);
+		expect((await store.listClients('')).map((client) => client.id)).toEqual(['demo-cli', 'second-cli']);
 		await Promise.all(others.map((other) => other.close()));
 	});
 
@@ -590,7 +724,7 @@ describe(`the store contract on ${engine}`, () => {
 	});
 
 	it("uncollected approvals are listed to their owner (every owner's to an admin), and only their owner or an admin revokes one, once", async () => {
-		await store.replaceClients([{ id: 'demo-cli', name: 'Demo CLI', type: 'public', scopes: ['read', 'write'] }]);
+		await store.declareClients([{ id: 'demo-cli', name: 'Demo CLI', type: 'public', scopes: ['read', 'write'] }], T0);
 		const josiah = await owner();
 		const laure = await other();
 		const approve = async (ownerId: number, label: string | null, now: number) => {

@@ -1,6 +1,7 @@
-import type { Client } from '../core/clients';
+import type { Client, ClientManager } from '../core/clients';
 import type { Limiter } from '../core/rate-limit';
 import type { AuditEntry, AuditRecord } from './audit';
+import type { ClientChange, ClientDeclaration, StoredClient } from './clients';
 import type {
 	Approval,
 	Denial,
@@ -24,12 +25,13 @@ import type { StoredSigningKey } from './signing-keys';
  * for what it does; each engine (sqlite/: one process, one file; postgres/: any number of
  * instances) owns all of its SQL and makes every method atomic by itself, so no domain
  * code ever runs between BEGIN and COMMIT. What it reads comes back as the domain objects of
- * people.ts, device-authorizations.ts, grants.ts, signing-keys.ts and audit.ts, camelCase, each
+ * people.ts, clients.ts, device-authorizations.ts, grants.ts, signing-keys.ts and audit.ts, camelCase, each
  * engine mapping its columns to them; constraint errors come back as typed results, never as an
  * engine's exception.
  */
 
 export * from './audit';
+export * from './clients';
 export * from './device-authorizations';
 export * from './grants';
 export * from './people';
@@ -57,8 +59,32 @@ export interface Store {
 	/** Ends a session (sign-out). */
 	deleteSession(tokenHash: Buffer): Promise<void>;
 
-	/** Makes the stored clients exactly these (CLIENTS_FILE at start-up), all at once. */
-	replaceClients(clients: Client[]): Promise<void>;
+	// Clients. Every change moves clientsVersion, in the same transaction; only declareClients
+	// changes the clients CLIENTS_FILE manages, and it changes no other.
+	/** Every client whose id or name holds `search` (any case; '' for all), disabled ones too, by id. */
+	listClients(search: string): Promise<StoredClient[]>;
+	/** The client with this id, disabled or not. */
+	findClient(id: string): Promise<StoredClient | undefined>;
+	/** A number that moves with every change to any client: instances read it to know when to reload theirs. */
+	clientsVersion(): Promise<number>;
+	/**
+	 * CLIENTS_FILE at start-up, all at once: its clients created, or updated where they differ, and
+	 * enabled; the file's clients it no longer names disabled; ids an admin or registration manages
+	 * left alone. The same declaration again changes nothing; instances declaring at once take turns.
+	 */
+	declareClients(clients: Client[], at: number): Promise<ClientDeclaration>;
+	/** A new client, unless its id is taken. */
+	createClient(client: Client, managedBy: Exclude<ClientManager, 'file'>, change: ClientChange): Promise<StoredClient | 'id_taken'>;
+	/** Replaces a client's name, type, secret and policy; not a client the file manages. */
+	updateClient(client: Client, change: ClientChange): Promise<StoredClient | undefined>;
+	/** Disables a client the file does not manage, keeping when it was first disabled. */
+	disableClient(id: string, change: ClientChange): Promise<StoredClient | undefined>;
+	/** Enables a client the file does not manage. */
+	enableClient(id: string, change: ClientChange): Promise<StoredClient | undefined>;
+	/** A confidential client's new secret (its hash), replacing the old one at once; not a client the file manages. */
+	setClientSecret(id: string, secretSha256: string, change: ClientChange): Promise<StoredClient | undefined>;
+	/** Deletes a client the file does not manage and revokes its live grants, all at once; says how many grants. */
+	deleteClient(id: string, at: number): Promise<{ revokedGrants: number } | undefined>;
 
 	// Device authorizations (RFC 8628). Each transition is one atomic statement.
 	/**

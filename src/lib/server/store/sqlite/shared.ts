@@ -49,7 +49,8 @@ export function grantWrites(db: Connection) {
 		insertTokenPair: (grantId: number, tokens: NewTokenPair, now: number) => {
 			const { accessTokenHash, accessExpiresAt, accessDpopJkt, refreshTokenHash, refreshExpiresAt, refreshDpopJkt } = tokens;
 			insertToken.run({ tokenHash: accessTokenHash, grantId, kind: 'access', createdAt: now, expiresAt: accessExpiresAt, dpopJkt: accessDpopJkt });
-			insertToken.run({ tokenHash: refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: refreshExpiresAt, dpopJkt: refreshDpopJkt });
+			if (refreshTokenHash)
+				insertToken.run({ tokenHash: refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: refreshExpiresAt, dpopJkt: refreshDpopJkt });
 		}
 	};
 }
