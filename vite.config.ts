@@ -11,7 +11,8 @@ const ENGINE_TESTS = [
 	'oauth/dpop',
 	'oauth/client-registry',
 	'browser/admin',
-	'browser/confirmation'
+	'browser/confirmation',
+	'browser/sign-in'
 ].map((name) => `src/lib/server/${name}.test.ts`);
 
 export default defineConfig({

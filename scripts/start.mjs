@@ -1,5 +1,5 @@
 // npm start: build, then serve doorcode on the embedded default (SQLite; the local
-// identity provider when no ORCID or Clerk client is configured), and say where to go.
+// identity provider when no ORCID, Clerk or PROVIDERS_FILE provider is configured), and say where to go.
 import { spawn, spawnSync } from 'node:child_process';
 import process from 'node:process';
 import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from './node-flags.mjs';
@@ -9,7 +9,7 @@ const env = { ...SERVER_ENVIRONMENT, ...process.env };
 env.PORT ??= '3000';
 env.ORIGIN ??= `http://localhost:${env.PORT}`;
 env.DATABASE_PATH ??= './data/doorcode.db';
-const providerConfigured = Boolean(env.ORCID_CLIENT_ID || env.CLERK_CLIENT_ID);
+const providerConfigured = Boolean(env.ORCID_CLIENT_ID || env.CLERK_CLIENT_ID || env.PROVIDERS_FILE);
 if (!providerConfigured && env.DEV_IDP === undefined) env.DEV_IDP = '1';
 
 console.log('doorcode: building…');

@@ -1,7 +1,8 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { sequence, type Handle, type HandleServerError, type ServerInit } from '@sveltejs/kit/hooks';
 import { followDatabaseClock, now } from '#lib/server/core/clock.ts';
-import { BUILT_IN_PROVIDERS, loadConfig, type Config } from '#lib/server/core/config.ts';
+import { loadConfig, type Config } from '#lib/server/core/config.ts';
+import { BUILT_IN_PROVIDERS } from '#lib/server/core/providers.ts';
 import { databaseUnavailable, methodNotAllowed, noSuchEndpoint, oauthJson } from '#lib/server/oauth/errors.ts';
 import { DatabaseUnavailable } from '#lib/server/store/store.ts';
 import { sessionCookie } from '#lib/server/browser/cookies.ts';
@@ -50,7 +51,7 @@ export const init: ServerInit = async () => {
 			msg: 'doorcode ready',
 			origin: config.origin,
 			database: describeDatabase(config),
-			providers: Object.keys(config.providers),
+			providers: config.providers.map((provider) => provider.id),
 			devIdp: config.devIdp
 		})
 	);
@@ -80,14 +81,12 @@ async function openSigningKeys(services: Services) {
 	}
 }
 
-/** DEV_IDP=1: a local OpenID provider stands in for ORCID and Clerk (loaded only then). */
+/** DEV_IDP=1: a local OpenID provider stands in for ORCID and Clerk (loaded only then); PROVIDERS_FILE's providers follow them. */
 async function startDevIdentityProvider(config: Config) {
 	const { startDevIdentityProvider } = await import('#lib/server/dev-idp/dev-idp.ts');
 	const idp = await startDevIdentityProvider({ origin: config.origin });
-	config.providers = {
-		orcid: { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...idp.orcid },
-		clerk: { id: 'clerk', ...BUILT_IN_PROVIDERS.clerk, ...idp.clerk }
-	};
+	const { orcid, clerk } = BUILT_IN_PROVIDERS;
+	config.providers = [{ ...orcid, scopes: [...orcid.scopes], ...idp.orcid }, { ...clerk, scopes: [...clerk.scopes], ...idp.clerk }, ...config.providers];
 	console.warn(`doorcode: DEV_IDP=1: development sign-in at ${idp.orcid.baseUrl} (ORCID) and ${idp.clerk.baseUrl} (Clerk)`);
 }
 

@@ -143,7 +143,12 @@ test('behind https, cookies are Secure with the __Host- prefix, pages carry HSTS
 	const signIn = await through('GET', '/login/orcid?return_to=/account');
 	expect(signIn.status).toBe(302);
 	const cookies = signIn.headers['set-cookie'] as string[];
-	expect(cookies.map((cookie) => cookie.split('=')[0]).sort()).toEqual(['__Host-oauth_code_verifier', '__Host-oauth_return_to', '__Host-oauth_state']);
+	expect(cookies.map((cookie) => cookie.split('=')[0]).sort()).toEqual([
+		'__Host-oauth_code_verifier',
+		'__Host-oauth_provider',
+		'__Host-oauth_return_to',
+		'__Host-oauth_state'
+	]);
 	for (const cookie of cookies) expect(cookie).toMatch(/; Path=\/; .*HttpOnly; Secure; SameSite=Lax/);
 	expect((await through('GET', '/device')).headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
 

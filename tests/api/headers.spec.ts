@@ -37,6 +37,7 @@ test('behind https every cookie is HttpOnly, SameSite=Lax, Secure and __Host- pr
 	expect(cookies.map((c) => c.split('=')[0]).sort()).toEqual([
 		'__Host-doorcode_browser',
 		'__Host-oauth_code_verifier',
+		'__Host-oauth_provider',
 		'__Host-oauth_return_to',
 		'__Host-oauth_state'
 	]);

@@ -28,12 +28,13 @@ export class DevicePage {
 export class LoginPage {
 	constructor(private readonly page: Page) {}
 
-	async signInWith(provider: 'ORCID' | 'Clerk') {
+	/** ORCID, Clerk, or a PROVIDERS_FILE provider's name. */
+	async signInWith(provider: string) {
 		await this.page.getByRole('link', { name: `Sign in with ${provider}` }).click();
 	}
 }
 
-/** The local identity provider's sign-in page (standing in for ORCID and Clerk). */
+/** The local identity provider's sign-in page (standing in for ORCID and Clerk; also the tests' third issuer). */
 export class DevIdentityProviderPage {
 	constructor(private readonly page: Page) {}
 
@@ -80,7 +81,7 @@ export class ConfirmPage {
 export async function signInAndDecide(
 	page: Page,
 	userCode: string,
-	{ provider = 'ORCID', user, decision = 'approve' }: { provider?: 'ORCID' | 'Clerk'; user?: string; decision?: 'approve' | 'deny' } = {}
+	{ provider = 'ORCID', user, decision = 'approve' }: { provider?: string; user?: string; decision?: 'approve' | 'deny' } = {}
 ) {
 	const device = new DevicePage(page);
 	await device.open();

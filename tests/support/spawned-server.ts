@@ -49,9 +49,10 @@ export async function freePort(): Promise<number> {
 	throw new Error('no free port at or above 4300');
 }
 
-export async function startServer(name: string, overrides: Record<string, string> = {}): Promise<SpawnedServer> {
+/** `port`: one the test chose before (e.g. to register the server's callback at a provider it starts first); else a free one. */
+export async function startServer(name: string, overrides: Record<string, string> = {}, { port: chosen }: { port?: number } = {}): Promise<SpawnedServer> {
 	if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`server name must be a simple word: ${name}`);
-	const port = await freePort();
+	const port = chosen ?? (await freePort());
 	const base = testServerEnv(name, port);
 	const origin = base.ORIGIN;
 	const databasePath = base.DATABASE_PATH;

@@ -8,7 +8,8 @@ import {
 	PERSONAL_TOKEN_LIFETIMES_DAYS,
 	personalTokenScopes,
 	revokeOwnApproval,
-	revokeOwnGrant
+	revokeOwnGrant,
+	signedInWith
 } from '#lib/server/browser/account.ts';
 import { COLLECTED_MESSAGE } from '#lib/server/oauth/device-authorizations.ts';
 import { readForm } from '#lib/server/browser/forms.ts';
@@ -24,6 +25,7 @@ export const load: PageServerLoad = async ({ locals }) => {
 	const user = signedInUser(locals);
 	const at = now();
 	return {
+		signedInWith: signedInWith(locals.services, user),
 		devices: await listDevices(locals.services, user, at),
 		uncollected: await listUncollectedApprovals(locals.services, user, at),
 		personalTokens: await listPersonalTokens(locals.services, user, at),

@@ -1,5 +1,5 @@
 import { safeReturnTo } from '#lib/server/browser/cookies.ts';
-import { PROVIDER_IDS } from '#lib/server/browser/providers.ts';
+import { describeFailure } from '#lib/server/browser/sign-in.ts';
 import type { PageServerLoad } from './$types';
 
 const ERRORS: Record<string, string> = {
@@ -11,11 +11,13 @@ const ERRORS: Record<string, string> = {
 export const load: PageServerLoad = ({ url, locals }) => {
 	const { config } = locals.services;
 	const returnTo = safeReturnTo(url.searchParams.get('return_to'), '/account');
+	const error = ERRORS[url.searchParams.get('error') ?? ''] ?? null;
 	return {
 		returnTo,
-		providers: PROVIDER_IDS.flatMap((id) => (config.providers[id] ? [{ id, name: config.providers[id].name }] : [])),
+		// ORCID, Clerk, then PROVIDERS_FILE's providers in its order.
+		providers: config.providers.map(({ id, name }) => ({ id, name })),
 		devIdp: config.devIdp,
-		error: ERRORS[url.searchParams.get('error') ?? ''] ?? null,
+		error: error && [describeFailure(config, url.searchParams), error].filter(Boolean).join(' '),
 		signedInAs: locals.user ? (locals.user.name ?? locals.user.sub) : null
 	};
 };

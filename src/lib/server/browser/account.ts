@@ -2,6 +2,7 @@ import { recordAudit } from '../core/audit';
 import { revokeApproval, type ApprovalRevocation } from '../oauth/device-authorizations';
 import { PERSONAL_CLIENT_ID, SCOPE_TOKEN } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
+import { providerName } from '../core/config';
 import type { Services } from '../core/services';
 import type { SessionUser } from './sessions';
 import type { Grant, UncollectedApproval } from '../store/store';
@@ -18,6 +19,11 @@ export function personalTokenScopes({ clients }: Services): string[] {
 
 /** The person signed in. */
 export type AccountHolder = Pick<SessionUser, 'id' | 'sub' | 'email'>;
+
+/** "Signed in with Acme SSO as Ada Lovelace", and the groups that provider gave. */
+export function signedInWith({ config }: Services, user: Pick<SessionUser, 'sub' | 'provider' | 'name' | 'groups'>) {
+	return { provider: providerName(config, user.provider), as: user.name ?? user.sub, groups: user.groups };
+}
 
 /**
  * The users whose grants are this person's: themselves, and `email:<address>` for the

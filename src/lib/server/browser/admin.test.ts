@@ -54,9 +54,15 @@ describe('owners', () => {
 		expect(second).toEqual(first);
 	});
 
-	it('a sub names someone who has signed in; an unknown sub is refused with advice', async () => {
+	it('a sub names someone who has signed in, with any provider; an unknown sub is refused with advice', async () => {
 		await services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, 1);
 		expect(await resolveOwner(services, 'orcid:0000-0002-1825-0097', 'demo-cli', 2)).toMatchObject({ ok: true, ownerSub: 'orcid:0000-0002-1825-0097' });
+		await services.store.upsertUser({ sub: 'github:583231', provider: 'github', name: 'The Octocat', email: null }, 1);
+		expect(await resolveOwner(services, 'github:583231', 'demo-cli', 2)).toMatchObject({ ok: true, ownerSub: 'github:583231' });
+		expect(await resolveOwner(services, 'not a sub', 'demo-cli', 2)).toMatchObject({
+			ok: false,
+			message: expect.stringContaining('Enter the owner as an email address')
+		});
 		expect(await resolveOwner(services, 'clerk:user_nobody', 'demo-cli', 2)).toEqual({
 			ok: false,
 			message: 'No one has signed in as clerk:user_nobody yet. Enter their email address instead.'

@@ -51,14 +51,15 @@ export async function resolveOwner(services: Services, input: string, clientId: 
 		const user = await store.upsertUser({ ...owner, name: null }, now);
 		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
-	if (/^(orcid|clerk):[^\s\p{Cc}]+$/u.test(value)) {
+	// Any provider's sub: ORCID's, Clerk's or a PROVIDERS_FILE provider's (`<id>:<subject>`).
+	if (/^[a-z0-9-]{1,32}:[^\s\p{Cc}]+$/u.test(value)) {
 		const user = await store.findUserBySub(value);
 		if (!user) return { ok: false, message: `No one has signed in as ${value} yet. Enter their email address instead.` };
 		const verdict = approvalVerdict(services, clientId, user);
 		if (!verdict.admitted) return { ok: false, message: `${value} cannot own a login to ${clientNameOf(services, clientId)}. ${verdict.reason}` };
 		return { ok: true, ownerId: user.id, ownerSub: user.sub };
 	}
-	return { ok: false, message: 'Enter the owner as an email address, or as orcid:<iD> or clerk:<user id> of someone who has signed in.' };
+	return { ok: false, message: 'Enter the owner as an email address, or as the sub (<provider>:<id>, e.g. orcid:<iD>) of someone who has signed in.' };
 }
 
 function clientNameOf({ clients }: Services, clientId: string): string {

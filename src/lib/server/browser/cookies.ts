@@ -85,27 +85,34 @@ export function browserId(cookies: Cookies, config: Config): string {
 
 // ---------------------------------------------------------------- a sign-in at a provider
 
-/** Short-lived cookies that carry state, PKCE verifier and return path to the callback. */
-const SIGN_IN_COOKIES = { state: 'oauth_state', codeVerifier: 'oauth_code_verifier', returnTo: 'oauth_return_to' } as const;
+/**
+ * Short-lived cookies that carry a sign-in's provider, state, PKCE verifier, OpenID
+ * Connect nonce and return path to the callback.
+ */
+const SIGN_IN_COOKIES = {
+	provider: 'oauth_provider',
+	state: 'oauth_state',
+	codeVerifier: 'oauth_code_verifier',
+	nonce: 'oauth_nonce',
+	returnTo: 'oauth_return_to'
+} as const;
 const SIGN_IN_COOKIE_SECONDS = 10 * 60;
 
-export interface SignInCookies {
-	state: string | null;
-	codeVerifier: string | null;
-	returnTo: string | null;
-}
+export type SignInCookies = Record<keyof typeof SIGN_IN_COOKIES, string | null>;
 
 export const signInCookies = {
-	set: (cookies: Cookies, config: Config, values: { state: string; codeVerifier: string; returnTo: string }) => {
+	/** A null value (no nonce for ORCID, Clerk or GitHub) sets no cookie: only an OpenID issuer's callback reads the nonce. */
+	set: (cookies: Cookies, config: Config, values: SignInCookies) => {
 		for (const key of Object.keys(SIGN_IN_COOKIES) as (keyof typeof SIGN_IN_COOKIES)[]) {
-			cookies.set(cookieName(config, SIGN_IN_COOKIES[key]), values[key], options(config, { maxAge: SIGN_IN_COOKIE_SECONDS }));
+			const value = values[key];
+			if (value !== null) cookies.set(cookieName(config, SIGN_IN_COOKIES[key]), value, options(config, { maxAge: SIGN_IN_COOKIE_SECONDS }));
 		}
 	},
-	read: (cookies: Cookies, config: Config): SignInCookies => ({
-		state: read(cookies, config, SIGN_IN_COOKIES.state),
-		codeVerifier: read(cookies, config, SIGN_IN_COOKIES.codeVerifier),
-		returnTo: read(cookies, config, SIGN_IN_COOKIES.returnTo)
-	}),
+	read: (cookies: Cookies, config: Config): SignInCookies => {
+		const values = {} as SignInCookies;
+		for (const key of Object.keys(SIGN_IN_COOKIES) as (keyof typeof SIGN_IN_COOKIES)[]) values[key] = read(cookies, config, SIGN_IN_COOKIES[key]);
+		return values;
+	},
 	delete: (cookies: Cookies, config: Config) => {
 		for (const name of Object.values(SIGN_IN_COOKIES)) remove(cookies, config, name);
 	}

@@ -1,34 +1,62 @@
-import type { ProviderId } from '../core/config';
+import { log } from '../core/log';
+import { findProvider } from '../core/providers';
+import type { Config } from '../core/config';
 import { denyAfterProviderRefusal, resolveDeviceLogin, type CodeEntrySource } from '../oauth/device-authorizations';
-import { completeSignIn, startSignIn } from './providers';
+import { completeSignInAt, startSignInAt } from './providers/kinds';
+import type { SignInProblem } from './providers/upstream';
 import { createSession } from './sessions';
 import type { Services } from '../core/services';
 import { recordSignIn } from './users';
 
-export type SignInStart = { ok: true; url: URL; state: string; codeVerifier: string } | { ok: false };
+/** Why a sign-in failed: the provider refused it, the provider failed, or it was not this browser's (state). */
+export type SignInFailure = 'provider_denied' | 'provider_failed' | 'state';
 
-export function beginSignIn({ config }: Services, providerId: ProviderId): SignInStart {
-	const provider = config.providers[providerId];
-	if (!provider) return { ok: false };
-	return { ok: true, ...startSignIn(config, provider) };
+/** What went wrong at the provider, for the page: a problem of the sign-in itself, or an `error` the provider sent back. */
+export type FailureProblem = SignInProblem | 'provider_error';
+
+export interface Failure {
+	ok: false;
+	reason: SignInFailure;
+	problem: FailureProblem | null;
+	/** For the log line: what went wrong, never a token or a secret. */
+	detail: string;
+}
+
+/** What the browser keeps in its sign-in cookies between the start and the callback. */
+export interface SignInSecrets {
+	provider: string;
+	state: string;
+	codeVerifier: string;
+	nonce: string | null;
+}
+
+export type SignInBegin = { ok: true; url: URL; secrets: SignInSecrets } | { ok: false; reason: 'unknown' } | Failure;
+
+/** Where to send the browser to sign in at a provider; an OpenID issuer is asked for its endpoints first. */
+export async function beginSignIn({ config }: Services, providerId: string): Promise<SignInBegin> {
+	const provider = findProvider(config.providers, providerId);
+	if (!provider) return { ok: false, reason: 'unknown' };
+	const start = await startSignInAt(config, provider);
+	if (!start.ok) {
+		const failed: Failure = { ok: false, reason: 'provider_failed', problem: start.problem, detail: start.detail };
+		logFailure(providerId, failed);
+		return failed;
+	}
+	const { url, state, codeVerifier, nonce } = start.value;
+	return { ok: true, url, secrets: { provider: provider.id, state, codeVerifier, nonce } };
 }
 
 export interface CallbackInput {
-	providerId: ProviderId;
+	providerId: string;
 	query: URLSearchParams;
-	expectedState: string | null;
-	codeVerifier: string | null;
+	/** What the browser kept in its sign-in cookies, if it started a sign-in. */
+	started: { [key in keyof SignInSecrets]: string | null };
 	/** The device login this browser is in: its cookie's handle, and who this browser is. */
 	deviceLogin: { handle: string; source: CodeEntrySource } | null;
 	/** Who is already signed in in this browser, if anyone. */
 	signedInUserId: number | null;
 	now: number;
 }
-
-/** Why a sign-in failed: the provider refused it, the provider failed, or it was not this browser's (state). */
-export type SignInFailure = 'provider_denied' | 'provider_failed' | 'state';
-
-type Failure = { ok: false; reason: SignInFailure; detail: string };
 
 export type CallbackOutcome = { ok: true; session: { token: string; expiresAt: number } } | Failure;
 
@@ -37,35 +65,67 @@ export type CallbackOutcome = { ok: true; session: { token: string; expiresAt: n
  * exchange → session. When the provider refused or failed the sign-in this browser
  * started (its own `state`), the device login it serves is denied too, so the waiting
  * CLI hears access_denied instead of waiting to expiry. A callback with a forged or
- * missing `state` decides nothing.
+ * missing `state` decides nothing. Every failure is one log line naming the provider.
  */
 export async function completeCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
 	const outcome = await checkCallback(services, input);
-	if (!outcome.ok && outcome.reason !== 'state' && input.deviceLogin) {
+	if (outcome.ok) return outcome;
+	logFailure(input.providerId, outcome);
+	if (outcome.reason !== 'state' && input.deviceLogin) {
 		const { handle, source } = input.deviceLogin;
 		const login = await resolveDeviceLogin(services, handle, source, input.now);
-		const reason = outcome.reason === 'provider_denied' ? 'provider_denied' : 'provider_failed';
-		if (login.ok) await denyAfterProviderRefusal(services, login.userCode, reason, input.signedInUserId, source.ip, input.now);
+		if (login.ok) await denyAfterProviderRefusal(services, login.userCode, outcome.reason, input.signedInUserId, source.ip, input.now);
 	}
 	return outcome;
 }
 
 async function checkCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
+	const { started } = input;
 	const state = input.query.get('state');
-	if (!state || !input.expectedState || state !== input.expectedState || !input.codeVerifier) {
-		return { ok: false, reason: 'state', detail: 'The sign-in could not be matched to this browser: it expired or was started elsewhere.' };
+	if (!state || state !== started.state || started.provider !== input.providerId || !started.codeVerifier) {
+		return failed('state', null, 'the callback does not match a sign-in this browser started (state)');
 	}
-	const provider = services.config.providers[input.providerId];
-	if (!provider) return { ok: false, reason: 'provider_failed', detail: 'That sign-in provider is not configured here.' };
+	const provider = findProvider(services.config.providers, input.providerId);
+	if (!provider) return failed('provider_failed', null, 'the provider is not configured here');
 	const error = input.query.get('error');
-	if (error === 'access_denied') {
-		return { ok: false, reason: 'provider_denied', detail: `You cancelled the sign-in at ${provider.name}, or ${provider.name} refused it.` };
-	}
-	if (error) return { ok: false, reason: 'provider_failed', detail: `${provider.name} reported an error (${error.slice(0, 60)}).` };
+	if (error === 'access_denied') return failed('provider_denied', null, 'the person cancelled, or the provider refused (access_denied)');
+	if (error) return failed('provider_failed', 'provider_error', `the provider sent back error ${error.slice(0, 60)}`);
 	const code = input.query.get('code');
-	if (!code) return { ok: false, reason: 'provider_failed', detail: `${provider.name} sent no authorization code.` };
-	const signIn = await completeSignIn(services.config, provider, code, input.codeVerifier);
-	if (!signIn.ok) return { ok: false, reason: 'provider_failed', detail: `Sign-in failed: ${signIn.reason}.` };
+	if (!code) return failed('provider_failed', 'provider_error', 'the provider sent back no authorization code');
+	const signIn = await completeSignInAt(services.config, provider, { code, codeVerifier: started.codeVerifier, nonce: started.nonce });
+	if (!signIn.ok) return failed('provider_failed', signIn.problem, signIn.detail);
 	const user = await recordSignIn(services, signIn.identity, input.now);
 	return { ok: true, session: await createSession(services, user.id, input.now) };
+}
+
+function failed(reason: SignInFailure, problem: FailureProblem | null, detail: string): Failure {
+	return { ok: false, reason, problem, detail };
+}
+
+function logFailure(providerId: string, { reason, problem, detail }: Failure): void {
+	log({ level: reason === 'provider_failed' ? 'warn' : 'info', msg: 'sign-in failed', provider: providerId, reason, problem, detail });
+}
+
+/** Where a failed sign-in lands: the device error page during a device login, else the login page, with words for what happened. */
+export function failurePage(providerId: string, { reason, problem }: Failure, inDeviceLogin: boolean): string {
+	const query = new URLSearchParams(inDeviceLogin ? { reason } : { error: reason });
+	if (problem) query.set('provider', providerId);
+	if (problem) query.set('problem', problem);
+	return `${inDeviceLogin ? '/device/error' : '/login'}?${query}`;
+}
+
+const PROBLEMS: Record<FailureProblem, (name: string) => string> = {
+	unreachable: (name) => `${name} cannot be reached right now.`,
+	refused: (name) => `${name} did not accept the sign-in: the code it sent back was refused.`,
+	invalid_token: (name) => `${name}'s answer could not be verified, so doorcode did not trust it.`,
+	profile: (name) => `${name} did not say who you are: its API answered with an error.`,
+	provider_error: (name) => `${name} reported an error.`
+};
+
+/** The sentence that says what happened at a provider, from a failure page's query; null when it names no known provider and problem. */
+export function describeFailure(config: Config, query: URLSearchParams): string | null {
+	const provider = findProvider(config.providers, query.get('provider') ?? '');
+	const problem = query.get('problem') ?? '';
+	if (!provider || !Object.hasOwn(PROBLEMS, problem)) return null;
+	return PROBLEMS[problem as FailureProblem](provider.name);
 }

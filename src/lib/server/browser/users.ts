@@ -1,11 +1,12 @@
 import type { Config } from '../core/config';
-import type { Identity } from './providers';
+import type { Identity } from './providers/upstream';
 import type { Services } from '../core/services';
 import type { User } from '../store/store';
 
-/** Records who signed in, keeping the newest name and email the provider gave. */
+/** Records who signed in, keeping the newest name, email and groups the provider gave (groups only from a provider that speaks of them). */
 export function recordSignIn({ store }: Services, identity: Identity, now: number): Promise<User> {
-	return store.upsertUser({ sub: identity.sub, provider: identity.provider, name: identity.name, email: identity.email }, now);
+	const { sub, provider, name, email, groups } = identity;
+	return store.upsertUser({ sub, provider, name, email, groups }, now);
 }
 
 /** ADMIN_SUBJECTS names admins by sub, or by an email address their provider vouched for. */

@@ -5,3 +5,12 @@ export function isLoopbackAddress(address: string): boolean {
 	const plain = address.replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
 	return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
 }
+
+export function isLoopbackUrl(url: URL): boolean {
+	return url.hostname === 'localhost' || isLoopbackAddress(url.hostname);
+}
+
+/** Where doorcode may send secrets and trust answers: https, or plain http only to this machine. */
+export function isHttpsOrLoopback(url: URL): boolean {
+	return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url));
+}

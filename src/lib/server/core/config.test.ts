@@ -21,7 +21,7 @@ describe('configuration', () => {
 			trustProxy: 0,
 			devIdp: false
 		});
-		expect(result.config.providers.orcid).toMatchObject({ baseUrl: 'https://orcid.org', scopes: ['openid'] });
+		expect(result.config.providers).toEqual([expect.objectContaining({ id: 'orcid', kind: 'orcid', baseUrl: 'https://orcid.org', scopes: ['openid'] })]);
 		expect(result.config.clients.map((c) => c.id)).toEqual(['demo-cli']);
 	});
 
@@ -68,11 +68,41 @@ describe('configuration', () => {
 		);
 	});
 
-	it('ADMIN_SUBJECTS accepts orcid:, clerk: and email: and names a bad entry', () => {
-		const good = loadConfig({ ...orcid, ADMIN_SUBJECTS: 'orcid:0000-0002-1825-0097, email:Admin@Lab.Example ,clerk:user_1' });
+	it("ADMIN_SUBJECTS accepts a configured provider's sub and email:, and names a bad entry", () => {
+		const clerk = { CLERK_CLIENT_ID: 'c', CLERK_CLIENT_SECRET: 's', CLERK_BASE_URL: 'https://clerk.lab.example' };
+		const good = loadConfig({ ...orcid, ...clerk, ADMIN_SUBJECTS: 'orcid:0000-0002-1825-0097, email:Admin@Lab.Example ,clerk:user_1' });
 		expect(good.ok && good.config.adminSubjects).toEqual(['orcid:0000-0002-1825-0097', 'email:admin@lab.example', 'clerk:user_1']);
 		const bad = loadConfig({ ...orcid, ADMIN_SUBJECTS: 'root' });
 		expect(bad.ok ? [] : bad.errors).toEqual([expect.stringMatching(/^ADMIN_SUBJECTS: "root"/)]);
+	});
+
+	it("ADMIN_SUBJECTS takes any PROVIDERS_FILE provider's sub, and refuses a provider that is not configured", () => {
+		const providers = () =>
+			JSON.stringify({ providers: [{ id: 'acme', kind: 'oidc', name: 'Acme SSO', issuer: 'https://sso.acme.example', client_id: 'd', client_secret: 's' }] });
+		const good = loadConfig({ ...orcid, PROVIDERS_FILE: 'p.json', ADMIN_SUBJECTS: 'acme:ada-0001,orcid:0000-0002-1825-0097' }, providers);
+		expect(good.ok && good.config.adminSubjects).toEqual(['acme:ada-0001', 'orcid:0000-0002-1825-0097']);
+		const unconfigured = loadConfig({ ...orcid, PROVIDERS_FILE: 'p.json', ADMIN_SUBJECTS: 'github:583231' }, providers);
+		expect(unconfigured.ok ? [] : unconfigured.errors).toEqual([
+			'ADMIN_SUBJECTS: "github:583231" must be <provider id>:<subject> or email:<address>, with a configured provider (orcid:, acme:, email:)'
+		]);
+		// The local identity provider stands in for ORCID and Clerk, so their subs name admins there.
+		expect(loadConfig({ DEV_IDP: '1', ADMIN_SUBJECTS: 'clerk:user_1' }).ok).toBe(true);
+	});
+
+	it("a PROVIDERS_FILE provider alone is a configured provider, and the sign-in order is ORCID, Clerk, then the file's", () => {
+		const file = () =>
+			JSON.stringify({
+				providers: [
+					{ id: 'github', kind: 'github', name: 'GitHub', client_id: 'Iv1.abc', client_secret_env: 'GITHUB_SECRET' },
+					{ id: 'acme', kind: 'oidc', name: 'Acme SSO', issuer: 'https://sso.acme.example', client_id: 'd', client_secret: 's' }
+				]
+			});
+		const alone = loadConfig({ PROVIDERS_FILE: 'p.json', GITHUB_SECRET: 'from-the-environment' }, file);
+		expect(alone.ok && alone.config.providers.map((provider) => provider.id)).toEqual(['github', 'acme']);
+		const after = loadConfig({ ...orcid, PROVIDERS_FILE: 'p.json', GITHUB_SECRET: 'x' }, file);
+		expect(after.ok && after.config.providers.map((provider) => provider.name)).toEqual(['ORCID', 'GitHub', 'Acme SSO']);
+		const unreadable = loadConfig({ PROVIDERS_FILE: 'missing.json' }, noFile);
+		expect(unreadable.ok ? [] : unreadable.errors).toEqual(['PROVIDERS_FILE: cannot read missing.json (ENOENT)']);
 	});
 
 	it('CLIENTS_FILE is read, and a bad entry stops start-up naming the entry', () => {

@@ -1,26 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isLoopbackAddress } from './addresses';
 import { DEMO_CLIENT, parseClients, type Client } from './clients';
+import { BUILT_IN_PROVIDERS, findProvider, parseProvidersFile, PROVIDER_ID, type ProviderConfig } from './providers';
 import { parseLimit, type Limit } from './rate-limit';
 import { DAY_SECONDS } from './time';
-
-export type ProviderId = 'orcid' | 'clerk';
-
-/** ORCID and Clerk as SPEC names them: how people know them, and the scopes doorcode asks them for. */
-export const BUILT_IN_PROVIDERS: Record<ProviderId, Pick<ProviderConfig, 'name' | 'scopes'>> = {
-	orcid: { name: 'ORCID', scopes: ['openid'] },
-	clerk: { name: 'Clerk', scopes: ['openid', 'profile', 'email'] }
-};
-
-export interface ProviderConfig {
-	id: ProviderId;
-	/** How people know it: "ORCID", "Clerk". */
-	name: string;
-	clientId: string;
-	clientSecret: string;
-	baseUrl: string;
-	scopes: string[];
-}
+import { isHttpsOrLoopback, isLoopbackUrl } from './addresses';
 
 export interface Config {
 	/** ORIGIN: the public base URL, also the metadata's issuer. */
@@ -40,7 +23,8 @@ export interface Config {
 	metricsToken: string | null;
 	/** METRICS=off: no counting and no /metrics. */
 	metrics: boolean;
-	providers: Partial<Record<ProviderId, ProviderConfig>>;
+	/** ORCID, Clerk, then PROVIDERS_FILE's entries in its order: the order of the sign-in buttons. */
+	providers: ProviderConfig[];
 	adminSubjects: string[];
 	/** What CLIENTS_FILE declares (the demo client without it): applied to the store at every start-up. */
 	clients: Client[];
@@ -83,18 +67,21 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 	const devIdp = readFlag(env, 'DEV_IDP', false, errors);
 	if (devIdp && production) errors.push('DEV_IDP: the local identity provider is for development and is refused when NODE_ENV=production');
 
-	const providers: Partial<Record<ProviderId, ProviderConfig>> = {};
+	// With DEV_IDP=1 the local identity provider stands in for ORCID and Clerk (hooks.server.ts adds them).
+	const providers: ProviderConfig[] = [];
 	if (!devIdp) {
 		const orcid = readProvider(env, 'ORCID', 'https://orcid.org', errors);
-		if (orcid) providers.orcid = { id: 'orcid', ...BUILT_IN_PROVIDERS.orcid, ...orcid };
+		if (orcid) providers.push({ ...BUILT_IN_PROVIDERS.orcid, scopes: [...BUILT_IN_PROVIDERS.orcid.scopes], ...orcid });
 		const clerk = readProvider(env, 'CLERK', undefined, errors);
-		if (clerk) providers.clerk = { id: 'clerk', ...BUILT_IN_PROVIDERS.clerk, ...clerk };
-		if (!orcid && !clerk && errors.length === 0) {
-			errors.push(
-				'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL (or DEV_IDP=1 in development)'
-			);
-		}
+		if (clerk) providers.push({ ...BUILT_IN_PROVIDERS.clerk, scopes: [...BUILT_IN_PROVIDERS.clerk.scopes], ...clerk });
 	}
+	providers.push(...readProvidersFile(env, readFile, errors, warnings));
+	if (!devIdp && providers.length === 0 && errors.length === 0) {
+		errors.push(
+			'ORCID_CLIENT_ID: no sign-in provider is configured; set ORCID_CLIENT_ID and ORCID_CLIENT_SECRET, or CLERK_CLIENT_ID, CLERK_CLIENT_SECRET and CLERK_BASE_URL, or PROVIDERS_FILE (or DEV_IDP=1 in development)'
+		);
+	}
+	const providerIds = [...(devIdp ? [BUILT_IN_PROVIDERS.orcid.id, BUILT_IN_PROVIDERS.clerk.id] : []), ...providers.map((provider) => provider.id)];
 
 	const config: Config = {
 		origin: origin ?? '',
@@ -108,7 +95,7 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		metricsToken: readMetricsToken(env, errors),
 		metrics: readFlag(env, 'METRICS', true, errors),
 		providers,
-		adminSubjects: readAdminSubjects(env, errors),
+		adminSubjects: readAdminSubjects(env, providerIds, errors),
 		clients: readClientsFile(env, production, readFile, errors, warnings),
 		deviceCodeTtlSeconds: seconds('DEVICE_CODE_TTL', 600, 1, DAY_SECONDS),
 		pollIntervalSeconds: seconds('POLL_INTERVAL', 5, 1, 300),
@@ -127,19 +114,18 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (path)
 		trustProxy: readInteger(env, 'TRUST_PROXY', 0, 0, 10, errors),
 		devIdp
 	};
-	warnings.push(...unconfiguredAllowedProviders(config));
+	warnings.push(...unconfiguredAllowedProviders(config, providerIds));
 	return errors.length ? { ok: false, errors } : { ok: true, config, warnings };
 }
 
-/** How people know a provider: "ORCID", "Clerk", else its id. */
+/** How people know a provider: "ORCID", "Acme SSO", else its id. */
 export function providerName(config: Config, id: string): string {
-	const known = (providers: Partial<Record<ProviderId, { name: string }>>) => (Object.hasOwn(providers, id) ? providers[id as ProviderId]?.name : undefined);
-	return known(config.providers) ?? known(BUILT_IN_PROVIDERS) ?? id;
+	const builtIn = Object.hasOwn(BUILT_IN_PROVIDERS, id) ? BUILT_IN_PROVIDERS[id as keyof typeof BUILT_IN_PROVIDERS].name : undefined;
+	return findProvider(config.providers, id)?.name ?? builtIn ?? id;
 }
 
 /** An `allow` naming a provider no one can sign in with here admits no one through it: a typo, most likely. */
-function unconfiguredAllowedProviders(config: Config): string[] {
-	const configured = config.devIdp ? Object.keys(BUILT_IN_PROVIDERS) : Object.keys(config.providers);
+function unconfiguredAllowedProviders(config: Config, configured: string[]): string[] {
 	return config.clients.flatMap(({ id, allow }) => {
 		const unknown = (allow?.providers ?? []).filter((provider) => !configured.includes(provider));
 		if (unknown.length === 0) return [];
@@ -160,7 +146,7 @@ function readOrigin(env: Env, production: boolean, errors: string[]): string | u
 		return undefined;
 	}
 	// Over plain http no cookie can be Secure and no HSTS is sent: not for real users.
-	if (production && url.protocol === 'http:' && !isLoopback(url)) {
+	if (production && url.protocol === 'http:' && !isLoopbackUrl(url)) {
 		errors.push(
 			`ORIGIN: must be https when NODE_ENV=production (plain http only on a loopback address; got "${value}"); put doorcode behind a TLS-terminating proxy`
 		);
@@ -181,7 +167,7 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 		return undefined;
 	}
 	const url = parseUrl(baseUrl);
-	if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash) {
+	if (!url || !isHttpsOrLoopback(url) || url.search || url.hash) {
 		errors.push(`${prefix}_BASE_URL: must be an https URL (plain http only on a loopback address) (got "${baseUrl}")`);
 		return undefined;
 	}
@@ -189,16 +175,18 @@ function readProvider(env: Env, prefix: 'ORCID' | 'CLERK', defaultBaseUrl: strin
 	return { clientId, clientSecret, baseUrl: url.href.replace(/\/+$/, '') };
 }
 
-function readAdminSubjects(env: Env, errors: string[]): string[] {
+/** `<provider id>:<subject>` for a configured provider, or `email:<address>`. */
+function readAdminSubjects(env: Env, providerIds: string[], errors: string[]): string[] {
 	const subjects = (env.ADMIN_SUBJECTS ?? '')
 		.split(',')
 		.map((s) => s.trim())
 		.filter(Boolean);
 	const normalised: string[] = [];
 	for (const subject of subjects) {
-		const match = /^(orcid|clerk|email):(.+)$/.exec(subject);
-		if (!match) {
-			errors.push(`ADMIN_SUBJECTS: "${subject}" must be orcid:<iD>, clerk:<user id> or email:<address>`);
+		const match = /^([^:]+):(.+)$/.exec(subject);
+		if (!match || !(match[1] === 'email' || (PROVIDER_ID.test(match[1]) && providerIds.includes(match[1])))) {
+			const prefixes = [...providerIds, 'email'].map((id) => `${id}:`).join(', ');
+			errors.push(`ADMIN_SUBJECTS: "${subject}" must be <provider id>:<subject> or email:<address>, with a configured provider (${prefixes})`);
 			continue;
 		}
 		normalised.push(match[1] === 'email' ? `email:${match[2].toLowerCase()}` : subject);
@@ -207,25 +195,44 @@ function readAdminSubjects(env: Env, errors: string[]): string[] {
 }
 
 function readClientsFile(env: Env, production: boolean, readFile: (path: string) => string, errors: string[], warnings: string[]): Client[] {
-	const path = env.CLIENTS_FILE?.trim();
-	if (!path) {
+	if (!env.CLIENTS_FILE?.trim()) {
 		if (production) errors.push('CLIENTS_FILE: required when NODE_ENV=production (the demo client exists only in development)');
 		return [DEMO_CLIENT];
 	}
+	const read = readListFile(env, 'CLIENTS_FILE', readFile, (text) => parseClients(text), errors, warnings);
+	return read?.clients ?? [];
+}
+
+function readProvidersFile(env: Env, readFile: (path: string) => string, errors: string[], warnings: string[]): ProviderConfig[] {
+	const read = readListFile(env, 'PROVIDERS_FILE', readFile, (text) => parseProvidersFile(text, env), errors, warnings);
+	return read?.providers ?? [];
+}
+
+/** The JSON file a variable names, read and parsed: each problem one line naming the variable and the file; null when there is none or it is bad. */
+function readListFile<T extends { ok: true; warnings: string[] }>(
+	env: Env,
+	name: 'CLIENTS_FILE' | 'PROVIDERS_FILE',
+	readFile: (path: string) => string,
+	parse: (text: string) => T | { ok: false; error: string },
+	errors: string[],
+	warnings: string[]
+): T | null {
+	const path = env[name]?.trim();
+	if (!path) return null;
 	let text: string;
 	try {
 		text = readFile(path);
 	} catch (error) {
-		errors.push(`CLIENTS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-		return [];
+		errors.push(`${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+		return null;
 	}
-	const result = parseClients(text);
+	const result = parse(text);
 	if (!result.ok) {
-		errors.push(`CLIENTS_FILE: ${path}: ${result.error}`);
-		return [];
+		errors.push(`${name}: ${path}: ${result.error}`);
+		return null;
 	}
-	warnings.push(...result.warnings.map((warning) => `CLIENTS_FILE: ${path}: ${warning}`));
-	return result.clients;
+	warnings.push(...result.warnings.map((warning) => `${name}: ${path}: ${warning}`));
+	return result;
 }
 
 function readSecret(env: Env, name: string, production: boolean, errors: string[]): string | null {
@@ -287,10 +294,6 @@ function readFlag(env: Env, name: string, fallback: boolean, errors: string[]): 
 	if (['0', 'off', 'false', 'no'].includes(value)) return false;
 	errors.push(`${name}: must be on or off (got "${env[name]}")`);
 	return fallback;
-}
-
-function isLoopback(url: URL): boolean {
-	return url.hostname === 'localhost' || isLoopbackAddress(url.hostname);
 }
 
 function parseUrl(value: string): URL | null {

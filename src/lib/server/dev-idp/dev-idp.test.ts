@@ -3,6 +3,7 @@ import { CodeChallengeMethod, decodeIdToken, generateCodeVerifier, generateState
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLERK_USERS, DEV_ORCID_USERS, startDevIdentityProvider } from './dev-idp';
 import type { DevIdentityProvider, DevProvider, DevUser } from './dev-idp';
+import { HttpBrowser } from '../../../../tests/support/http-browser.ts';
 
 const ORIGIN = 'http://localhost:4999';
 
@@ -16,41 +17,10 @@ afterAll(async () => {
 	await idp?.close();
 });
 
-/** A cookie jar for one browser: name → value, for the IdP's single host. */
-class Browser {
-	readonly cookies = new Map<string, string>();
-
-	async request(url: string, init: RequestInit = {}): Promise<Response> {
-		const headers = new Headers(init.headers);
-		if (this.cookies.size) headers.set('Cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
-		const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-		for (const line of response.headers.getSetCookie()) {
-			const [pair = '', ...attributes] = line.split(';');
-			const eq = pair.indexOf('=');
-			const name = pair.slice(0, eq).trim();
-			const value = pair.slice(eq + 1).trim();
-			const expired = attributes.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a)) || value === '';
-			if (expired) this.cookies.delete(name);
-			else this.cookies.set(name, value);
-		}
-		return response;
-	}
-
-	/** Follows redirects until one leaves the IdP (for the client's callback); returns that URL. */
-	async followUntilCallback(url: string, init: RequestInit = {}): Promise<URL> {
-		let response = await this.request(url, init);
-		let current = new URL(url);
-		for (let hops = 0; hops < 10; hops++) {
-			const location = response.headers.get('location');
-			if (response.status < 300 || response.status >= 400 || !location) {
-				throw new Error(`expected a redirect from ${current}, got ${response.status}: ${await response.text()}`);
-			}
-			const next = new URL(location, current);
-			if (next.origin === ORIGIN) return next;
-			current = next;
-			response = await this.request(next.href);
-		}
-		throw new Error('too many redirects');
+/** A browser for the IdP's pages, whose walks end at doorcode's callback. */
+class Browser extends HttpBrowser {
+	followUntilCallback(url: string, init: RequestInit = {}): Promise<URL> {
+		return this.followUntil(ORIGIN, url, init);
 	}
 }
 

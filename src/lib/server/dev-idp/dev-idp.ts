@@ -15,6 +15,10 @@
  *   who signed in), so a person can switch test users between sign-ins.
  * - Consent is implied: requested scopes are granted without a consent page.
  * - `Cancel` sends the browser back to the client with `error=access_denied`.
+ *
+ * `startIssuer` runs one such provider with any settings: the tests use it for a
+ * third issuer, found by discovery at oidc-provider's own routes, with groups,
+ * verified and unverified addresses, and a signing key that can be rotated.
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -38,6 +42,9 @@ export interface DevUser {
 	sub: string;
 	name: string;
 	email?: string;
+	/** Whether the provider says the address is verified; true when not given. */
+	emailVerified?: boolean;
+	groups?: string[];
 }
 
 /** ORCID's test users; the iDs are ORCID's documented examples (valid checksums). */
@@ -53,29 +60,37 @@ export const DEV_CLERK_USERS: DevUser[] = [
 	{ sub: 'user_2demoBob000000000000000', name: 'Bob Example', email: 'bob@lab.example' }
 ];
 
-type Kind = 'orcid' | 'clerk';
-
-interface KindSettings {
-	kind: Kind;
+/** One OpenID provider: whom doorcode knows it as, its test users and what it releases. */
+export interface IssuerSettings {
+	/** doorcode's id for it: the callback {origin}/login/<id>/callback, and its cookies' names. */
+	id: string;
 	title: string;
 	users: DevUser[];
 	/** oidc-provider `claims`: scope → claims it releases. */
 	claims: Record<string, string[]>;
+	/** ORCID's and Clerk's layout (/oauth/authorize …); when false, oidc-provider's own routes, found by discovery. */
+	oauthRoutes: boolean;
+	/** Claims in the ID token as well as from userinfo (oidc-provider's conformIdTokenClaims off). */
+	claimsInIdToken: boolean;
 }
 
-const SETTINGS: Record<Kind, KindSettings> = {
+const SETTINGS: Record<'orcid' | 'clerk', IssuerSettings> = {
 	orcid: {
-		kind: 'orcid',
+		id: 'orcid',
 		title: 'ORCID (development stand-in)',
 		users: DEV_ORCID_USERS,
 		// ORCID's userinfo answers `sub` and the person's name for scope openid.
-		claims: { openid: ['sub', 'name'] }
+		claims: { openid: ['sub', 'name'] },
+		oauthRoutes: true,
+		claimsInIdToken: false
 	},
 	clerk: {
-		kind: 'clerk',
+		id: 'clerk',
 		title: 'Clerk (development stand-in)',
 		users: DEV_CLERK_USERS,
-		claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] }
+		claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+		oauthRoutes: true,
+		claimsInIdToken: false
 	}
 };
 
@@ -84,14 +99,13 @@ const MAX_FORM_BYTES = 8 * 1024;
 
 /** Starts two oidc-provider instances on 127.0.0.1 (ports from `ports` or random free ports), one per provider. */
 export async function startDevIdentityProvider(options: { origin: string; ports?: { orcid?: number; clerk?: number } }): Promise<DevIdentityProvider> {
-	const origin = new URL(options.origin).origin;
-	const started: RunningProvider[] = [];
-	let orcid: RunningProvider;
-	let clerk: RunningProvider;
+	const started: RunningIssuer[] = [];
+	let orcid: RunningIssuer;
+	let clerk: RunningIssuer;
 	try {
-		orcid = await startOne(SETTINGS.orcid, origin, options.ports?.orcid ?? 0);
+		orcid = await startIssuer(SETTINGS.orcid, { origin: options.origin, port: options.ports?.orcid });
 		started.push(orcid);
-		clerk = await startOne(SETTINGS.clerk, origin, options.ports?.clerk ?? 0);
+		clerk = await startIssuer(SETTINGS.clerk, { origin: options.origin, port: options.ports?.clerk });
 		started.push(clerk);
 	} catch (error) {
 		await Promise.all(started.map((one) => one.close()));
@@ -108,39 +122,75 @@ export async function startDevIdentityProvider(options: { origin: string; ports?
 	};
 }
 
-interface RunningProvider {
+export interface RunningIssuer {
 	info: DevProvider;
+	/** Signs from now on with this private JWK, and publishes only it: the next sign-in's ID token carries its kid. */
+	rotateSigningKey(key: Record<string, unknown>): void;
 	close(): Promise<void>;
+}
+
+export interface IssuerOptions {
+	/** doorcode's ORIGIN, where the callback is. */
+	origin: string;
+	/** Where to listen on 127.0.0.1; a free port when not given. */
+	port?: number;
+	/** The private JWK it signs with (RS256, with a kid); a new one when not given. */
+	signingKey?: Record<string, unknown>;
+	/** Called with each oidc-provider instance as it is set up (on the first request, and after a rotation). */
+	onProvider?: (provider: Provider) => void;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-async function startOne(settings: KindSettings, origin: string, port: number): Promise<RunningProvider> {
+/** One OpenID provider on 127.0.0.1, set up on its first request. */
+export async function startIssuer(settings: IssuerSettings, options: IssuerOptions): Promise<RunningIssuer> {
+	const origin = new URL(options.origin).origin;
+	let signingKey = options.signingKey;
 	let handler: Promise<Handler> | undefined;
+	const setUp = async () => {
+		signingKey ??= await generateSigningKey();
+		return createHandler(settings, origin, info, signingKey, options.onProvider);
+	};
 	const server = createServer((req, res) => {
-		handler ??= createHandler(settings, origin, baseUrl, clientId, clientSecret);
+		handler ??= setUp();
 		handler.then(
 			(handle) => handle(req, res),
 			(error: unknown) => {
 				handler = undefined;
-				console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+				console.error(`doorcode dev identity provider (${settings.id}):`, error);
 				sendPage(res, 500, 'Something went wrong', '<p>The development sign-in could not start. Try again in a moment.</p>');
 			}
 		);
 	});
-	await listen(server, port);
+	await listen(server, options.port ?? 0);
 	const { port: actualPort } = server.address() as AddressInfo;
-	const baseUrl = `http://127.0.0.1:${actualPort}`;
-	const clientId = `doorcode-dev-${settings.kind}`;
-	const clientSecret = randomBytes(32).toString('base64url');
-	return { info: { baseUrl, clientId, clientSecret }, close: () => closeServer(server) };
+	const info: DevProvider = {
+		baseUrl: `http://127.0.0.1:${actualPort}`,
+		clientId: `doorcode-dev-${settings.id}`,
+		clientSecret: randomBytes(32).toString('base64url')
+	};
+	return {
+		info,
+		rotateSigningKey(key) {
+			signingKey = key;
+			// The next request sets up the provider again, with the new key.
+			handler = undefined;
+		},
+		close: () => closeServer(server)
+	};
 }
 
 /** The stand-in itself, set up on its first request. */
-async function createHandler(settings: KindSettings, origin: string, baseUrl: string, clientId: string, clientSecret: string): Promise<Handler> {
+async function createHandler(
+	settings: IssuerSettings,
+	origin: string,
+	{ baseUrl, clientId, clientSecret }: DevProvider,
+	signingKey: Record<string, unknown>,
+	onProvider: IssuerOptions['onProvider']
+): Promise<Handler> {
 	const { default: ProviderClass } = await import('oidc-provider');
 	const provider = new ProviderClass(baseUrl, {
-		...(await configuration(settings, origin, clientId, clientSecret)),
+		...configuration(settings, origin, clientId, clientSecret, signingKey),
 		adapter: memoryAdapter()
 	});
 	// Every authorization asks again: the login session ends once the browser
@@ -151,8 +201,9 @@ async function createHandler(settings: KindSettings, origin: string, baseUrl: st
 		if (oidc?.session && !oidc.session.destroyed) await oidc.session.destroy();
 	});
 	provider.on('server_error', (_ctx, error) => {
-		console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+		console.error(`doorcode dev identity provider (${settings.id}):`, error);
 	});
+	onProvider?.(provider);
 	const callback = provider.callback();
 	return (req, res) => {
 		const path = new URL(req.url ?? '/', baseUrl).pathname;
@@ -162,7 +213,7 @@ async function createHandler(settings: KindSettings, origin: string, baseUrl: st
 			return;
 		}
 		interaction(provider, settings, uid, req, res).catch((error: unknown) => {
-			console.error(`doorcode dev identity provider (${settings.kind}):`, error);
+			console.error(`doorcode dev identity provider (${settings.id}):`, error);
 			if (!res.headersSent) sendPage(res, 500, 'Something went wrong', '<p>The development sign-in failed. Go back to doorcode and try again.</p>');
 			else res.end();
 		});
@@ -174,25 +225,25 @@ function routeOf(ctx: KoaContextWithOIDC): string | undefined {
 	return Object.hasOwn(ctx, 'oidc') ? ctx.oidc.route : undefined;
 }
 
-async function configuration(settings: KindSettings, origin: string, clientId: string, clientSecret: string): Promise<Configuration> {
+function configuration(settings: IssuerSettings, origin: string, clientId: string, clientSecret: string, signingKey: Record<string, unknown>): Configuration {
 	const { users } = settings;
-	const cookiePrefix = `dev_${settings.kind}`;
+	const cookiePrefix = `dev_${settings.id}`;
 	return {
 		clients: [
 			{
 				client_id: clientId,
 				client_secret: clientSecret,
 				client_name: 'doorcode (development)',
-				redirect_uris: [`${origin}/login/${settings.kind}/callback`],
+				redirect_uris: [`${origin}/login/${settings.id}/callback`],
 				token_endpoint_auth_method: 'client_secret_basic',
 				response_types: ['code'],
 				grant_types: ['authorization_code']
 			}
 		],
-		jwks: { keys: [await signingKey()] },
+		jwks: { keys: [signingKey] },
 		cookies: {
 			keys: [randomBytes(32).toString('base64url')],
-			// Both stand-ins live on 127.0.0.1, and cookies ignore ports: distinct names.
+			// Every stand-in lives on 127.0.0.1, and cookies ignore ports: distinct names.
 			names: { session: `${cookiePrefix}_session`, interaction: `${cookiePrefix}_interaction`, resume: `${cookiePrefix}_resume` },
 			long: { httpOnly: true, sameSite: 'lax', secure: false },
 			short: { httpOnly: true, sameSite: 'lax', secure: false }
@@ -200,12 +251,8 @@ async function configuration(settings: KindSettings, origin: string, clientId: s
 		claims: settings.claims,
 		scopes: Object.keys(settings.claims),
 		responseTypes: ['code'],
-		routes: {
-			authorization: '/oauth/authorize',
-			token: '/oauth/token',
-			userinfo: '/oauth/userinfo',
-			jwks: '/oauth/jwks'
-		},
+		...(settings.oauthRoutes ? { routes: { authorization: '/oauth/authorize', token: '/oauth/token', userinfo: '/oauth/userinfo', jwks: '/oauth/jwks' } } : {}),
+		conformIdTokenClaims: !settings.claimsInIdToken,
 		features: {
 			devInteractions: { enabled: false },
 			rpInitiatedLogout: { enabled: false },
@@ -222,7 +269,8 @@ async function configuration(settings: KindSettings, origin: string, clientId: s
 					return {
 						sub: user.sub,
 						name: user.name,
-						...(user.email ? { email: user.email, email_verified: true } : {})
+						...(user.email ? { email: user.email, email_verified: user.emailVerified ?? true } : {}),
+						...(user.groups ? { groups: user.groups } : {})
 					};
 				}
 			};
@@ -265,7 +313,8 @@ async function configuration(settings: KindSettings, origin: string, clientId: s
 	};
 }
 
-async function signingKey(): Promise<Record<string, unknown>> {
+/** A new RS256 private JWK with a random kid. */
+export async function generateSigningKey(): Promise<Record<string, unknown>> {
 	const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) => {
 		generateKeyPair('rsa', { modulusLength: 2048 }, (error, _publicKey, key) => (error ? reject(error) : resolve({ privateKey: key })));
 	});
@@ -273,7 +322,7 @@ async function signingKey(): Promise<Record<string, unknown>> {
 }
 
 /** GET shows the sign-in page; POST signs in as the chosen test user or cancels. */
-async function interaction(provider: Provider, settings: KindSettings, uid: string, req: IncomingMessage, res: ServerResponse) {
+async function interaction(provider: Provider, settings: IssuerSettings, uid: string, req: IncomingMessage, res: ServerResponse) {
 	if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
 		res.setHeader('Allow', 'GET, HEAD, POST');
 		sendPage(res, 405, settings.title, '<p>Method not allowed.</p>');
@@ -327,7 +376,7 @@ function expiredMessage(): string {
 	return '<p>This sign-in request has expired or was already used. Go back to doorcode and start the sign-in again.</p>';
 }
 
-function signInForm(settings: KindSettings, details: Interaction): string {
+function signInForm(settings: IssuerSettings, details: Interaction): string {
 	const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : '';
 	const scope = typeof details.params.scope === 'string' ? details.params.scope : '';
 	let requester = 'doorcode';

@@ -54,6 +54,8 @@ declare module 'oidc-provider' {
 
 	export interface KoaContextWithOIDC {
 		oidc: OIDCContext;
+		method: string;
+		path: string;
 		type: string;
 		status: number;
 		body: unknown;

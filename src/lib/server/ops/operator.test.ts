@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -51,6 +51,31 @@ describe('the operator command', () => {
 		expect(checked.out).toContain('KEY_ENCRYPTION_SECRET set');
 		for (const secret of ['orcid-client-secret-value', 'metrics-token-value-of-24-characters', 'key-encryption-secret-value'])
 			expect(checked.out + checked.err).not.toContain(secret);
+
+		const providersFile = join(folder, 'providers.json');
+		writeFileSync(
+			providersFile,
+			JSON.stringify({
+				providers: [
+					{
+						id: 'acme',
+						kind: 'oidc',
+						name: 'Acme SSO',
+						issuer: 'https://sso.acme.example',
+						client_id: 'doorcode',
+						client_secret: 'acme-file-secret',
+						groups_claim: 'groups'
+					},
+					{ id: 'github', kind: 'github', name: 'GitHub', client_id: 'Iv1.abc', client_secret_env: 'GITHUB_CLIENT_SECRET' }
+				]
+			})
+		);
+		env = { ...env, PROVIDERS_FILE: providersFile, GITHUB_CLIENT_SECRET: 'github-env-secret' };
+		const withFile = await run(['check-config']);
+		expect(withFile.out).toContain(
+			'sign-in: ORCID at https://orcid.org (client APP-OPERATOR, secret set); Acme SSO (acme: OpenID issuer https://sso.acme.example, client doorcode, groups from groups, secret set); GitHub (github: GitHub at https://github.com, API https://api.github.com, client Iv1.abc, secret set)'
+		);
+		for (const secret of ['acme-file-secret', 'github-env-secret']) expect(withFile.out + withFile.err).not.toContain(secret);
 
 		env = { ...env, DATABASE_URL: 'postgres://doorcode:database-password@db.internal:5432/doorcode' };
 		expect((await run(['check-config'])).out).toContain('database: PostgreSQL at db.internal:5432/doorcode');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../core/config';
+import type { ProviderConfig } from '../core/providers';
 import { sha256Hex } from '../core/crypto';
 import { backupDatabase, describeDatabase, openDatabase } from '../store/database';
 import { createServices, type Services } from '../core/services';
@@ -95,9 +96,7 @@ export function describeConfig(config: Config): string[] {
 		`origin: ${config.origin}${config.secure ? ' (https: Secure, __Host- cookies, HSTS)' : ''}`,
 		`database: ${describeDatabase(config)}${config.databaseUrl ? `, pool ${config.databasePoolSize}` : ''}`,
 		`sign-in: ${
-			Object.values(config.providers)
-				.map((provider) => `${provider.name} at ${provider.baseUrl} (client ${provider.clientId}, secret set)`)
-				.join('; ') || (config.devIdp ? 'the local identity provider (DEV_IDP=1)' : 'none')
+			[...(config.devIdp ? ['the local identity provider (DEV_IDP=1) as ORCID and Clerk'] : []), ...config.providers.map(describeProvider)].join('; ') || 'none'
 		}`,
 		`clients: ${config.clients.map((client) => `${client.id} (${client.type}${client.accessTokenFormat === 'jwt' ? ', JWT access tokens' : ''}; ${client.scopes.join(' ') || 'no scopes'})`).join(', ')}`,
 		`admins: ${config.adminSubjects.join(', ') || 'none'}`,
@@ -107,6 +106,17 @@ export function describeConfig(config: Config): string[] {
 		`signing keys: rotated every ${config.signingKeyDays} days; KEY_ENCRYPTION_SECRET ${set(config.keyEncryptionSecret)}`,
 		`metrics: ${!config.metrics ? 'off' : config.metricsToken ? 'METRICS_TOKEN set' : 'loopback only (METRICS_TOKEN not set)'}`
 	];
+}
+
+function describeProvider(provider: ProviderConfig): string {
+	switch (provider.kind) {
+		case 'oidc':
+			return `${provider.name} (${provider.id}: OpenID issuer ${provider.issuer}, client ${provider.clientId}${provider.groupsClaim ? `, groups from ${provider.groupsClaim}` : ''}, secret set)`;
+		case 'github':
+			return `${provider.name} (${provider.id}: GitHub at ${provider.baseUrl}, API ${provider.apiUrl}, client ${provider.clientId}, secret set)`;
+		default:
+			return `${provider.name} at ${provider.baseUrl} (client ${provider.clientId}, secret set)`;
+	}
 }
 
 async function backup(config: Config, file: string | undefined, io: Output): Promise<number> {

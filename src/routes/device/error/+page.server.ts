@@ -1,3 +1,4 @@
+import { describeFailure } from '#lib/server/browser/sign-in.ts';
 import type { PageServerLoad } from './$types';
 
 /** Why /device/error is shown: each reason has its own words on this page. */
@@ -38,8 +39,10 @@ const MESSAGES: Record<DeviceErrorReason, { title: string; body: string }> = {
 	}
 };
 
-export const load: PageServerLoad = ({ url }) => {
+export const load: PageServerLoad = ({ url, locals }) => {
 	const given = url.searchParams.get('reason');
 	const reason = (Object.keys(MESSAGES) as DeviceErrorReason[]).find((known) => known === given) ?? 'expired';
-	return { reason, message: MESSAGES[reason] };
+	// What happened at the provider, in fixed words: the query names a configured provider and a known problem, never free text.
+	const detail = reason === 'provider_failed' ? describeFailure(locals.services.config, url.searchParams) : null;
+	return { reason, message: MESSAGES[reason], detail };
 };

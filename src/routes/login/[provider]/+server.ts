@@ -1,14 +1,14 @@
 import { error, redirect } from '@sveltejs/kit';
-import { safeReturnTo, signInCookies } from '#lib/server/browser/cookies.ts';
-import { isProviderId } from '#lib/server/browser/providers.ts';
-import { beginSignIn } from '#lib/server/browser/sign-in.ts';
+import { deviceLoginCookie, safeReturnTo, signInCookies } from '#lib/server/browser/cookies.ts';
+import { beginSignIn, failurePage } from '#lib/server/browser/sign-in.ts';
 import type { RequestHandler } from './$types';
 
-export const GET: RequestHandler = ({ params, url, cookies, locals }) => {
-	if (!isProviderId(params.provider)) error(404, 'Unknown sign-in provider.');
-	const start = beginSignIn(locals.services, params.provider);
-	if (!start.ok) error(404, 'That sign-in provider is not configured here.');
+export const GET: RequestHandler = async ({ params, url, cookies, locals }) => {
+	const { config } = locals.services;
+	const start = await beginSignIn(locals.services, params.provider);
+	if (!start.ok && start.reason === 'unknown') error(404, 'That sign-in provider is not configured here.');
+	if (!start.ok) redirect(303, failurePage(params.provider, start, deviceLoginCookie.read(cookies, config) !== null));
 	const returnTo = safeReturnTo(url.searchParams.get('return_to'), '/account');
-	signInCookies.set(cookies, locals.services.config, { state: start.state, codeVerifier: start.codeVerifier, returnTo });
+	signInCookies.set(cookies, config, { ...start.secrets, returnTo });
 	redirect(302, start.url.toString(), { external: [start.url.origin] });
 };

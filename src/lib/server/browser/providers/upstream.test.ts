@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emailOf } from './providers';
+import { emailOf } from './upstream';
 
 describe("a provider's word on a person's email", () => {
 	it('counts only with email_verified: true; missing, false or a string "true" is unverified', () => {
