@@ -2,12 +2,13 @@ import { authenticateClient, DEVICE_CODE_GRANT_TYPE, mayUseGrant, type Client } 
 import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
-import { invalidClient, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
+import { deviceAuthorizationBinding, DPOP_SIGNING_ALGS, tokenRequestBinding, verifyDpopProof } from './dpop';
+import { invalidClient, invalidDpopProof, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
 import { limited, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from '../core/services';
-import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
+import { authenticateAccessToken, introspectToken, refreshTokens, revokeToken } from './tokens';
 import { releasedClaims } from './jwt';
 import { REGISTRATION_PATH } from './client-registration';
 import type { Config } from '../core/config';
@@ -17,6 +18,18 @@ import type { Config } from '../core/config';
  * types, so the hot path can be served from anywhere without rewriting it.
  */
 
+/** Where each endpoint of the JSON API is, under ORIGIN: the metadata names them, and DPoP proofs (their htu). */
+const PATHS = {
+	deviceAuthorization: '/oauth/device_authorization',
+	token: '/oauth/token',
+	userinfo: '/oauth/userinfo',
+	revocation: '/oauth/revoke',
+	introspection: '/oauth/introspect'
+};
+
+/** An endpoint's URL under ORIGIN. */
+const endpointUrl = ({ config }: Services, path: string) => `${config.origin}${path}`;
+
 /** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
 export function authorizationServerMetadata({ config, clients }: Services): OAuthResult {
 	return ok(serverMetadata(config, clients.enabled()));
@@ -25,11 +38,11 @@ export function authorizationServerMetadata({ config, clients }: Services): OAut
 function serverMetadata({ origin, registrationToken }: Config, clients: Client[]) {
 	return {
 		issuer: origin,
-		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
-		token_endpoint: `${origin}/oauth/token`,
-		userinfo_endpoint: `${origin}/oauth/userinfo`,
-		revocation_endpoint: `${origin}/oauth/revoke`,
-		introspection_endpoint: `${origin}/oauth/introspect`,
+		device_authorization_endpoint: `${origin}${PATHS.deviceAuthorization}`,
+		token_endpoint: `${origin}${PATHS.token}`,
+		userinfo_endpoint: `${origin}${PATHS.userinfo}`,
+		revocation_endpoint: `${origin}${PATHS.revocation}`,
+		introspection_endpoint: `${origin}${PATHS.introspection}`,
 		jwks_uri: `${origin}${JWKS_PATH}`,
 		// RFC 8414 §2: named only while registration is open (REGISTRATION_TOKEN).
 		...(registrationToken === null ? {} : { registration_endpoint: `${origin}${REGISTRATION_PATH}` }),
@@ -39,6 +52,7 @@ function serverMetadata({ origin, registrationToken }: Config, clients: Client[]
 		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
 		scopes_supported: [...new Set(['openid', ...clients.flatMap((client) => client.scopes)])],
+		dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
 		service_documentation: `${origin}/`
 	};
 }
@@ -93,13 +107,16 @@ export async function deviceAuthorizationEndpoint(services: Services, params: Pa
 		limit: config.limits.deviceAuthorizationPerClient,
 		what: 'new codes for this client'
 	};
+	const binding = await deviceAuthorizationBinding(services, client.client, params.get('dpop_jkt'), context, endpointUrl(services, PATHS.deviceAuthorization));
+	// A refused proof costs a signature check: it counts against its address, like a failed authentication.
+	if (!binding.ok) return (await limited(services, perIp, context)) ?? binding.error;
 	// Counted with the insert itself: a new code is one round trip, limits included.
-	return createDeviceAuthorization(services, client.client, params.get('scope'), context, config.rateLimits ? [perIp, perClient] : []);
+	return createDeviceAuthorization(services, client.client, params.get('scope'), binding.jkt, context, config.rateLimits ? [perIp, perClient] : []);
 }
 
 const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
 
-/** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6), each with or without a DPoP proof (RFC 9449 §5). */
 export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
 	const ceiling = await limited(
@@ -116,14 +133,21 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
 	if (!mayUseGrant(client.client, grantType)) return unauthorizedClient(`This client may not use grant_type ${grantType}.`);
-	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), context);
-	return pollDeviceCode(services, client.client, params.get('device_code'), context);
+	// Checked before the grant: a poll with a bad proof is no poll of its code.
+	const binding = await tokenRequestBinding(services, client.client, context, endpointUrl(services, PATHS.token));
+	if (!binding.ok) return binding.error;
+	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), binding.jkt, context);
+	return pollDeviceCode(services, client.client, params.get('device_code'), binding.jkt, context);
 }
 
-/** POST /oauth/revoke (RFC 7009): logout for a CLI. */
+/** POST /oauth/revoke (RFC 7009): logout for a CLI. A DPoP proof is not needed, but one that is sent must hold. */
 export async function revocationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	if (context.dpop !== null) {
+		const proof = await verifyDpopProof(services, context.dpop, { method: context.method, url: endpointUrl(services, PATHS.revocation) }, context.now);
+		if (!proof.ok) return invalidDpopProof(proof.reason);
+	}
 	return revokeToken(services, client.client, params.get('token'), context);
 }
 
@@ -137,11 +161,11 @@ export async function introspectionEndpoint(services: Services, params: Params, 
 	return introspectToken(services, params.get('token'), context.now);
 }
 
-/** GET /oauth/userinfo: who a bearer token belongs to, as far as its scopes release it (OIDC Core §5.4). */
+/** GET /oauth/userinfo: who an access token belongs to, as far as its scopes release it (OIDC Core §5.4); a DPoP-bound one with its proof. */
 export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
-	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
-	if (!bearer.ok) return bearer.error;
-	const { token } = bearer;
+	const authenticated = await authenticateAccessToken(services, context, endpointUrl(services, PATHS.userinfo));
+	if (!authenticated.ok) return authenticated.error;
+	const { token } = authenticated;
 	return ok({
 		sub: token.sub,
 		provider: token.provider,

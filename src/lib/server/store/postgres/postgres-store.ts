@@ -4,6 +4,7 @@ import { audit } from './audit';
 import { clients } from './clients';
 import { connection, DEFAULT_POOL_SIZE, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
+import { dpopProofs } from './dpop-proofs';
 import { grants } from './grants';
 import { postgresLimiter } from './limiter';
 import { migrate, schema } from './migrations';
@@ -39,6 +40,7 @@ export async function openPostgresStore({ url, poolSize = DEFAULT_POOL_SIZE }: P
 		...polls(db),
 		...approvals(db),
 		...grants(db),
+		...dpopProofs(db),
 		...signingKeys(db),
 		...audit(db),
 		...sweeps(db)

@@ -5,6 +5,7 @@ import { audit } from './audit';
 import { clients } from './clients';
 import { connection, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
+import { dpopProofs } from './dpop-proofs';
 import { grants } from './grants';
 import { migrate, schema } from './migrations';
 import { people } from './people';
@@ -33,6 +34,7 @@ export async function openSqliteStore(path: string): Promise<Database> {
 		...polls(db),
 		...approvals(db, writes),
 		...grants(db, writes),
+		...dpopProofs(db),
 		...signingKeys(db),
 		...audit(db),
 		...sweeps(db)

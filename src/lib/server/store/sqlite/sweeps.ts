@@ -26,5 +26,10 @@ export function sweeps(db: Connection) {
 	);
 	const deleteExpiredBlocks: Store['deleteExpiredBlocks'] = async (now, limit) => expiredBlocksDelete.run(now, limit).changes;
 
-	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks };
+	const expiredProofsDelete = db.prepare<[number, number]>(
+		`DELETE FROM dpop_proofs WHERE proof_hash IN (SELECT proof_hash FROM dpop_proofs WHERE expires_at <= ? LIMIT ?)`
+	);
+	const deleteExpiredDpopProofs: Store['deleteExpiredDpopProofs'] = async (now, limit) => expiredProofsDelete.run(now, limit).changes;
+
+	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks, deleteExpiredDpopProofs };
 }
