@@ -80,6 +80,10 @@ test('openid-client registers a public device client with the registration token
 	expect(registered.registration_access_token).toMatch(/^dcr_/);
 
 	const code = await client.initiateDeviceAuthorization(config, { scope: 'openid read' });
+	// RFC 9449 §5.2: a client registered as DPoP-bound must prove its key from its first request.
+	const bound = await register({ token_endpoint_auth_method: 'none', dpop_bound_access_tokens: true });
+	expect(bound.body.dpop_bound_access_tokens).toBe(true);
+	expect((await form('/oauth/device_authorization', { client_id: bound.body.client_id })).body.error).toBe('invalid_dpop_proof');
 	expect(code.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
 	// Stored: who manages it, and only the hash of its registration access token.
 	const row = readDatabase(server, (db) => db.prepare('SELECT managed_by, registration FROM clients WHERE id = ?').get(registered.client_id)) as {
@@ -136,7 +140,8 @@ test('each bad field is refused with invalid_client_metadata or invalid_redirect
 		[{ redirect_uris: ['http://example.com/callback'] }, 'invalid_redirect_uri', /^redirect_uris must be an array of absolute https URLs/],
 		[{ redirect_uris: 'https://example.com/callback' }, 'invalid_redirect_uri', /^redirect_uris must be/],
 		[{ redirect_uris: ['https://example.com/cb#fragment'] }, 'invalid_redirect_uri', /without a fragment/],
-		[{ grant_types: ['authorization_code'] }, 'invalid_redirect_uri', /needs redirect_uris/]
+		[{ grant_types: ['authorization_code'] }, 'invalid_redirect_uri', /needs redirect_uris/],
+		[{ dpop_bound_access_tokens: 'yes' }, 'invalid_client_metadata', /^dpop_bound_access_tokens must be true or false/]
 	];
 	for (const [metadata, error, description] of cases) {
 		const answer = await register({ token_endpoint_auth_method: 'none', ...(metadata as object) });

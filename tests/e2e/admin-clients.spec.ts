@@ -65,12 +65,19 @@ test('an admin adds a client on the page and a CLI uses it at once; an edit chan
 	expect(second.status).toBe(200);
 	expect(second.body.interval).toBe(7);
 
+	await page.getByRole('checkbox', { name: 'DPoP-bound access tokens' }).check();
+	await clients.press('Save changes');
+	await expect(page.getByRole('checkbox', { name: 'DPoP-bound access tokens' })).toBeChecked();
+	const withoutProof = await newCode('bench-cli');
+	expect(withoutProof.status).toBe(400);
+	expect(withoutProof.body.error).toBe('invalid_dpop_proof');
+
 	await clients.open();
 	await expect(clients.list().getByRole('row').filter({ hasText: 'bench-cli' })).toContainText(`by ${ADMIN}`);
 	await page.goto('/admin');
 	const audit = page.getByRole('table', { name: 'Audit log' });
 	await expect(audit.getByRole('row').filter({ hasText: 'client.created' }).filter({ hasText: 'bench-cli' })).toContainText(ADMIN);
-	await expect(audit.getByRole('row').filter({ hasText: 'client.updated' }).filter({ hasText: 'bench-cli' })).toContainText(ADMIN);
+	await expect(audit.getByRole('row').filter({ hasText: 'client.updated' }).filter({ hasText: 'bench-cli' }).first()).toContainText(ADMIN);
 	await page.getByRole('link', { name: 'Manage clients' }).click();
 	await expect(page).toHaveURL(/\/admin\/clients$/);
 });

@@ -28,6 +28,7 @@ export interface ClientFormValues {
 	deviceCodeTtl: string;
 	pollInterval: string;
 	addressMismatch: 'warn' | 'refuse';
+	dpopBoundAccessTokens: boolean;
 }
 
 /** What a new client's form starts with: SPEC's defaults. */
@@ -48,7 +49,8 @@ export const NEW_CLIENT_VALUES: ClientFormValues = {
 	refreshTokenTtl: '',
 	deviceCodeTtl: '',
 	pollInterval: '',
-	addressMismatch: 'warn'
+	addressMismatch: 'warn',
+	dpopBoundAccessTokens: false
 };
 
 /** The grants the form offers, each with the name a person reads. */
@@ -77,7 +79,8 @@ export function formValuesOf(client: StoredClient): ClientFormValues {
 		refreshTokenTtl: seconds(client.refreshTokenTtlSeconds),
 		deviceCodeTtl: seconds(client.deviceCodeTtlSeconds),
 		pollInterval: seconds(client.pollIntervalSeconds),
-		addressMismatch: client.addressMismatch ?? 'warn'
+		addressMismatch: client.addressMismatch ?? 'warn',
+		dpopBoundAccessTokens: client.dpopBoundAccessTokens ?? false
 	};
 }
 
@@ -104,7 +107,8 @@ export function formValuesFrom(form: FormData): ClientFormValues {
 		refreshTokenTtl: text('refresh_token_ttl'),
 		deviceCodeTtl: text('device_code_ttl'),
 		pollInterval: text('poll_interval'),
-		addressMismatch: text('address_mismatch') === 'refuse' ? 'refuse' : 'warn'
+		addressMismatch: text('address_mismatch') === 'refuse' ? 'refuse' : 'warn',
+		dpopBoundAccessTokens: form.get('dpop_bound_access_tokens') === 'on'
 	};
 }
 
@@ -135,7 +139,8 @@ function declarationOf(values: ClientFormValues): Record<string, unknown> {
 		refresh_token_ttl: seconds(values.refreshTokenTtl),
 		device_code_ttl: seconds(values.deviceCodeTtl),
 		poll_interval: seconds(values.pollInterval),
-		address_mismatch: values.addressMismatch === 'refuse' ? 'refuse' : undefined
+		address_mismatch: values.addressMismatch === 'refuse' ? 'refuse' : undefined,
+		dpop_bound_access_tokens: values.dpopBoundAccessTokens ? true : undefined
 	};
 }
 

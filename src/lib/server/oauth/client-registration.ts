@@ -14,7 +14,8 @@ import type { JsonObjectResult } from './request-params';
  * REGISTRATION_TOKEN is set. A registration is a client declaration like any other, made
  * through client-registry.ts (the one parse, audited, seen everywhere within 2 seconds),
  * managed by `registration`. A registrant names only what RFC 7591 defines (name,
- * redirect URIs, grant types, auth method, scope within REGISTRATION_SCOPES); lifetimes,
+ * redirect URIs, grant types, auth method, scope within REGISTRATION_SCOPES) and RFC 9449's
+ * dpop_bound_access_tokens; lifetimes,
  * `allow` and the rest stay the admins' to set on /admin/clients, and an RFC 7592 update
  * keeps them.
  */
@@ -148,7 +149,7 @@ type RegisteredSettings = { ok: true; declaration: Record<string, unknown>; auth
  */
 function registeredSettings({ config }: Services, metadata: Record<string, unknown>, clientId: string): RegisteredSettings {
 	const refuse = (description: string) => ({ ok: false as const, error: invalidClientMetadata(description) });
-	const { client_name, token_endpoint_auth_method, scope, grant_types, redirect_uris } = metadata;
+	const { client_name, token_endpoint_auth_method, scope, grant_types, redirect_uris, dpop_bound_access_tokens } = metadata;
 	if (client_name !== undefined && (typeof client_name !== 'string' || client_name.trim() === '' || client_name.length > 100)) {
 		return refuse('client_name must be a non-empty string of at most 100 characters.');
 	}
@@ -172,7 +173,9 @@ function registeredSettings({ config }: Services, metadata: Record<string, unkno
 			scopes,
 			// doorcode's default, not RFC 7591's (authorization_code): it is a device login server. The answer says which.
 			grant_types: grant_types ?? DEFAULT_GRANT_TYPES,
-			redirect_uris
+			redirect_uris,
+			// RFC 9449 §5.2's own registration metadata.
+			dpop_bound_access_tokens
 		}
 	};
 }
@@ -200,7 +203,8 @@ function clientInformation({ config }: Services, client: StoredClient, accessTok
 		grant_types: grantTypes,
 		response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
 		token_endpoint_auth_method: authMethodOf(client),
-		scope: client.scopes.join(' ')
+		scope: client.scopes.join(' '),
+		...(client.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {})
 	};
 }
 
