@@ -1,7 +1,8 @@
 import type { Store } from '../store';
 import { run, type Connection } from './connection';
 
-type Sweeps = Pick<Store, 'deleteExpiredDeviceAuthorizations' | 'deleteExpiredTokens' | 'deleteExpiredSessions' | 'deleteExpiredBlocks'>;
+type Sweeps = Pick<Store, 'deleteExpiredDeviceAuthorizations' | 'deleteExpiredTokens' | 'deleteExpiredSessions' | 'deleteExpiredBlocks' | 'deleteExpiredAuthorizationCodes'
+>;
 
 /** Sweeping: each deletes at most `limit` expired rows and says how many it deleted. */
 export function sweeps({ pool }: Connection): Sweeps {
@@ -19,6 +20,7 @@ export function sweeps({ pool }: Connection): Sweeps {
 		deleteExpiredDeviceAuthorizations: (now, limit) => sweepBatch('sweepDeviceAuthorizations', 'device_authorizations', 'id', 'expires_at', now, limit),
 		deleteExpiredTokens: (now, limit) => sweepBatch('sweepTokens', 'tokens', 'token_hash', 'expires_at', now, limit),
 		deleteExpiredSessions: (now, limit) => sweepBatch('sweepSessions', 'sessions', 'token_hash', 'expires_at', now, limit),
-		deleteExpiredBlocks: (now, limit) => sweepBatch('sweepBlocks', 'blocked_addresses', 'ip', 'until', now, limit)
+		deleteExpiredBlocks: (now, limit) => sweepBatch('sweepBlocks', 'blocked_addresses', 'ip', 'until', now, limit),
+		deleteExpiredAuthorizationCodes: (now, limit) => sweepBatch('sweepAuthorizationCodes', 'authorization_codes', 'id', 'expires_at', now, limit)
 	};
 }

@@ -26,5 +26,10 @@ export function sweeps(db: Connection) {
 	);
 	const deleteExpiredBlocks: Store['deleteExpiredBlocks'] = async (now, limit) => expiredBlocksDelete.run(now, limit).changes;
 
-	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks };
+	const expiredAuthorizationCodesDelete = db.prepare<[number, number]>(
+		`DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes WHERE expires_at <= ? LIMIT ?)`
+	);
+	const deleteExpiredAuthorizationCodes: Store['deleteExpiredAuthorizationCodes'] = async (now, limit) => expiredAuthorizationCodesDelete.run(now, limit).changes;
+
+	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks, deleteExpiredAuthorizationCodes };
 }
