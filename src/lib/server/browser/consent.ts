@@ -53,7 +53,13 @@ export async function openConsent(
 /** Approve: where to send the browser with its code; or, for someone the client's `allow` refuses (a forged form), the reason, audited. */
 export type ConsentApproval = { ok: true; location: string } | { ok: false; refusal: string };
 
-export async function approveConsent(services: Services, request: AuthorizationRequest, user: SessionUser, actor: Actor, now: number): Promise<ConsentApproval> {
+export async function approveConsent(
+	services: Services,
+	request: AuthorizationRequest,
+	user: SessionUser,
+	actor: Actor,
+	now: number
+): Promise<ConsentApproval> {
 	const verdict = approvalVerdict(services, request.client.id, user);
 	if (!verdict.admitted) {
 		await recordConsentRefusal(services, request, actor, `Approve was sent anyway. ${verdict.reason}`, now);

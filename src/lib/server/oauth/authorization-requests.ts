@@ -16,7 +16,17 @@ import { msFromSeconds } from '../core/time';
 export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
 
 /** The parameters of an authorization request, in the order the consent page's form carries them on. */
-export const AUTHORIZATION_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'dpop_jkt'] as const;
+export const AUTHORIZATION_PARAMS = [
+	'response_type',
+	'client_id',
+	'redirect_uri',
+	'scope',
+	'state',
+	'code_challenge',
+	'code_challenge_method',
+	'nonce',
+	'dpop_jkt'
+] as const;
 
 /** A request that passed every check: what the consent page shows and Approve binds its code to. */
 export interface AuthorizationRequest {
@@ -37,9 +47,7 @@ export interface AuthorizationRequest {
  * as an error at its redirect_uri (`redirect`).
  */
 export type AuthorizationRequestCheck =
-	| { ok: true; request: AuthorizationRequest }
-	| { ok: false; page: string }
-	| { ok: false; redirect: string; error: string };
+	{ ok: true; request: AuthorizationRequest } | { ok: false; page: string } | { ok: false; redirect: string; error: string };
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -51,7 +59,8 @@ const MAX_NONCE_LENGTH = 255;
 /** Checks an authorization request's parameters (the query of GET /oauth/authorize, or the consent form's fields). */
 export function checkAuthorizationRequest(services: Services, params: URLSearchParams): AuthorizationRequestCheck {
 	const clientId = params.getAll('client_id');
-	if (clientId.length !== 1 || clientId[0] === '') return { ok: false, page: 'The application sent no client_id (or more than one), so doorcode cannot tell who is asking.' };
+	if (clientId.length !== 1 || clientId[0] === '')
+		return { ok: false, page: 'The application sent no client_id (or more than one), so doorcode cannot tell who is asking.' };
 	const client = services.clients.get(clientId[0]);
 	if (!client) return { ok: false, page: 'The application that sent you here is unknown to doorcode, or has been disabled.' };
 	const redirectUri = params.getAll('redirect_uri');
@@ -66,7 +75,8 @@ export function checkAuthorizationRequest(services: Services, params: URLSearchP
 	});
 	const repeated = AUTHORIZATION_PARAMS.find((name) => params.getAll(name).length > 1);
 	if (repeated) return refuse('invalid_request', `The parameter ${repeated} was sent more than once.`);
-	if (state !== null && (state.length > MAX_STATE_LENGTH || state === '')) return refuse('invalid_request', `state must be 1 to ${MAX_STATE_LENGTH} characters.`);
+	if (state !== null && (state.length > MAX_STATE_LENGTH || state === ''))
+		return refuse('invalid_request', `state must be 1 to ${MAX_STATE_LENGTH} characters.`);
 	const responseType = params.get('response_type');
 	if (!responseType) return refuse('invalid_request', 'response_type is required.');
 	if (responseType !== 'code') return refuse('unsupported_response_type', 'This server supports response_type=code only.');
@@ -77,11 +87,13 @@ export function checkAuthorizationRequest(services: Services, params: URLSearchP
 		return refuse('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256 (plain is refused).');
 	}
 	const codeChallenge = params.get('code_challenge') ?? '';
-	if (!S256_CHALLENGE.test(codeChallenge)) return refuse('invalid_request', "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).");
+	if (!S256_CHALLENGE.test(codeChallenge))
+		return refuse('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).');
 	const scopes = resolveRequestedScopes(client, params.get('scope') ?? undefined);
 	if ('unknown' in scopes) return refuse('invalid_scope', `This client may not ask for: ${scopes.unknown.join(' ')}.`);
 	const nonce = params.get('nonce');
-	if (nonce !== null && (nonce === '' || nonce.length > MAX_NONCE_LENGTH)) return refuse('invalid_request', `nonce must be 1 to ${MAX_NONCE_LENGTH} characters.`);
+	if (nonce !== null && (nonce === '' || nonce.length > MAX_NONCE_LENGTH))
+		return refuse('invalid_request', `nonce must be 1 to ${MAX_NONCE_LENGTH} characters.`);
 	const dpopJkt = params.get('dpop_jkt');
 	if (dpopJkt !== null && !JKT.test(dpopJkt)) {
 		return refuse('invalid_request', "dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key.");

@@ -1,7 +1,9 @@
 import type { Store } from '../store';
 import { run, type Connection } from './connection';
 
-type Sweeps = Pick<Store, 'deleteExpiredDeviceAuthorizations' | 'deleteExpiredTokens' | 'deleteExpiredSessions' | 'deleteExpiredBlocks' | 'deleteExpiredAuthorizationCodes'
+type Sweeps = Pick<
+	Store,
+	'deleteExpiredDeviceAuthorizations' | 'deleteExpiredTokens' | 'deleteExpiredSessions' | 'deleteExpiredBlocks' | 'deleteExpiredAuthorizationCodes'
 >;
 
 /** Sweeping: each deletes at most `limit` expired rows and says how many it deleted. */

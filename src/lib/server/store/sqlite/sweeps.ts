@@ -29,7 +29,8 @@ export function sweeps(db: Connection) {
 	const expiredAuthorizationCodesDelete = db.prepare<[number, number]>(
 		`DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes WHERE expires_at <= ? LIMIT ?)`
 	);
-	const deleteExpiredAuthorizationCodes: Store['deleteExpiredAuthorizationCodes'] = async (now, limit) => expiredAuthorizationCodesDelete.run(now, limit).changes;
+	const deleteExpiredAuthorizationCodes: Store['deleteExpiredAuthorizationCodes'] = async (now, limit) =>
+		expiredAuthorizationCodesDelete.run(now, limit).changes;
 
 	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks, deleteExpiredAuthorizationCodes };
 }
