@@ -9,6 +9,7 @@ const ENGINE_TESTS = [
 	'oauth/token-lifecycle',
 	'oauth/oidc',
 	'oauth/authorization-code',
+	'oauth/dpop',
 	'oauth/client-registry',
 	'browser/admin',
 	'browser/confirmation',

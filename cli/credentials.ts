@@ -8,6 +8,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 
 export type ServerCredentials = {
 	client_id: string;
@@ -22,6 +23,8 @@ export type ServerCredentials = {
 	revocation_endpoint?: string;
 	/** When these were stored (epoch ms): picks the default server for `whoami`. */
 	saved_at?: number;
+	/** The private key (an ES256 JWK) the tokens are bound to with DPoP (RFC 9449): as secret as they are. */
+	dpop_key?: JWK;
 };
 
 export type CredentialsFile = { servers: Record<string, ServerCredentials> };

@@ -1,7 +1,10 @@
 // The client side of the OAuth 2.0 Device Authorization Grant (RFC 8628):
 // discovery (RFC 8414), the device authorization request (§3.1), the token
-// polls (§3.4/§3.5) and the userinfo call. The pure parts (endpoint
-// resolution, the poll decision, back-off) are exported for the tests.
+// polls (§3.4/§3.5) and the userinfo call, each with a DPoP proof (RFC 9449)
+// when given a key. The pure parts (endpoint resolution, the poll decision,
+// back-off) are exported for the tests.
+
+import { dpopProof, type DpopKey } from './dpop.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -135,12 +138,16 @@ export async function fetchEndpoints(server: string): Promise<{ endpoints: Endpo
 	};
 }
 
-/** RFC 8628 §3.1: ask for a device code and a user code. */
-export async function requestDeviceCode(endpoint: string, clientId: string, scope?: string): Promise<DeviceAuthorization> {
-	const { status, body } = await postForm(endpoint, {
-		client_id: clientId,
-		...(scope !== undefined ? { scope } : {})
-	});
+/** RFC 8628 §3.1: ask for a device code and a user code, bound from this first request to `dpop`'s key. */
+export async function requestDeviceCode(endpoint: string, clientId: string, scope: string | undefined, dpop?: DpopKey): Promise<DeviceAuthorization> {
+	const { status, body } = await postForm(
+		endpoint,
+		{
+			client_id: clientId,
+			...(scope !== undefined ? { scope } : {})
+		},
+		{ dpop }
+	);
 	const error = oauthErrorOf(status, body);
 	if (error) throw error;
 	return parseDeviceAuthorization(body);
@@ -231,32 +238,54 @@ export function retryDelay(attempt: number, interval: number, retryAfter?: numbe
 	return Math.max(backoff, retryAfter ?? 0);
 }
 
-/** One token poll (§3.4). Throws only on network failure. */
-export async function pollToken(endpoint: string, clientId: string, deviceCode: string): Promise<PollResponse> {
-	return postForm(endpoint, {
-		grant_type: DEVICE_CODE_GRANT,
-		device_code: deviceCode,
-		client_id: clientId
-	});
+/** One token poll (§3.4), with a proof of the key the code is bound to. Throws only on network failure. */
+export async function pollToken(endpoint: string, clientId: string, deviceCode: string, dpop?: DpopKey): Promise<PollResponse> {
+	return postForm(
+		endpoint,
+		{
+			grant_type: DEVICE_CODE_GRANT,
+			device_code: deviceCode,
+			client_id: clientId
+		},
+		{ dpop }
+	);
 }
 
 /** RFC 6749 §6: trade a refresh token for a new access (and, with rotation, refresh) token. Throws only on network failure. */
-export async function requestRefresh(endpoint: string, clientId: string, refreshToken: string, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<PollResponse> {
-	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, timeoutMs);
+export async function requestRefresh(
+	endpoint: string,
+	clientId: string,
+	refreshToken: string,
+	options: { timeoutMs?: number; dpop?: DpopKey } = {}
+): Promise<PollResponse> {
+	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, options);
 }
 
 /**
  * RFC 7009 §2.1: ask the server to revoke a token. §2.2: 200 means done, even
  * for a token it did not know. Throws only on network failure.
  */
-export async function revokeToken(endpoint: string, clientId: string, token: string, hint: 'refresh_token' | 'access_token'): Promise<PollResponse> {
-	return postForm(endpoint, { token, token_type_hint: hint, client_id: clientId });
+export async function revokeToken(
+	endpoint: string,
+	clientId: string,
+	token: string,
+	hint: 'refresh_token' | 'access_token',
+	dpop?: DpopKey
+): Promise<PollResponse> {
+	return postForm(endpoint, { token, token_type_hint: hint, client_id: clientId }, { dpop });
 }
 
-/** GET userinfo with the bearer token. 401 comes back as an OAuthError with status 401. */
-export async function fetchUserinfo(endpoint: string, accessToken: string): Promise<Userinfo> {
+/**
+ * GET userinfo with the access token: a bearer token, or with `dpop` one bound to that key,
+ * sent in the DPoP scheme with a proof (RFC 9449 §7.1). 401 comes back as an OAuthError with status 401.
+ */
+export async function fetchUserinfo(endpoint: string, accessToken: string, dpop?: DpopKey): Promise<Userinfo> {
 	const res = await fetch(endpoint, {
-		headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+		headers: {
+			authorization: `${dpop ? 'DPoP' : 'Bearer'} ${accessToken}`,
+			...(dpop ? { dpop: await dpopProof(dpop, 'GET', endpoint, accessToken) } : {}),
+			accept: 'application/json'
+		},
 		signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
 	});
 	const body = await readJson(res);
@@ -296,11 +325,19 @@ export function describeNetworkError(e: unknown): string {
 
 // --- plumbing ---------------------------------------------------------------
 
-/** RFC 8628 §3.1/§3.4: requests are application/x-www-form-urlencoded. */
-async function postForm(endpoint: string, fields: Record<string, string>, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<PollResponse> {
+/** RFC 8628 §3.1/§3.4: requests are application/x-www-form-urlencoded; with a key, each carries a new DPoP proof. */
+async function postForm(
+	endpoint: string,
+	fields: Record<string, string>,
+	{ timeoutMs = REQUEST_TIMEOUT_MS, dpop }: { timeoutMs?: number; dpop?: DpopKey } = {}
+): Promise<PollResponse> {
 	const res = await fetch(endpoint, {
 		method: 'POST',
-		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+		headers: {
+			'content-type': 'application/x-www-form-urlencoded',
+			accept: 'application/json',
+			...(dpop ? { dpop: await dpopProof(dpop, 'POST', endpoint) } : {})
+		},
 		body: new URLSearchParams(fields),
 		signal: AbortSignal.timeout(timeoutMs)
 	});

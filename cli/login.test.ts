@@ -1,4 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile, chmod, utimes } from 'node:fs/promises';
@@ -25,6 +27,7 @@ import {
 	retryDelay
 } from './device-flow.ts';
 import { createProgress, formatTimeLeft, statusLine } from './progress.ts';
+import { createDpopKey, dpopProof, fromStored, isDpopTokenType } from './dpop.ts';
 import { loginHint, parseCommand, toCredentials, UsageError, whoamiDetails } from './login.ts';
 import { freshCredentials, lockPath, logout, needsRefresh, refreshedMeanwhile, STALE_LOCK_MS, withCredentialsLock } from './session.ts';
 
@@ -263,19 +266,61 @@ describe('toCredentials', () => {
 		revocation_endpoint: 'http://s/oauth/revoke'
 	};
 	it('stores what is needed to call and refresh, with an absolute expiry', () => {
-		const c = toCredentials({ access_token: 'a', token_type: 'Bearer', expires_in: 60, refresh_token: 'r' }, 'demo-cli', 'read', endpoints, 1000);
+		const key = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' };
+		const c = toCredentials({ access_token: 'a', token_type: 'DPoP', expires_in: 60, refresh_token: 'r' }, 'demo-cli', 'read', endpoints, key, 1000);
 		expect(c).toEqual({
 			client_id: 'demo-cli',
 			access_token: 'a',
 			refresh_token: 'r',
-			token_type: 'Bearer',
+			token_type: 'DPoP',
 			scope: 'read', // RFC 6749 §5.1: omitted scope means the requested one
 			expires_at: 61_000,
 			token_endpoint: 'http://s/oauth/token',
 			userinfo_endpoint: 'http://s/oauth/userinfo',
 			revocation_endpoint: 'http://s/oauth/revoke',
-			saved_at: 1000
+			saved_at: 1000,
+			dpop_key: key
 		});
+	});
+});
+
+describe('DPoP (RFC 9449)', () => {
+	/** What the server checks of a proof: signed by the public key it embeds, typ dpop+jwt. */
+	const verified = async (proof: string) => {
+		const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+		return { payload, jwk: protectedHeader.jwk!, jkt: await calculateJwkThumbprint(protectedHeader.jwk!) };
+	};
+
+	it('each login makes a new ES256 key, kept as a private JWK; its proofs embed the public half only and name the request', async () => {
+		const key = await createDpopKey();
+		expect(key.stored).toMatchObject({ kty: 'EC', crv: 'P-256', d: expect.any(String) });
+		expect((await createDpopKey()).stored.d).not.toBe(key.stored.d);
+		const before = Math.floor(Date.now() / 1000);
+		const [first, second] = await Promise.all([
+			dpopProof(key, 'POST', 'http://localhost:3000/oauth/token?unused=1#frag'),
+			dpopProof(key, 'POST', 'http://localhost:3000/oauth/token')
+		]);
+		const proof = await verified(first);
+		expect(proof.jwk).not.toHaveProperty('d');
+		expect(proof.payload).toMatchObject({ htm: 'POST', htu: 'http://localhost:3000/oauth/token', jti: expect.any(String) });
+		expect(proof.payload.iat).toBeGreaterThanOrEqual(before);
+		expect(proof.payload).not.toHaveProperty('ath');
+		expect((await verified(second)).payload.jti).not.toBe(proof.payload.jti);
+		const atResource = await verified(await dpopProof(key, 'GET', 'http://localhost:3000/oauth/userinfo', 'dca_token'));
+		expect(atResource.payload).toMatchObject({ htm: 'GET', ath: createHash('sha256').update('dca_token').digest('base64url') });
+	});
+
+	it('a stored key signs as the key it was stored from; anything else stored is refused', async () => {
+		const key = await createDpopKey();
+		const again = await fromStored(JSON.parse(JSON.stringify(key.stored)));
+		const thumbprint = async (k: typeof key) => (await verified(await dpopProof(k, 'POST', 'http://s/oauth/token'))).jkt;
+		expect(await thumbprint(again)).toBe(await thumbprint(key));
+		await expect(fromStored({ kty: 'EC', crv: 'P-256', x: key.publicJwk.x, y: key.publicJwk.y })).rejects.toThrow(/not an ES256 private key/);
+		await expect(fromStored({ kty: 'oct', k: 'c2VjcmV0' })).rejects.toThrow(/not an ES256 private key/);
+	});
+
+	it('only a DPoP token type means the access token is bound', () => {
+		expect([isDpopTokenType('DPoP'), isDpopTokenType('dpop'), isDpopTokenType('Bearer'), isDpopTokenType(undefined)]).toEqual([true, true, false, false]);
 	});
 });
 
@@ -363,12 +408,12 @@ describe('credentials file', () => {
 
 // A token endpoint that rotates refresh tokens and, like doorcode (RFC 9700),
 // ends the grant when a retired one comes back; plus RFC 7009 revocation.
-type FakeServer = { url: string; refreshes: number; reuseDetected: boolean; revoked: string[]; close: () => Promise<void> };
+type FakeServer = { url: string; refreshes: number; reuseDetected: boolean; revoked: string[]; proofs: string[]; close: () => Promise<void> };
 
 async function fakeServer(firstRefreshToken: string): Promise<FakeServer> {
 	let live: string | undefined = firstRefreshToken;
 	const retired = new Set<string>();
-	const state = { refreshes: 0, reuseDetected: false, revoked: [] as string[] };
+	const state = { refreshes: 0, reuseDetected: false, revoked: [] as string[], proofs: [] as string[] };
 	const server = createServer((req, res) => void answer(req, res));
 	async function answer(req: IncomingMessage, res: ServerResponse) {
 		let text = '';
@@ -377,6 +422,7 @@ async function fakeServer(firstRefreshToken: string): Promise<FakeServer> {
 		const reply = (status: number, body: object) => {
 			res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 		};
+		if (typeof req.headers.dpop === 'string') state.proofs.push(req.headers.dpop);
 		if (req.url === '/oauth/revoke') {
 			state.revoked.push(`${form.get('token_type_hint')}:${form.get('token')}`);
 			return reply(200, {});
@@ -564,6 +610,23 @@ describe('keeping a login alive', () => {
 		expect(await logout(unreachable, env)).toEqual({ kind: 'unconfirmed', reason: 'connection refused' });
 		expect(await loadCredentials(env)).toEqual({ servers: {} });
 		expect(await logout(unreachable, env)).toEqual({ kind: 'not-logged-in' });
+	});
+
+	it("with the login's DPoP key stored, every refresh and revocation carries a new proof of it, for that endpoint", async () => {
+		const key = await createDpopKey();
+		await saveServerCredentials(server.url, storedLogin(server.url, { dpop_key: key.stored }), env);
+		expect((await freshCredentials(server.url, env)).ok).toBe(true);
+		expect(await logout(server.url, env)).toEqual({ kind: 'revoked' });
+		const verifiedProofs = await Promise.all(server.proofs.map((proof) => jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' })));
+		const keys = await Promise.all(verifiedProofs.map(({ protectedHeader }) => calculateJwkThumbprint(protectedHeader.jwk!)));
+		expect(new Set(keys)).toEqual(new Set([await calculateJwkThumbprint(key.publicJwk)]));
+		const proofs = verifiedProofs.map(({ payload }) => payload);
+		expect(proofs.map(({ htm, htu }) => `${htm} ${htu}`)).toEqual([
+			`POST ${server.url}/oauth/token`,
+			`POST ${server.url}/oauth/revoke`,
+			`POST ${server.url}/oauth/revoke`
+		]);
+		expect(new Set(proofs.map(({ jti }) => jti)).size).toBe(3);
 	});
 
 	it('logout asks the metadata for the revocation endpoint when none was stored', async () => {

@@ -1,5 +1,6 @@
 // doorcode's reference CLI: logs in with the OAuth 2.0 Device Authorization
-// Grant (RFC 8628) and shows who the stored tokens belong to.
+// Grant (RFC 8628) and shows who the stored tokens belong to. Every login has
+// a DPoP key of its own (RFC 9449), and its tokens are bound to it.
 //
 //   npm run login -- [--server URL] [--client ID] [--scope "read write"] [--no-qr]
 //   npm run login -- whoami [--server URL]
@@ -10,6 +11,7 @@
 // tokens are never printed.
 
 import { parseArgs } from 'node:util';
+import type { JWK } from 'jose';
 import qrcode from 'qrcode-terminal';
 import { loadCredentials, pickServer, saveServerCredentials, type ServerCredentials } from './credentials.ts';
 import {
@@ -30,8 +32,9 @@ import {
 	type TokenResponse,
 	type Userinfo
 } from './device-flow.ts';
+import { createDpopKey, isDpopTokenType, type DpopKey } from './dpop.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { freshCredentials, logout, withCredentialsLock } from './session.ts';
+import { dpopKeyOf, freshCredentials, logout, withCredentialsLock } from './session.ts';
 
 export const DEFAULT_SERVER = 'http://localhost:3000';
 export const DEFAULT_CLIENT = 'demo-cli';
@@ -57,7 +60,8 @@ Options:
   --no-qr         do not print the QR code
   -h, --help      show this help
 
-Tokens are stored in \${XDG_CONFIG_HOME:-~/.config}/doorcode/credentials.json (mode 0600).
+Tokens are stored in \${XDG_CONFIG_HOME:-~/.config}/doorcode/credentials.json (mode 0600),
+beside the DPoP key (ES256) each login makes and binds them to: every request proves it.
 The access token is refreshed when it has a minute or less left; while one process
 refreshes it holds credentials.json.lock, which others wait for (a lock left by a
 process that died, or older than 30 s, is taken over).
@@ -163,9 +167,11 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 	const endpoints = await discover(server, warn);
 	if (!endpoints) return 1;
 
+	// A new key for this login: the code is bound to it from this first request (RFC 9449).
+	const dpop = await createDpopKey();
 	let device: DeviceAuthorization;
 	try {
-		device = await requestDeviceCode(endpoints.device_authorization_endpoint, clientId, cmd.scope);
+		device = await requestDeviceCode(endpoints.device_authorization_endpoint, clientId, cmd.scope, dpop);
 	} catch (e) {
 		warn(`Could not start a login at ${server}: ${describeFailure(e)}`);
 		return 1;
@@ -185,7 +191,7 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 	process.once('SIGINT', onInterrupt);
 	let outcome: PollOutcome;
 	try {
-		outcome = await pollUntilDone(endpoints.token_endpoint, clientId, device, deadline, progress);
+		outcome = await pollUntilDone(endpoints.token_endpoint, clientId, device, dpop, deadline, progress);
 	} finally {
 		progress.stop();
 		process.off('SIGINT', onInterrupt);
@@ -197,12 +203,12 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 	}
 
 	// Under the lock: a whoami refreshing another server's tokens rewrites the same file.
-	const creds = toCredentials(outcome.tokens, clientId, cmd.scope, endpoints);
+	const creds = toCredentials(outcome.tokens, clientId, cmd.scope, endpoints, dpop.stored);
 	const path = await withCredentialsLock(io.env, () => saveServerCredentials(server, creds, io.env));
 	warn(`Saved credentials to ${path}`);
 
 	try {
-		const info = await fetchUserinfo(endpoints.userinfo_endpoint, outcome.tokens.access_token);
+		const info = await fetchUserinfo(endpoints.userinfo_endpoint, outcome.tokens.access_token, boundKey(outcome.tokens.token_type, dpop));
 		say(`Logged in as ${displayName(info)}`);
 	} catch (e) {
 		// The tokens are saved and valid as far as we know; only the greeting is missing.
@@ -253,7 +259,14 @@ type PollOutcome = { kind: 'success'; tokens: TokenResponse } | { kind: 'fail'; 
  * expires (RFC 8628 §3.4, §3.5). Network trouble is retried with back-off
  * until the code's expiry: a laptop changing networks must not lose the login.
  */
-async function pollUntilDone(tokenEndpoint: string, clientId: string, device: DeviceAuthorization, deadline: number, progress: Progress): Promise<PollOutcome> {
+async function pollUntilDone(
+	tokenEndpoint: string,
+	clientId: string,
+	device: DeviceAuthorization,
+	dpop: DpopKey,
+	deadline: number,
+	progress: Progress
+): Promise<PollOutcome> {
 	let interval = device.interval;
 	let delay = interval;
 	let failures = 0;
@@ -275,7 +288,7 @@ async function pollUntilDone(tokenEndpoint: string, clientId: string, device: De
 		await sleep(delay * 1000);
 		let response;
 		try {
-			response = await pollToken(tokenEndpoint, clientId, device.device_code);
+			response = await pollToken(tokenEndpoint, clientId, device.device_code, dpop);
 		} catch (e) {
 			const stop = retry(describeNetworkError(e));
 			if (stop) return stop;
@@ -318,12 +331,18 @@ function failureMessage(outcome: Extract<PollOutcome, { kind: 'fail' }>, hint: s
 	}
 }
 
-/** What goes in the credentials file for this server. */
+/** The key to prove at a resource: the login's, when the server bound the access token to it (RFC 9449 §5.1). */
+function boundKey(tokenType: string | undefined, dpop: DpopKey | undefined): DpopKey | undefined {
+	return isDpopTokenType(tokenType) ? dpop : undefined;
+}
+
+/** What goes in the credentials file for this server: the tokens, and the DPoP key they are bound to. */
 export function toCredentials(
 	tokens: TokenResponse,
 	clientId: string,
 	requestedScope: string | undefined,
 	endpoints: Endpoints,
+	dpopKey: JWK,
 	now: number = Date.now()
 ): ServerCredentials {
 	return {
@@ -338,7 +357,8 @@ export function toCredentials(
 		token_endpoint: endpoints.token_endpoint,
 		userinfo_endpoint: endpoints.userinfo_endpoint,
 		...(endpoints.revocation_endpoint ? { revocation_endpoint: endpoints.revocation_endpoint } : {}),
-		saved_at: now
+		saved_at: now,
+		dpop_key: dpopKey
 	};
 }
 
@@ -390,7 +410,7 @@ async function userinfoKeepingAlive(
 ): Promise<{ ok: true; info: Userinfo; creds: ServerCredentials } | { ok: false; description?: string }> {
 	const ask = async (creds: ServerCredentials) => ({
 		ok: true as const,
-		info: await fetchUserinfo(creds.userinfo_endpoint, creds.access_token),
+		info: await fetchUserinfo(creds.userinfo_endpoint, creds.access_token, boundKey(creds.token_type, await dpopKeyOf(creds))),
 		creds
 	});
 	const first = await freshCredentials(server, env);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { configDir, credentialsPath, loadCredentials, removeServerCredentials, saveServerCredentials, type ServerCredentials } from './credentials.ts';
 import { describeNetworkError, fetchEndpoints, requestRefresh, revokeToken, type PollResponse } from './device-flow.ts';
+import { fromStored, type DpopKey } from './dpop.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -63,9 +64,17 @@ export async function freshCredentials(server: string, env: Env, { rejected }: {
 	});
 }
 
-/** One refresh with the stored refresh token; the caller holds the lock. */
+/** The DPoP key a login's tokens are bound to; none for a login stored before the CLI used DPoP. */
+export async function dpopKeyOf(creds: ServerCredentials): Promise<DpopKey | undefined> {
+	return creds.dpop_key ? fromStored(creds.dpop_key) : undefined;
+}
+
+/** One refresh with the stored refresh token, proving the login's key; the caller holds the lock. */
 async function refreshNow(server: string, current: ServerCredentials, env: Env): Promise<FreshCredentials> {
-	const answer = await requestRefresh(current.token_endpoint, current.client_id, current.refresh_token!, REFRESH_TIMEOUT_MS);
+	const answer = await requestRefresh(current.token_endpoint, current.client_id, current.refresh_token!, {
+		timeoutMs: REFRESH_TIMEOUT_MS,
+		dpop: await dpopKeyOf(current)
+	});
 	const body = bodyOf(answer);
 	if (answer.status === 200 && typeof body.access_token === 'string') {
 		// Saved before anyone uses it: the old refresh token is already retired on the server.
@@ -217,13 +226,14 @@ export async function logout(server: string, env: Env): Promise<LogoutResult> {
 async function revokeAll(server: string, creds: ServerCredentials): Promise<string | undefined> {
 	try {
 		const endpoint = creds.revocation_endpoint ?? (await discoverRevocationEndpoint(server));
+		const dpop = await dpopKeyOf(creds);
 		const tokens: [string | undefined, 'refresh_token' | 'access_token'][] = [
 			[creds.refresh_token, 'refresh_token'],
 			[creds.access_token, 'access_token']
 		];
 		for (const [token, hint] of tokens) {
 			if (!token) continue;
-			const answer = await revokeToken(endpoint, creds.client_id, token, hint);
+			const answer = await revokeToken(endpoint, creds.client_id, token, hint, dpop);
 			if (answer.status !== 200) return refusal(answer);
 		}
 		return undefined;

@@ -7,6 +7,7 @@ import { closeSync, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, rea
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from '../node-flags.mjs';
 
 /** @typedef {'doorcode' | 'baseline'} Kind the server measured: doorcode or the bare baseline */
@@ -90,6 +91,17 @@ export async function freePort() {
 		});
 		server.on('error', reject);
 	});
+}
+
+/**
+ * A key for DPoP runs (ES256): the private JWK the load generator signs with, and its thumbprint,
+ * which the codes of those runs are bound to.
+ */
+export async function dpopKey() {
+	const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+	const jwk = await exportJWK(privateKey);
+	const { kty, crv, x, y } = jwk;
+	return { jwk, jkt: await calculateJwkThumbprint({ kty, crv, x, y }) };
 }
 
 // ---------------------------------------------------------------- build

@@ -1,12 +1,13 @@
 // The benchmark's load: bounded runs from CPU 1, with wrk when installed (a Lua script that
 // counts the answers), else autocannon in a pinned child process (autocannon-load.mjs).
+// DPoP polls always come from autocannon's process, which signs their proofs before the run.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { children, CLIENT, pinned, removeDir, root, tempDir } from './lib.mjs';
 
 /** @typedef {'wrk' | 'autocannon'} Generator the load generator */
-/** @typedef {'poll' | 'create'} Mode token polls or device authorization requests */
+/** @typedef {'poll' | 'dpop' | 'create'} Mode token polls, token polls each with a DPoP proof (RFC 9449), or device authorization requests */
 /**
  * What one bounded load run measured.
  * @typedef {object} LoadResult
@@ -20,19 +21,21 @@ import { children, CLIENT, pinned, removeDir, root, tempDir } from './lib.mjs';
 
 export const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
-/** sqlite.mjs's deviceCode(i), in Lua. */
-const LUA_DEVICE_CODE = 'string.format("bench-code-%032d", i)';
+/** sqlite.mjs's deviceCode(first + i), in Lua. @param {number} first */
+const luaDeviceCode = (first) => `string.format("bench-code-%032d", ${first} + i)`;
 
 /** @param {string} value @returns {value is Mode} */
-export const isMode = (value) => value === 'poll' || value === 'create';
+export const isMode = (value) => value === 'poll' || value === 'dpop' || value === 'create';
 /** @param {string} value @returns {value is Generator} */
 export const isGenerator = (value) => value === 'wrk' || value === 'autocannon';
 
 /**
  * @typedef {object} LoadOptions
  * @property {Mode} mode
- * @property {number} [codes] the pending codes polled, [0, codes)
- * @property {number} [offset] the first code polled
+ * @property {number} [codes] how many pending codes are polled: [first, first + codes)
+ * @property {number} [first] the lowest code polled (default 0)
+ * @property {number} [offset] where in them the polls start
+ * @property {import('jose').JWK} [dpopKey] mode 'dpop': the private key (ES256) the codes are bound to
  * @property {number} duration in seconds
  * @property {number} connections
  * @property {Generator} [generator] wrk when installed, else autocannon
@@ -40,23 +43,24 @@ export const isGenerator = (value) => value === 'wrk' || value === 'autocannon';
 
 /**
  * Bounded load for `duration` seconds with `connections` connections from CPU 1.
- * mode 'poll': token polls cycling round-robin through codes [0, codes), starting at `offset`;
+ * mode 'poll': token polls cycling round-robin through codes [first, first + codes), starting at `offset`;
+ * mode 'dpop': the same, each with a new DPoP proof by `dpopKey` (autocannon only);
  * mode 'create': device authorization requests.
  * @param {string} url
  * @param {LoadOptions} options
  * @returns {Promise<LoadResult>}
  */
-export async function load(url, { mode, codes = 0, offset = 0, duration, connections, generator = hasWrk ? 'wrk' : 'autocannon' }) {
-	if (generator === 'wrk') return loadWithWrk(url, { mode, codes, offset, duration, connections });
-	return loadWithAutocannon(url, { mode, codes, offset, duration, connections });
+export async function load(url, { mode, codes = 0, first = 0, offset = 0, dpopKey, duration, connections, generator = hasWrk ? 'wrk' : 'autocannon' }) {
+	if (generator === 'wrk' && mode !== 'dpop') return loadWithWrk(url, { mode, codes, first, offset, duration, connections });
+	return loadWithAutocannon(url, { mode, codes, first, offset, dpopKey, duration, connections });
 }
 
 /**
  * @param {string} url
- * @param {Required<Omit<LoadOptions, 'generator'>>} options
+ * @param {Required<Omit<LoadOptions, 'generator' | 'dpopKey'>>} options
  * @returns {Promise<LoadResult>}
  */
-function loadWithWrk(url, { mode, codes, offset, duration, connections }) {
+function loadWithWrk(url, { mode, codes, first, offset, duration, connections }) {
 	const dir = tempDir('doorcode-bench-wrk-');
 	const script = join(dir, 'load.lua');
 	const body =
@@ -64,7 +68,7 @@ function loadWithWrk(url, { mode, codes, offset, duration, connections }) {
 			? `wrk.body = "client_id=${CLIENT}"`
 			: `local i = ${offset % Math.max(codes, 1)}
 request = function()
-	local body = "grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=" .. ${LUA_DEVICE_CODE}
+	local body = "grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=" .. ${luaDeviceCode(first)}
 	i = i + 1
 	if i >= ${codes} then i = 0 end
 	return wrk.format(nil, nil, nil, body)
@@ -117,7 +121,7 @@ end
 
 /**
  * @param {string} url
- * @param {Required<Omit<LoadOptions, 'generator'>>} options
+ * @param {Omit<Required<LoadOptions>, 'generator' | 'dpopKey'> & Pick<LoadOptions, 'dpopKey'>} options
  * @returns {Promise<LoadResult>}
  */
 function loadWithAutocannon(url, options) {
@@ -128,7 +132,8 @@ function loadWithAutocannon(url, options) {
 		]);
 		const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 		children.add(child);
-		const killer = setTimeout(() => child.kill('SIGKILL'), (options.duration + 30) * 1000);
+		// A DPoP run signs its proofs first, for up to 1.5 times the run's length.
+		const killer = setTimeout(() => child.kill('SIGKILL'), (options.duration * (options.mode === 'dpop' ? 3 : 1) + 30) * 1000);
 		let out = '';
 		child.stdout.on('data', (chunk) => (out += chunk));
 		child.on('exit', () => {

@@ -1,10 +1,10 @@
 // The benchmark's phases at one size N (scripts/bench.mjs runs them, report.mjs formats what
 // they return): doorcode beside the baseline on fresh databases; then doorcode alone with the
 // sweeper idle and busy, with metrics on and off, quiet and during a flood of new addresses,
-// quiet and while clients change (its client cache reloading); then both on PostgreSQL
-// (postgres.mjs). Each figure is the median of `repeat` runs.
+// quiet and while clients change (its client cache reloading), and with a DPoP proof per poll
+// against none; then both on PostgreSQL (postgres.mjs). Each figure is the median of `repeat` runs.
 import { copyFileSync } from 'node:fs';
-import { CLIENT, fmt, freePort, migrate, removeDir, sleep, startServer, tempDir } from './lib.mjs';
+import { CLIENT, dpopKey, fmt, freePort, migrate, removeDir, sleep, startServer, tempDir } from './lib.mjs';
 import { measurePostgres } from './postgres.mjs';
 import { combine, median, pollOnFreshServer, run, warm } from './runs.mjs';
 import { clientWriter, Database, databaseBytes, databaseFile, fill } from './sqlite.mjs';
@@ -26,6 +26,14 @@ import { clientWriter, Database, databaseBytes, databaseFile, fill } from './sql
  * @property {{ poll: Figure, create: Figure }} base the node:http + pg baseline
  * @property {Figure} twoInstances two doorcode instances on one database
  * @property {number} transactionsPerPoll database transactions per pending poll
+ * @property {DpopFigures} dpop plain polls against DPoP polls, on doorcode's database
+ */
+/**
+ * Polls without a key against polls each with a new DPoP proof (RFC 9449) on codes bound to its key.
+ * @typedef {object} DpopFigures
+ * @property {Figure} plain
+ * @property {Figure} dpop
+ * @property {number} [transactionsPerPoll] PostgreSQL: database transactions per DPoP poll
  */
 /**
  * Everything measured at one size N.
@@ -36,6 +44,7 @@ import { clientWriter, Database, databaseBytes, databaseFile, fill } from './sql
  * @property {{ on: Figure, off: Figure }} metrics
  * @property {{ quiet: Figure, flooded: Figure, floodRate: number, floodAddresses: number }} flood
  * @property {ClientCacheFigures} clients
+ * @property {DpopFigures} dpop
  * @property {PostgresFigures | null} postgres null when not measured
  */
 
@@ -65,8 +74,9 @@ export async function measureSize(bench, n) {
 	const metrics = await measureMetricsCost(bench, n);
 	const flood = await measureFlood(bench, n);
 	const clients = await measureClientCache(bench, n);
+	const dpop = await measureDpop(bench, n);
 	const postgres = bench.postgres && n <= POSTGRES_MAX_N ? await measurePostgresFigures(bench, n) : null;
-	return { ours, base, sweep, metrics, flood, clients, postgres };
+	return { ours, base, sweep, metrics, flood, clients, dpop, postgres };
 }
 
 /**
@@ -150,8 +160,8 @@ async function measureSweep(bench, n) {
 	const sweeping = [];
 	for (let r = 0; r < repeat; r++) {
 		// The warm-up also covers the first sweep's start.
-		idle.push(await pollOnFreshServer(bench, n, idleDir, port, { SWEEP_INTERVAL: '86400' }));
-		sweeping.push(await pollOnFreshServer(bench, n, sweepDir, port, { SWEEP_INTERVAL: '1' }));
+		idle.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, idleDir, port, { SWEEP_INTERVAL: '86400' }));
+		sweeping.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, sweepDir, port, { SWEEP_INTERVAL: '1' }));
 	}
 	const db = new Database(databaseFile('doorcode', sweepDir), { readonly: true });
 	const left = /** @type {{ n: number }} */ (db.prepare('SELECT count(*) AS n FROM device_authorizations WHERE expires_at <= ?').get(Date.now()));
@@ -177,11 +187,40 @@ async function measureMetricsCost(bench, n) {
 	const on = [];
 	const off = [];
 	for (let r = 0; r < bench.repeat; r++) {
-		on.push(await pollOnFreshServer(bench, n, dir, port, { METRICS: 'on' }));
-		off.push(await pollOnFreshServer(bench, n, dir, port, { METRICS: 'off' }));
+		on.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, { METRICS: 'on' }));
+		off.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, { METRICS: 'off' }));
 	}
 	removeDir(dir);
 	return { on: combine(on), off: combine(off) };
+}
+
+/**
+ * What a DPoP proof per poll costs (RFC 9449): doorcode's poll rate on N codes made without a
+ * key against N codes bound to one key, each poll with a new proof by it (the load generator
+ * signs them before the run), on one database, each run on a freshly started server,
+ * alternating. Both loads come from autocannon, whose process signs the proofs.
+ * @param {Bench} bench
+ * @param {number} n
+ * @returns {Promise<DpopFigures>}
+ */
+async function measureDpop(bench, n) {
+	const dir = tempDir('doorcode-bench-dpop-');
+	const port = await freePort();
+	await migrate('doorcode', { appDir: bench.appDir, dir, port, devIdp: bench.devIdp });
+	const key = await dpopKey();
+	fill('doorcode', dir, 0, n, Date.now() + DAY_MS);
+	fill('doorcode', dir, n, n, Date.now() + DAY_MS, key.jkt);
+	/** @type {Bench} */
+	const withAutocannon = { ...bench, generator: 'autocannon' };
+	bench.say(`doorcode: poll load without a key vs a DPoP proof per poll: ${bench.repeat} × ${bench.duration} s each, alternating`);
+	const plain = [];
+	const dpop = [];
+	for (let r = 0; r < bench.repeat; r++) {
+		plain.push(await pollOnFreshServer(withAutocannon, { mode: 'poll', codes: n }, dir, port, {}));
+		dpop.push(await pollOnFreshServer(withAutocannon, { mode: 'dpop', codes: n, first: n, dpopKey: key.jwk }, dir, port, {}));
+	}
+	removeDir(dir);
+	return { plain: combine(plain), dpop: combine(dpop) };
 }
 
 /**
@@ -203,9 +242,9 @@ async function measureFlood(bench, n) {
 	/** @type {{ addresses: number, perSecond: number }[]} */
 	const floods = [];
 	for (let r = 0; r < bench.repeat; r++) {
-		quiet.push(await pollOnFreshServer(bench, n, dir, port, env));
+		quiet.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, env));
 		flooded.push(
-			await pollOnFreshServer(bench, n, dir, port, env, async (origin, signal) => {
+			await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, env, async (origin, signal) => {
 				floods.push(await floodOfAddresses(origin, signal));
 			})
 		);
@@ -279,9 +318,9 @@ async function measureClientCache(bench, n) {
 	const changing = [];
 	let added = 0;
 	for (let r = 0; r < bench.repeat; r++) {
-		quiet.push(await pollOnFreshServer(bench, n, dir, port, {}));
+		quiet.push(await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, {}));
 		changing.push(
-			await pollOnFreshServer(bench, n, dir, port, {}, async (_origin, signal) => {
+			await pollOnFreshServer(bench, { mode: 'poll', codes: n }, dir, port, {}, async (_origin, signal) => {
 				while (!signal.aborted) {
 					writer.add(`added-${added++}`);
 					await sleep(CLIENT_CHANGE_MS);
@@ -320,12 +359,13 @@ async function measureClientCache(bench, n) {
 async function measurePostgresFigures(bench, n) {
 	const { appDir, duration, connections, generator, repeat, devIdp, say } = bench;
 	const dir = tempDir('doorcode-bench-postgres-');
-	const measured = await measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say });
+	const measured = await measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say, dpop: await dpopKey() });
 	removeDir(dir);
 	return {
 		ours: { poll: combine(measured.doorcode.poll), create: combine(measured.doorcode.create) },
 		base: { poll: combine(measured.baseline.poll), create: combine(measured.baseline.create) },
 		twoInstances: combine(measured.twoInstances),
-		transactionsPerPoll: measured.transactionsPerPoll
+		transactionsPerPoll: measured.transactionsPerPoll,
+		dpop: { plain: combine(measured.dpop.plain), dpop: combine(measured.dpop.dpop), transactionsPerPoll: measured.dpop.transactionsPerPoll }
 	};
 }

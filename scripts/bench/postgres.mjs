@@ -2,7 +2,8 @@
 // bare node:http + pg baseline (baseline-postgres.mjs) running the same statements, on a
 // throwaway PostgreSQL server (tests/support/postgres-server.mjs, in a child process). It
 // reports poll and creation throughput, database transactions per pending poll (one round
-// trip each), and the poll rate of two doorcode instances on one database against one.
+// trip each), the poll rate of two doorcode instances on one database against one, and
+// doorcode's polls with a DPoP proof each against polls without.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -44,19 +45,24 @@ async function createDatabase(serverUrl, name) {
 }
 
 /**
- * N pending codes straight into a database with doorcode's schema, hashed as doorcode hashes them.
+ * N pending codes straight into a database with doorcode's schema, hashed as doorcode hashes them,
+ * codes [0, N); with a DPoP key's thumbprint, N more, [N, 2N), bound to that key.
  * @param {string} url
  * @param {number} n
+ * @param {string | null} [dpopJkt]
  */
-async function fillPostgres(url, n) {
+async function fillPostgres(url, n, dpopJkt = null) {
 	const db = new pg.Client({ connectionString: url });
 	await db.connect();
-	await db.query(
-		`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip)
-		 SELECT sha256(convert_to('bench-code-' || lpad(i::text, 32, '0'), 'UTF8')), 'N' || lpad(i::text, 7, '0'), $1, 'read write', $2, $3, 5, '127.0.0.1'
-		 FROM generate_series(0, $4 - 1) i`,
-		[CLIENT, Date.now(), Date.now() + 86_400_000, n]
-	);
+	const insert = (/** @type {number} */ from, /** @type {string | null} */ jkt) =>
+		db.query(
+			`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, dpop_jkt)
+			 SELECT sha256(convert_to('bench-code-' || lpad(i::text, 32, '0'), 'UTF8')), 'N' || lpad(i::text, 7, '0'), $1, 'read write', $2, $3, 5, '127.0.0.1', $6
+			 FROM generate_series($4::int, $4::int + $5 - 1) i`,
+			[CLIENT, Date.now(), Date.now() + 86_400_000, from, n, jkt]
+		);
+	await insert(0, null);
+	if (dpopJkt !== null) await insert(n, dpopJkt);
 	await db.query('VACUUM ANALYZE device_authorizations');
 	await db.end();
 }
@@ -97,6 +103,8 @@ function startBaseline(port, databaseUrl) {
  * @property {{ poll: LoadResult[], create: LoadResult[] }} baseline
  * @property {LoadResult[]} twoInstances each run's two instances taken together
  * @property {number} transactionsPerPoll database transactions per poll in doorcode's last poll run
+ * @property {{ plain: LoadResult[], dpop: LoadResult[], transactionsPerPoll: number }} dpop polls without a key
+ *   against a DPoP proof per poll, both from autocannon; database transactions per DPoP poll in the last run
  */
 
 /**
@@ -112,9 +120,10 @@ function startBaseline(port, databaseUrl) {
  * @param {number} options.repeat
  * @param {boolean} options.devIdp
  * @param {(line: string) => void} options.say
+ * @param {{ jwk: import('jose').JWK, jkt: string }} options.dpop the key the DPoP runs' codes are bound to
  * @returns {Promise<PostgresRuns>}
  */
-export async function measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say }) {
+export async function measurePostgres({ appDir, dir, n, duration, connections, generator, repeat, devIdp, say, dpop }) {
 	say(`PostgreSQL: starting a throwaway server`);
 	const postgres = await startPostgres();
 	const urls = { doorcode: await createDatabase(postgres.url, 'bench_doorcode'), baseline: await createDatabase(postgres.url, 'bench_baseline') };
@@ -126,7 +135,7 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 	const doorcode = startServer('doorcode', { appDir, dir, port: ports.doorcode, devIdp, env: { DATABASE_URL: urls.doorcode } });
 	await doorcode.ready;
 	say(`PostgreSQL: inserting ${n} pending codes into each database`);
-	await fillPostgres(urls.doorcode, n);
+	await fillPostgres(urls.doorcode, n, dpop.jkt);
 	await fillPostgres(urls.baseline, n);
 	const baseline = startBaseline(ports.baseline, urls.baseline);
 	await baseline.ready;
@@ -156,6 +165,17 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 	say(`PostgreSQL: creation load: ${repeat} × ${duration} s each, alternating`);
 	for (let r = 0; r < repeat; r++) for (const kind of orders[r % 2]) measured[kind].create.push(await run(url[kind]('/device_authorization'), 'create'));
 
+	say(`PostgreSQL: poll load without a key vs a DPoP proof per poll: ${repeat} × ${duration} s each, alternating`);
+	/** @type {PostgresRuns['dpop']} */
+	const dpopRuns = { plain: [], dpop: [], transactionsPerPoll: 0 };
+	for (let r = 0; r < repeat; r++) {
+		dpopRuns.plain.push(await load(url.doorcode('/token'), { mode: 'poll', codes: n, duration, connections, generator: 'autocannon' }));
+		const before = await committed(urls.doorcode);
+		const result = await load(url.doorcode('/token'), { mode: 'dpop', codes: n, first: n, dpopKey: dpop.jwk, duration, connections });
+		dpopRuns.dpop.push(result);
+		dpopRuns.transactionsPerPoll = ((await committed(urls.doorcode)) - before) / result.requests;
+	}
+
 	say(`PostgreSQL: two doorcode instances on one database, half the connections each`);
 	const second = startServer('doorcode', { appDir, dir, port: ports.second, devIdp, env: { DATABASE_URL: urls.doorcode } });
 	await second.ready;
@@ -184,5 +204,5 @@ export async function measurePostgres({ appDir, dir, n, duration, connections, g
 	await Promise.all([doorcode.stop(), second.stop()]);
 	baseline.stop();
 	postgres.child.kill('SIGTERM');
-	return { ...measured, twoInstances: pairs, transactionsPerPoll };
+	return { ...measured, twoInstances: pairs, transactionsPerPoll, dpop: dpopRuns };
 }

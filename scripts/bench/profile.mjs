@@ -3,12 +3,12 @@
 // creation) load from CPU 1 for --duration seconds, is stopped with SIGINT so the
 // profile is written, and the profile is summarised (self and inclusive time).
 //
-//   node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|create] [--n 100000] [--duration 10]
+//   node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|dpop|create] [--n 100000] [--duration 10]
 //                                  [--connections 50] [--out /tmp/prof] [--top 15] [--no-dev-idp] [--no-build] [--load wrk|autocannon]
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureBuild, freePort, isKind, migrate, removeDir, snapshotBuild, startServer, tempDir } from './lib.mjs';
+import { dpopKey, ensureBuild, freePort, isKind, migrate, removeDir, snapshotBuild, startServer, tempDir } from './lib.mjs';
 import { describeAnswers, hasWrk, isGenerator, isMode, load } from './load.mjs';
 import { formatSummary, summarise } from './profile-summary.mjs';
 import { fill } from './sqlite.mjs';
@@ -31,8 +31,10 @@ const n = Number(values.n);
 const duration = Number(values.duration);
 const devIdp = !values['no-dev-idp'];
 const { server: kind, mode, load: generator } = values;
-if (!isKind(kind) || !isMode(mode) || !isGenerator(generator)) {
-	console.error('usage: node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|create] [--n 100000] [--duration 10] [--load wrk|autocannon]');
+if (!isKind(kind) || !isMode(mode) || !isGenerator(generator) || (mode === 'dpop' && kind !== 'doorcode')) {
+	console.error(
+		'usage: node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|dpop|create] [--n 100000] [--duration 10] [--load wrk|autocannon] (dpop: doorcode only)'
+	);
 	process.exit(2);
 }
 
@@ -44,13 +46,16 @@ mkdirSync(values.out, { recursive: true });
 const before = new Set(readdirSync(values.out));
 
 await migrate(kind, { appDir, dir, port, devIdp });
-fill(kind, dir, 0, n, Date.now() + 86_400_000);
+// DPoP polls (RFC 9449): the codes are bound to the key the load generator signs its proofs with.
+const key = mode === 'dpop' ? await dpopKey() : null;
+fill(kind, dir, 0, n, Date.now() + 86_400_000, key?.jkt ?? null);
 const server = startServer(kind, { appDir, dir, port, devIdp, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values.out] });
 await server.ready;
 const path = (kind === 'doorcode' ? '/oauth' : '') + (mode === 'create' ? '/device_authorization' : '/token');
 const result = await load(`http://127.0.0.1:${port}${path}`, {
 	mode,
 	codes: n,
+	...(key ? { dpopKey: key.jwk } : {}),
 	duration,
 	connections: Number(values.connections),
 	generator

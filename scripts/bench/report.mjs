@@ -51,7 +51,7 @@ function figureRows(results, duration) {
 		rows.push(
 			`| ${metric} | ${fmt(n)} | ${typeof ours === 'string' ? ours : fmt(ours, digits) + unit} | ${base === null ? '—' : typeof base === 'string' ? base : fmt(base, digits) + unit} | ${ratioText ?? (typeof ours === 'string' || base === null || typeof base === 'string' ? '—' : ratio(ours, base))} |`
 		);
-	for (const [n, { ours, base, sweep, metrics, flood, clients, postgres }] of results) {
+	for (const [n, { ours, base, sweep, metrics, flood, clients, dpop, postgres }] of results) {
 		row('poll throughput', n, rate(ours.poll), rate(base.poll), '', 0, ratio(ours.poll.rps, base.poll.rps));
 		row('poll p50 latency', n, ours.poll.p50, base.poll.p50, ' ms', 2);
 		row('poll p99 latency', n, ours.poll.p99, base.poll.p99, ' ms', 2);
@@ -102,6 +102,17 @@ function figureRows(results, duration) {
 			null,
 			''
 		);
+		row('poll throughput, codes without a key (fresh servers, autocannon)', n, rate(dpop.plain), null, '');
+		row(
+			'poll throughput, a DPoP proof per poll, codes bound to its key (fresh servers, autocannon)',
+			n,
+			`${rate(dpop.dpop)}; p50 ${fmt(dpop.dpop.p50, 2)} ms, p99 ${fmt(dpop.dpop.p99, 2)} ms`,
+			null,
+			'',
+			0,
+			`${ratio(dpop.dpop.rps, dpop.plain.rps)} of no key`
+		);
+		row('DPoP poll answers', n, describeAnswers(dpop.dpop.answers), null);
 		if (postgres) {
 			const pg = postgres;
 			row('PostgreSQL: poll throughput', n, rate(pg.ours.poll), rate(pg.base.poll), '', 0, ratio(pg.ours.poll.rps, pg.base.poll.rps));
@@ -110,6 +121,17 @@ function figureRows(results, duration) {
 			row('PostgreSQL: creation throughput', n, rate(pg.ours.create), rate(pg.base.create), '', 0, ratio(pg.ours.create.rps, pg.base.create.rps));
 			row('PostgreSQL: creation p99 latency', n, pg.ours.create.p99, pg.base.create.p99, ' ms', 2);
 			row('PostgreSQL: database transactions per pending poll (round trips)', n, pg.transactionsPerPoll, null, '', 2);
+			row('PostgreSQL: poll throughput, codes without a key (autocannon)', n, rate(pg.dpop.plain), null, '');
+			row(
+				'PostgreSQL: poll throughput, a DPoP proof per poll',
+				n,
+				`${rate(pg.dpop.dpop)}; p99 ${fmt(pg.dpop.dpop.p99, 2)} ms`,
+				null,
+				'',
+				0,
+				`${ratio(pg.dpop.dpop.rps, pg.dpop.plain.rps)} of no key`
+			);
+			row('PostgreSQL: database transactions per DPoP poll (the proof, the poll)', n, pg.dpop.transactionsPerPoll ?? 0, null, '', 2);
 			row(
 				'PostgreSQL: poll throughput, 2 instances on one database',
 				n,
@@ -126,7 +148,7 @@ function figureRows(results, duration) {
 
 /** Runs that dropped connections or timed out, one line each. @param {Results} results */
 function transportErrors(results) {
-	return [...results].flatMap(([n, { ours, base, sweep, flood, clients, postgres }]) => {
+	return [...results].flatMap(([n, { ours, base, sweep, flood, clients, dpop, postgres }]) => {
 		/** @type {[string, Figure][]} */
 		const runs = [
 			['doorcode poll', ours.poll],
@@ -136,10 +158,14 @@ function transportErrors(results) {
 			['sweep idle', sweep.idle.poll],
 			['sweeping', sweep.sweeping.poll],
 			['polls during the flood', flood.flooded],
-			['polls while clients change', clients.changing]
+			['polls while clients change', clients.changing],
+			['polls without a key', dpop.plain],
+			['DPoP polls', dpop.dpop]
 		];
 		if (postgres)
 			runs.unshift(
+				['polls without a key on PostgreSQL', postgres.dpop.plain],
+				['DPoP polls on PostgreSQL', postgres.dpop.dpop],
 				['doorcode poll on PostgreSQL', postgres.ours.poll],
 				['doorcode creation on PostgreSQL', postgres.ours.create],
 				['baseline poll on PostgreSQL', postgres.base.poll],
@@ -206,6 +232,11 @@ function targetRows(results, sizes) {
 			'sweeping costs the poll rate < 10 %',
 			all.every(([, r]) => r.sweep.sweeping.poll.rps > 0.9 * r.sweep.idle.poll.rps),
 			each((r) => `${ratio(r.sweep.sweeping.poll.rps, r.sweep.idle.poll.rps)} of idle`)
+		),
+		target(
+			'DPoP polls ≥ 0.7× polls without a key',
+			all.every(([, r]) => r.dpop.dpop.rps >= 0.7 * r.dpop.plain.rps),
+			each((r) => ratio(r.dpop.dpop.rps, r.dpop.plain.rps))
 		)
 	];
 }
@@ -216,23 +247,20 @@ const POLL_ANSWERS = ['authorization_pending', 'slow_down'];
 /** doorcode's answers no client should have had, one line each. @param {Results} results */
 function wrongAnswers(results) {
 	return [...results].flatMap(([n, r]) => {
-		/** @type {[string, { poll: Figure, create: Figure } | undefined][]} */
+		/** @type {[string, { poll: Figure, create: Figure } | undefined, Figure | undefined][]} */
 		const places = [
-			['', r.ours],
-			[' on PostgreSQL', r.postgres?.ours]
+			['', r.ours, r.dpop.dpop],
+			[' on PostgreSQL', r.postgres?.ours, r.postgres?.dpop.dpop]
 		];
-		return places.flatMap(([where, ours]) =>
-			ours
-				? [
-						...Object.keys(ours.poll.answers)
-							.filter((key) => !POLL_ANSWERS.includes(key))
-							.map((key) => `doorcode answered a pending poll${where} with ${key} at N = ${fmt(n)}`),
-						...Object.keys(ours.create.answers)
-							.filter((key) => key !== 'ok')
-							.map((key) => `doorcode answered a new code request${where} with ${key} at N = ${fmt(n)}`)
-					]
-				: []
-		);
+		/** @param {Figure} figure @param {string[]} expected @param {string} what */
+		const unexpected = (figure, expected, what) =>
+			Object.keys(figure.answers)
+				.filter((key) => !expected.includes(key))
+				.map((key) => `doorcode answered ${what} with ${key} at N = ${fmt(n)}`);
+		return places.flatMap(([where, ours, dpopPolls]) => [
+			...(ours ? [...unexpected(ours.poll, POLL_ANSWERS, `a pending poll${where}`), ...unexpected(ours.create, ['ok'], `a new code request${where}`)] : []),
+			...(dpopPolls ? unexpected(dpopPolls, POLL_ANSWERS, `a DPoP poll${where}`) : [])
+		]);
 	});
 }
 

@@ -23,7 +23,7 @@ import { truncateWal, walBytes } from './sqlite.mjs';
  */
 /** @typedef {Settings & { appDir: string, say: (line: string) => void }} Bench the settings, the build's snapshot and where progress goes */
 /** @typedef {LoadResult & { walMb?: number }} Run one measured run, with the WAL's size at its end when recorded */
-/** @typedef {Pick<LoadOptions, 'mode' | 'codes'>} Work what a run sends */
+/** @typedef {Pick<LoadOptions, 'mode' | 'codes' | 'first' | 'dpopKey'>} Work what a run sends */
 /**
  * Repeated runs combined.
  * @typedef {object} Figure
@@ -89,25 +89,25 @@ export async function run(bench, url, work, kind, dir) {
 }
 
 /**
- * One measured poll run of N codes on doorcode freshly started on `dir` with `env`, warmed up
- * first, then stopped. `alongside(origin, signal)`, when given, runs from start-up to the end
- * of the measured run, is stopped by the signal it gets, and is waited for.
+ * One measured poll run (`work`, plain or DPoP polls) on doorcode freshly started on `dir` with
+ * `env`, warmed up first, then stopped. `alongside(origin, signal)`, when given, runs from
+ * start-up to the end of the measured run, is stopped by the signal it gets, and is waited for.
  * @param {Bench} bench
- * @param {number} n
+ * @param {Work} work
  * @param {string} dir
  * @param {number} port
  * @param {Record<string, string>} env
  * @param {(origin: string, signal: AbortSignal) => Promise<void>} [alongside]
  * @returns {Promise<Run>}
  */
-export async function pollOnFreshServer(bench, n, dir, port, env, alongside) {
+export async function pollOnFreshServer(bench, work, dir, port, env, alongside) {
 	const url = `http://127.0.0.1:${port}/oauth/token`;
 	const server = startServer('doorcode', { appDir: bench.appDir, dir, port, devIdp: bench.devIdp, env });
 	await server.ready;
 	const stop = new AbortController();
 	const beside = alongside?.(`http://127.0.0.1:${port}`, stop.signal);
-	await warm(bench, url, { mode: 'poll', codes: n });
-	const result = await run(bench, url, { mode: 'poll', codes: n }, 'doorcode', dir);
+	await warm(bench, url, work);
+	const result = await run(bench, url, work, 'doorcode', dir);
 	stop.abort();
 	await beside;
 	await server.stop();

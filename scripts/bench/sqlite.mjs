@@ -30,14 +30,16 @@ export const databaseFile = (kind, dir) => join(dir, kind === 'doorcode' ? 'door
 /**
  * Inserts codes [from, from + count) straight into the server's SQLite file in one transaction,
  * hashed exactly as the server hashes them (SHA-256 of the device code string, as a BLOB).
- * doorcode's rows carry what a real request leaves (scope, interval, requester IP).
+ * doorcode's rows carry what a real request leaves (scope, interval, requester IP) and, given
+ * one, the DPoP key's thumbprint they are bound to (RFC 9449).
  * @param {Kind} kind
  * @param {string} dir
  * @param {number} from
  * @param {number} count
  * @param {number} expiresAt in ms since the epoch
+ * @param {string | null} [dpopJkt]
  */
-export function fill(kind, dir, from, count, expiresAt) {
+export function fill(kind, dir, from, count, expiresAt, dpopJkt = null) {
 	const db = new Database(databaseFile(kind, dir));
 	db.pragma('journal_mode = WAL');
 	db.pragma('synchronous = OFF');
@@ -45,14 +47,14 @@ export function fill(kind, dir, from, count, expiresAt) {
 	const insert =
 		kind === 'doorcode'
 			? db.prepare(
-					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL)`
+					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent, dpop_jkt)
+					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL, ?)`
 				)
 			: db.prepare(
 					`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`
 				);
 	db.transaction(() => {
-		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt);
+		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt, ...(kind === 'doorcode' ? [dpopJkt] : []));
 	})();
 	db.pragma('wal_checkpoint(TRUNCATE)');
 	db.close();

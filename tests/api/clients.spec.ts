@@ -83,7 +83,7 @@ test('three instances starting together on one PostgreSQL declared CLIENTS_FILE 
 	const clients = await db.query(`SELECT id, managed_by, disabled_at, updated_by FROM clients ORDER BY id`);
 	const created = await db.query(`SELECT client_id, count(*)::int AS n FROM audit_log WHERE action = 'client.created' GROUP BY client_id ORDER BY client_id`);
 	await db.end();
-	const ids = ['acme-api', 'demo-cli', 'jwt-cli', 'lab-cli', 'narrow-cli', 'oidc-cli', 'strict-cli'];
+	const ids = ['acme-api', 'demo-cli', 'dpop-cli', 'jwt-cli', 'lab-cli', 'narrow-cli', 'oidc-cli', 'strict-cli'];
 	expect(clients.rows).toEqual(ids.map((id) => ({ id, managed_by: 'file', disabled_at: null, updated_by: 'file' })));
 	expect(created.rows).toEqual(ids.map((id) => ({ client_id: id, n: 1 })));
 	for (const instance of cluster.instances) expect(instance.logs()).not.toMatch(/duplicate key|deadlock|reloading the clients failed/);

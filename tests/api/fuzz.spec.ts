@@ -268,11 +268,13 @@ const oauthRequest = () =>
 			chunked: fc.boolean(),
 			authorization: authorizationHeader,
 			userAgent: fc.option(headerValue),
-			forwardedFor: fc.option(headerValue)
+			forwardedFor: fc.option(headerValue),
+			dpop: fc.option(headerValue)
 		})
-		.map(({ method, query, body, chunked, authorization, userAgent, forwardedFor }): HostileRequest => {
+		.map(({ method, query, body, chunked, authorization, userAgent, forwardedFor, dpop }): HostileRequest => {
 			const headers: Record<string, string> = {};
 			if (authorization !== null) headers.Authorization = authorization;
+			if (dpop !== null) headers.DPoP = dpop;
 			if (userAgent !== null) headers['User-Agent'] = userAgent;
 			if (forwardedFor !== null) headers['X-Forwarded-For'] = forwardedFor;
 			const size = body.bytes?.length ?? 0;
@@ -321,7 +323,7 @@ test('/oauth/userinfo answers random Authorization headers with a JSON 401 (neve
 			method: fc.oneof({ arbitrary: fc.constant('GET'), weight: 8 }, { arbitrary: fc.constantFrom('POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'), weight: 2 }),
 			query: hostileQuery,
 			authorization: authorizationHeader,
-			extra: fc.option(fc.tuple(fc.constantFrom('Authorization', 'X-Forwarded-For', 'Cookie', 'Accept'), headerValue)),
+			extra: fc.option(fc.tuple(fc.constantFrom('Authorization', 'X-Forwarded-For', 'Cookie', 'Accept', 'DPoP'), headerValue)),
 			body: hostileBody({ maxSize: 20_000, multipart: true, unreadableForms: true })
 		})
 		.map(({ method, query, authorization, extra, body }): HostileRequest => {

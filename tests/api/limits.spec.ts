@@ -33,6 +33,19 @@ test('new codes are limited per IP: the sixth in a minute answers 429 with Retry
 	expect((await from('198.51.100.11')('/oauth/device_authorization', 'client_id=demo-cli')).status).toBe(200);
 });
 
+test('refused DPoP proofs count against the address like new codes: the sixth in a minute answers 429', async () => {
+	const answers = [];
+	for (let i = 0; i < 6; i++) {
+		const response = await fetch(`${limited.origin}/oauth/device_authorization`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': '198.51.100.12', DPoP: 'not.a.proof' },
+			body: 'client_id=demo-cli'
+		});
+		answers.push(response.status === 429 ? 429 : (await response.json()).error);
+	}
+	expect(answers).toEqual([...Array(5).fill('invalid_dpop_proof'), 429]);
+});
+
 test("a public client's limit counts per client and address: strangers asking in its name cannot lock its other users out", async () => {
 	const answers = [];
 	for (let i = 0; i < 12; i++) answers.push((await from(`198.51.100.${50 + i}`)('/oauth/device_authorization', 'client_id=narrow-cli')).status);

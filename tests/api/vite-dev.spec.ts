@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { makeProof, proofKey } from '../support/dpop.ts';
 import { DEVICE_GRANT } from '../support/oauth.ts';
 import { testServerEnv } from '../support/servers.ts';
 import { freePort } from '../support/spawned-server.ts';
@@ -78,6 +79,19 @@ test('under vite dev, the SvelteKit routes run the device flow with the same ans
 	});
 	const replayedTooSoon = await post('/oauth/token', { grant_type: DEVICE_GRANT, device_code: code.body.device_code, client_id: 'demo-cli' });
 	expect(replayedTooSoon.body).toEqual({ error: 'slow_down', error_description: 'Polling too fast: wait 6 seconds between requests.' });
+});
+
+test('under vite dev, the SvelteKit routes check DPoP proofs as the fast path does: a bound code answers only its key', async () => {
+	const key = await proofKey();
+	const proof = (path: string) => makeProof(key, { htm: 'POST', htu: `${origin}${path}` });
+	const code = await post('/oauth/device_authorization', { client_id: 'demo-cli' }, { DPoP: await proof('/oauth/device_authorization') });
+	expect(code.status).toBe(200);
+	const poll = { grant_type: DEVICE_GRANT, device_code: code.body.device_code, client_id: 'demo-cli' };
+	expect((await post('/oauth/token', poll)).body).toEqual({
+		error: 'invalid_dpop_proof',
+		error_description: 'This device code is bound to a DPoP key: poll with a DPoP proof signed by it.'
+	});
+	expect((await post('/oauth/token', poll, { DPoP: await proof('/oauth/token') })).body.error).toBe('authorization_pending');
 });
 
 test('under vite dev, bad input still gets RFC 6749 JSON: unknown client, oversized body, wrong method, no token', async () => {

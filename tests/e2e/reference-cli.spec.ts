@@ -52,6 +52,12 @@ test('the reference CLI prints the URL and code on lines of their own, and says 
 
 	const credentials = join(configHome, 'doorcode', 'credentials.json');
 	expect(statSync(credentials).mode & 0o777).toBe(0o600);
+	// Bound with DPoP to the ES256 key stored beside them: copied off this machine, the tokens are no use.
+	const stored = JSON.parse(readFileSync(credentials, 'utf8')).servers[server.origin];
+	expect(stored).toMatchObject({ token_type: 'DPoP', dpop_key: { kty: 'EC', crv: 'P-256', d: expect.any(String) } });
+	expect((await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${stored.access_token}` } })).status).toBe(401);
+	const copiedRefresh = await form(server, '/oauth/token', { grant_type: 'refresh_token', refresh_token: stored.refresh_token, client_id: 'oidc-cli' });
+	expect(copiedRefresh.body.error).toBe('invalid_dpop_proof');
 
 	const whoami = runCli(['whoami', '--server', server.origin], configHome);
 	expect(await whoami.exited).toBe(0);

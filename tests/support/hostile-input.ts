@@ -409,7 +409,12 @@ export const headerValue: fc.Arbitrary<string> = fc
 			'Basic ' + 'A'.repeat(6000),
 			'Digest x',
 			'Bearer a b c',
-			'Bearer,Bearer'
+			'Bearer,Bearer',
+			'DPoP',
+			'DPoP dca_x',
+			'a.b.c',
+			'eyJhbGciOiJub25lIn0.e30.',
+			'eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7fX0.e30.AAAA'
 		)
 	)
 	.map(headerSafe);

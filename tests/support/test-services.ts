@@ -10,6 +10,10 @@ import { declareClientsFile } from '../../src/lib/server/oauth/client-registry';
 import { openSqliteStore } from '../../src/lib/server/store/sqlite/sqlite-store';
 import type { Database } from '../../src/lib/server/store/store';
 
+/** ORIGIN in module tests: where their endpoints are, as DPoP proofs name them. */
+export const TEST_ORIGIN = 'https://login.example.org';
+export const USERINFO_URL = `${TEST_ORIGIN}/oauth/userinfo`;
+
 /** The engine this vitest project runs the domain tests on (vite.config.ts). */
 export const testEngine = inject('engine');
 
@@ -36,7 +40,7 @@ export async function testServices(overrides: Partial<Config> = {}): Promise<Tes
 	const databasePath = join(folder, 'doorcode.db');
 	const databaseUrl = testEngine === 'postgres' ? await emptyPostgresDatabase() : null;
 	// SPEC's defaults, as loadConfig makes them from an environment that sets only what a test needs.
-	const loaded = loadConfig({ ORIGIN: 'https://login.example.org', DATABASE_PATH: databasePath, DEV_IDP: '1' });
+	const loaded = loadConfig({ ORIGIN: TEST_ORIGIN, DATABASE_PATH: databasePath, DEV_IDP: '1' });
 	if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 	const config: Config = { ...loaded.config, databaseUrl, devIdp: false, ...overrides };
 	const open = async (): Promise<Database> =>
@@ -72,8 +76,13 @@ function sqliteText(path: string): string {
 		.join('\n');
 }
 
-export function context(now: number): RequestContext {
-	return { now, ip: '192.0.2.7', userAgent: 'test-cli/1.0', authorization: null };
+export function context(now: number, request: Partial<Pick<RequestContext, 'method' | 'authorization' | 'dpop'>> = {}): RequestContext {
+	return { now, method: 'POST', ip: '192.0.2.7', userAgent: 'test-cli/1.0', authorization: null, dpop: null, ...request };
+}
+
+/** A GET of a resource with an access token in the Bearer scheme. */
+export function bearer(now: number, accessToken: string): RequestContext {
+	return context(now, { method: 'GET', authorization: `Bearer ${accessToken}` });
 }
 
 export function actor(user: { id: number; sub: string }) {

@@ -88,7 +88,7 @@ describe("owners and the client's allow", () => {
 
 	const admin = () => services.store.upsertUser({ sub: 'orcid:0000-0001-5109-3700', provider: 'orcid', name: 'Laure Haak', email: null }, T0);
 	async function onBehalf(client: Client, owner: string) {
-		const code = (await createDeviceAuthorization(services, client, undefined, context(T0))).body as { user_code: string };
+		const code = (await createDeviceAuthorization(services, client, undefined, null, context(T0))).body as { user_code: string };
 		return approveOnBehalf(services, actor(await admin()), { userCode: code.user_code, owner, label: '', scopes: ['read'] }, T0 + 1_000);
 	}
 

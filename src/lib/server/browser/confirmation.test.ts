@@ -26,7 +26,7 @@ const josiah = () => signedIn('orcid:0000-0002-1825-0097', 'orcid', null);
 const alice = () => signedIn('clerk:user_2demoAlice0000000000000', 'clerk', 'alice@lab.example');
 
 async function newCode(client: Client) {
-	const body = (await createDeviceAuthorization(services, client, undefined, context(T0))).body as { device_code: string; user_code: string };
+	const body = (await createDeviceAuthorization(services, client, undefined, null, context(T0))).body as { device_code: string; user_code: string };
 	return { deviceCode: body.device_code, userCode: normalizeUserCode(body.user_code) as string };
 }
 
@@ -45,7 +45,7 @@ describe("a client's allow at /device/confirm", () => {
 		const insider = await alice();
 		expect(await open(code.userCode, insider)).toMatchObject({ ok: true, view: { refusal: null } });
 		expect(await approveOwnDevice(services, insider, actor(insider), code.userCode, T0 + 2_000)).toMatchObject({ ok: true });
-		const answer = await pollDeviceCode(services, LAB_CLI, code.deviceCode, context(T0 + 3_000));
+		const answer = await pollDeviceCode(services, LAB_CLI, code.deviceCode, null, context(T0 + 3_000));
 		expect(answer.status).toBe(200);
 	});
 
@@ -54,7 +54,7 @@ describe("a client's allow at /device/confirm", () => {
 		const outsider = await josiah();
 		expect(await approveOwnDevice(services, outsider, actor(outsider), code.userCode, T0 + 1_000)).toEqual({ ok: false, refusal: REFUSAL });
 		expect(await stillPending(code.userCode)).toBe('pending');
-		expect((await pollDeviceCode(services, LAB_CLI, code.deviceCode, context(T0 + 1_500))).body).toMatchObject({ error: 'authorization_pending' });
+		expect((await pollDeviceCode(services, LAB_CLI, code.deviceCode, null, context(T0 + 1_500))).body).toMatchObject({ error: 'authorization_pending' });
 		expect(await refusals()).toEqual([
 			expect.objectContaining({
 				actor: outsider.sub,
@@ -83,7 +83,7 @@ describe("a client's allow at /device/confirm", () => {
 		const outsider = await josiah();
 		await open(code.userCode, outsider);
 		expect(await denyDeviceAuthorization(services, actor(outsider), code.userCode, 'user', T0 + 1_500)).toMatchObject({ ok: true });
-		expect((await pollDeviceCode(services, LAB_CLI, code.deviceCode, context(T0 + 2_000))).body).toMatchObject({ error: 'access_denied' });
+		expect((await pollDeviceCode(services, LAB_CLI, code.deviceCode, null, context(T0 + 2_000))).body).toMatchObject({ error: 'access_denied' });
 	});
 
 	it('a client without allow lets anyone who signed in claim and approve, as before', async () => {

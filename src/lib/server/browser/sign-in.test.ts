@@ -41,7 +41,7 @@ async function callbackFrom(sub: string, deviceLogin: CallbackInput['deviceLogin
 }
 
 async function deviceLogin() {
-	const created = await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(Date.now()));
+	const created = await createDeviceAuthorization(services, DEMO_CLIENT, undefined, null, context(Date.now()));
 	const { device_code: deviceCode, user_code: userCode } = created.body as { device_code: string; user_code: string };
 	const entry = await enterUserCode(services, userCode, SOURCE, Date.now());
 	if (!entry.ok) throw new Error('the code was not entered');
@@ -64,7 +64,9 @@ describe('signing in at a PROVIDERS_FILE provider', () => {
 		const { deviceCode, login } = await deviceLogin();
 		const input = { ...(await callbackFrom(ISSUER_USERS.ada.sub, login)), providerId: 'github' };
 		expect(await completeCallback(services, input)).toMatchObject({ ok: false, reason: 'state', problem: null });
-		expect((await pollDeviceCode(services, DEMO_CLIENT, deviceCode, context(Date.now() + 10_000))).body).toMatchObject({ error: 'authorization_pending' });
+		expect((await pollDeviceCode(services, DEMO_CLIENT, deviceCode, null, context(Date.now() + 10_000))).body).toMatchObject({
+			error: 'authorization_pending'
+		});
 	});
 
 	it('an ID token that fails validation during a device login denies that code, and the page says what happened', async () => {
@@ -79,7 +81,7 @@ describe('signing in at a PROVIDERS_FILE provider', () => {
 		expect(outcome).toMatchObject({ ok: false, reason: 'provider_failed', problem: 'invalid_token' });
 		if (outcome.ok) return;
 		expect(await services.store.findUserBySub('acme:ada-0001')).toBeUndefined();
-		expect((await pollDeviceCode(services, DEMO_CLIENT, deviceCode, context(Date.now() + 10_000))).body).toEqual({
+		expect((await pollDeviceCode(services, DEMO_CLIENT, deviceCode, null, context(Date.now() + 10_000))).body).toEqual({
 			error: 'access_denied',
 			error_description: 'The sign-in at the identity provider failed.'
 		});

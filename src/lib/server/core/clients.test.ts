@@ -46,6 +46,13 @@ describe('clients', () => {
 		});
 	});
 
+	it('dpop_bound_access_tokens is true or false; true makes the client DPoP-only', () => {
+		const entry = (flag: unknown) => JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], dpop_bound_access_tokens: flag }] });
+		expect(parseClients(entry(true))).toMatchObject({ ok: true, clients: [{ id: 'a', dpopBoundAccessTokens: true }], warnings: [] });
+		expect(parseClients(entry(false))).toEqual({ ok: true, clients: [{ id: 'a', name: 'A', type: 'public', scopes: [] }], warnings: [] });
+		expect(parseClients(entry('yes'))).toEqual({ ok: false, error: 'client "a": dpop_bound_access_tokens must be true or false' });
+	});
+
 	it('unknown keys are named in a warning instead of being ignored silently', () => {
 		const text = JSON.stringify({ clients: [{ id: 'a', name: 'A', type: 'public', scopes: [], scope: ['read'], secret: 'x' }] });
 		expect(parseClients(text)).toMatchObject({ ok: true, warnings: ['client "a": ignoring unknown keys "scope", "secret"'] });

@@ -48,6 +48,8 @@ export interface Client {
 	pollIntervalSeconds?: number;
 	/** "refuse": a code requested from another network than the approving browser's can only be denied; "warn" (the default) says so. */
 	addressMismatch?: 'warn' | 'refuse';
+	/** RFC 9449 §5.3: it always uses DPoP, so a request of its without a proof is refused. */
+	dpopBoundAccessTokens?: boolean;
 	/** Who may approve its codes: its own `allow`, else CLIENTS_FILE's top-level one; none admits anyone who can sign in. */
 	allow?: ApprovalRule;
 }
@@ -80,6 +82,7 @@ export const CLIENT_KEYS = [
 	'device_code_ttl',
 	'poll_interval',
 	'address_mismatch',
+	'dpop_bound_access_tokens',
 	'allow'
 ];
 
@@ -201,7 +204,7 @@ function parsePolicy(entry: Record<string, unknown>): Policy | string {
 	if ((policy.grantTypes ?? []).includes('authorization_code') && !policy.redirectUris?.length) {
 		return 'a client with the authorization_code grant needs redirect_uris';
 	}
-	const { access_token_format, audience, address_mismatch } = entry;
+	const { access_token_format, audience, address_mismatch, dpop_bound_access_tokens } = entry;
 	if (access_token_format !== undefined) {
 		if (access_token_format !== 'opaque' && access_token_format !== 'jwt') return 'access_token_format must be "opaque" or "jwt"';
 		policy.accessTokenFormat = access_token_format;
@@ -229,6 +232,10 @@ function parsePolicy(entry: Record<string, unknown>): Policy | string {
 	if (address_mismatch !== undefined) {
 		if (address_mismatch !== 'warn' && address_mismatch !== 'refuse') return 'address_mismatch must be "warn" or "refuse"';
 		policy.addressMismatch = address_mismatch;
+	}
+	if (dpop_bound_access_tokens !== undefined) {
+		if (typeof dpop_bound_access_tokens !== 'boolean') return 'dpop_bound_access_tokens must be true or false';
+		if (dpop_bound_access_tokens) policy.dpopBoundAccessTokens = true;
 	}
 	if (entry.allow !== undefined) {
 		const rule = parseApprovalRule(entry.allow);
@@ -284,6 +291,7 @@ export function clientDeclaration(client: Client): Record<string, unknown> {
 		device_code_ttl: client.deviceCodeTtlSeconds,
 		poll_interval: client.pollIntervalSeconds,
 		address_mismatch: client.addressMismatch,
+		dpop_bound_access_tokens: client.dpopBoundAccessTokens,
 		allow: client.allow && approvalRuleDeclaration(client.allow)
 	};
 	return Object.fromEntries(Object.entries(declaration).filter(([, value]) => value !== undefined));

@@ -15,9 +15,13 @@ export interface Services {
 /** Who is asking, as the endpoints see it; no framework types. */
 export interface RequestContext {
 	now: number;
+	/** The HTTP method, which a DPoP proof names (its htm). */
+	method: string;
 	ip: string | null;
 	userAgent: string | null;
 	authorization: string | null;
+	/** The DPoP header: a proof of possession of a key (RFC 9449), as sent. */
+	dpop: string | null;
 }
 
 let current: Services | undefined;

@@ -3,7 +3,7 @@ import { recordAudit } from '../core/audit';
 import type { Client } from '../core/clients';
 import { hashSecret } from '../core/crypto';
 import type { RequestContext, Services } from '../core/services';
-import { invalidGrant, invalidRequest, ok, type OAuthResult } from './errors';
+import { invalidDpopProof, invalidGrant, invalidRequest, ok, type OAuthResult } from './errors';
 import { issueTokens } from './tokens';
 
 const REPLAYED = 'The authorization code was already used; the tokens issued from it are now revoked.';
@@ -20,12 +20,19 @@ export interface CodeExchange {
 }
 
 /**
- * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6), for an already authenticated client, as guard
- * clauses: found → replayed → expired → redirect_uri → verifier → redeem. The code is redeemed
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6), for an already authenticated client and the DPoP
+ * key its proof proved (or none), as guard clauses: found → replayed → expired → DPoP key (a code
+ * bound by dpop_jkt, RFC 9449 §10) → redirect_uri → verifier → redeem. The code is redeemed
  * with its grant and first tokens in one store operation, so it gives tokens exactly once; a
  * code presented again has leaked, and the grant it gave is revoked (RFC 6749 §4.1.2).
  */
-export async function redeemAuthorizationCode(services: Services, client: Client, exchange: CodeExchange, context: RequestContext): Promise<OAuthResult> {
+export async function redeemAuthorizationCode(
+	services: Services,
+	client: Client,
+	exchange: CodeExchange,
+	dpopJkt: string | null,
+	context: RequestContext
+): Promise<OAuthResult> {
 	const { code, redirectUri, codeVerifier } = exchange;
 	if (!code) return invalidRequest('code is required.');
 	if (!redirectUri) return invalidRequest('redirect_uri is required: the one the authorization request sent.');
@@ -36,6 +43,13 @@ export async function redeemAuthorizationCode(services: Services, client: Client
 	if (!found || found.clientId !== client.id) return invalidGrant(REFUSED);
 	if (found.consumedAt !== null) return refuseReplayedCode(services, client, found.grantId, context);
 	if (found.expiresAt <= context.now) return invalidGrant(REFUSED);
+	if (found.dpopJkt !== null && found.dpopJkt !== dpopJkt) {
+		return invalidDpopProof(
+			dpopJkt === null
+				? 'This authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof signed by it.'
+				: 'This authorization code is bound to another DPoP key.'
+		);
+	}
 	if (found.redirectUri !== redirectUri) return invalidGrant('redirect_uri is not the one the authorization request sent.');
 	if (!verifierMatches(codeVerifier, found.codeChallenge)) return invalidGrant('The code_verifier does not match the code_challenge (PKCE).');
 	const subject = {
@@ -47,7 +61,7 @@ export async function redeemAuthorizationCode(services: Services, client: Client
 		actor: null,
 		...(found.nonce !== null ? { nonce: found.nonce } : {})
 	};
-	const tokens = await issueTokens(services, client, subject, context.now);
+	const tokens = await issueTokens(services, client, subject, dpopJkt, context.now);
 	const redeemed = await store.redeemAuthorizationCode(found.id, tokens.stored, context.ip, context.now);
 	if (!redeemed) {
 		// Another request redeemed it meanwhile: this one presented it twice.

@@ -5,13 +5,15 @@ import { DEMO_CLIENT, DEVICE_CODE_GRANT_TYPE, type Client } from '../core/client
 import { approveConsent, openConsent } from '../browser/consent';
 import type { SessionUser } from '../browser/sessions';
 import { sweep } from '../ops/sweeper';
-import { actor, context, testServices, type TestServices } from '../../../../tests/support/test-services';
+import { makeProof, proofKey, type ProofKey } from '../../../../tests/support/dpop';
+import { actor, context, TEST_ORIGIN, testServices, type TestServices } from '../../../../tests/support/test-services';
 import { checkAuthorizationRequest, denyAuthorizationRequest, redirectUriRegistered, type AuthorizationRequest } from './authorization-requests';
-import { authorizationServerMetadata, jsonWebKeySet, openidConfiguration, tokenEndpoint, userinfoEndpoint } from './endpoints';
+import { authorizationServerMetadata, introspectionEndpoint, jsonWebKeySet, openidConfiguration, tokenEndpoint, userinfoEndpoint } from './endpoints';
 import type { OAuthError } from './errors';
 import { refreshTokens, type TokenResponse } from './tokens';
 
-const ISSUER = 'https://login.example.org';
+const ISSUER = TEST_ORIGIN;
+const TOKEN_URL = `${TEST_ORIGIN}/oauth/token`;
 const T0 = 1_800_000_000_000;
 const CODE_GRANTS = [DEVICE_CODE_GRANT_TYPE, 'authorization_code', 'refresh_token'] as Client['grantTypes'];
 
@@ -79,13 +81,20 @@ async function approvedCode(query: URLSearchParams, now = T0) {
 	return answer.searchParams.get('code') as string;
 }
 
-function exchange(fields: Record<string, string>, now = T0 + 1_000, authorization: string | null = null) {
+function exchange(fields: Record<string, string>, now = T0 + 1_000, request: { authorization?: string; dpop?: string } = {}) {
 	return tokenEndpoint(
 		services,
 		new Map(Object.entries({ grant_type: 'authorization_code', client_id: 'code-cli', redirect_uri: 'http://127.0.0.1:51234/callback', ...fields })),
-		{ ...context(now), authorization }
+		context(now, request)
 	);
 }
+
+/** GET /oauth/userinfo with an access token in the Bearer scheme. */
+const userinfoAt = (now: number, accessToken: string) => userinfoEndpoint(services, context(now, { method: 'GET', authorization: `Bearer ${accessToken}` }));
+
+/** What introspection says of a token, asked by the confidential client. */
+const introspectionOf = async (token: string) =>
+	(await introspectionEndpoint(services, new Map(Object.entries({ token, client_id: 'code-api', client_secret: 'code-secret' })), context(T0 + 3_000))).body;
 
 const errorOf = (result: { body: unknown }) => (result.body as OAuthError['body']).error;
 
@@ -224,10 +233,10 @@ describe('the authorization code grant (POST /oauth/token)', () => {
 		const jwks = createLocalJWKSet({ keys: ((await jsonWebKeySet(services, context(T0 + 1_000))).body as { keys: JWK[] }).keys });
 		const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: ISSUER, audience: 'code-cli', currentDate: new Date(T0 + 1_000) });
 		expect(payload).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', nonce: 'n-0S6_WzA2Mj', auth_time: Math.floor(T0 / 1000), name: 'Josiah Carberry' });
-		const me = await userinfoEndpoint(services, { ...context(T0 + 2_000), authorization: `Bearer ${tokens.access_token}` });
+		const me = await userinfoAt(T0 + 2_000, tokens.access_token);
 		expect(me.body).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', name: 'Josiah Carberry', client_id: 'code-cli', scope: 'openid profile read' });
 		// Refresh works as for a device login; its ID token repeats no nonce.
-		const refreshed = await refreshTokens(services, CODE_CLI, tokens.refresh_token, context(T0 + 3_000));
+		const refreshed = await refreshTokens(services, CODE_CLI, tokens.refresh_token, null, context(T0 + 3_000));
 		expect(refreshed.status).toBe(200);
 		const { payload: again } = await jwtVerify((refreshed.body as TokenResponse).id_token!, jwks, { currentDate: new Date(T0 + 3_000) });
 		expect(again.nonce).toBeUndefined();
@@ -263,8 +272,8 @@ describe('the authorization code grant (POST /oauth/token)', () => {
 			status: 400,
 			body: { error: 'invalid_grant', error_description: 'The authorization code was already used; the tokens issued from it are now revoked.' }
 		});
-		expect(await userinfoEndpoint(services, { ...context(T0 + 3_000), authorization: `Bearer ${first.access_token}` })).toMatchObject({ status: 401 });
-		expect(errorOf(await refreshTokens(services, CODE_CLI, first.refresh_token, context(T0 + 3_000)))).toBe('invalid_grant');
+		expect(await userinfoAt(T0 + 3_000, first.access_token)).toMatchObject({ status: 401 });
+		expect(errorOf(await refreshTokens(services, CODE_CLI, first.refresh_token, null, context(T0 + 3_000)))).toBe('invalid_grant');
 		expect((await services.store.listAudit(1, 0))[0]).toMatchObject({ action: 'grant.revoked_replayed_authorization_code', clientId: 'code-cli' });
 	});
 
@@ -275,7 +284,7 @@ describe('the authorization code grant (POST /oauth/token)', () => {
 		expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
 		expect(answers.filter((answer) => errorOf(answer) === 'invalid_grant')).toHaveLength(2);
 		const winner = answers.find((answer) => answer.status === 200)!.body as TokenResponse;
-		expect(await userinfoEndpoint(services, { ...context(T0 + 2_000), authorization: `Bearer ${winner.access_token}` })).toMatchObject({ status: 401 });
+		expect(await userinfoAt(T0 + 2_000, winner.access_token)).toMatchObject({ status: 401 });
 	});
 
 	it('a confidential client authenticates; a client without the grant is unauthorized_client', async () => {
@@ -290,11 +299,42 @@ describe('the authorization code grant (POST /oauth/token)', () => {
 		const fields = { code, code_verifier: verifier, client_id: 'code-api', redirect_uri: 'http://127.0.0.1:8400/callback' };
 		expect(await exchange(fields)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
 		const basic = `Basic ${Buffer.from('code-api:code-secret').toString('base64')}`;
-		const answer = await exchange(fields, T0 + 1_000, basic);
+		const answer = await exchange(fields, T0 + 1_000, { authorization: basic });
 		expect(answer.status).toBe(200);
 		// Its grant_types have no refresh_token: no refresh token.
 		expect(answer.body).not.toHaveProperty('refresh_token');
 		expect(await exchange({ code, code_verifier: verifier, client_id: 'device-only' })).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+	});
+
+	it('a code bound by dpop_jkt needs a proof by that key (RFC 9449 §10); its tokens are then bound to it, and a bound access token sent as Bearer is refused', async () => {
+		const [key, otherKey] = await Promise.all([proofKey(), proofKey()]);
+		const proof = (by: ProofKey, now: number) => makeProof(by, { htm: 'POST', htu: TOKEN_URL, iat: Math.floor(now / 1000) });
+		const { verifier, challenge } = pkce();
+		const code = await approvedCode(authorizeQuery({ code_challenge: challenge, code_challenge_method: 'S256', dpop_jkt: key.jkt }));
+		expect(await exchange({ code, code_verifier: verifier })).toMatchObject({
+			status: 400,
+			body: { error: 'invalid_dpop_proof', error_description: 'This authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof signed by it.' }
+		});
+		expect(await exchange({ code, code_verifier: verifier }, T0 + 1_000, { dpop: await proof(otherKey, T0 + 1_000) })).toMatchObject({
+			status: 400,
+			body: { error: 'invalid_dpop_proof', error_description: 'This authorization code is bound to another DPoP key.' }
+		});
+		const answer = await exchange({ code, code_verifier: verifier }, T0 + 2_000, { dpop: await proof(key, T0 + 2_000) });
+		expect(answer).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+		const tokens = answer.body as TokenResponse;
+		expect(await introspectionOf(tokens.access_token)).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt } });
+		expect(await userinfoAt(T0 + 3_000, tokens.access_token)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+	});
+
+	it('a code not bound by dpop_jkt gives tokens bound to the key of the proof its token request sends', async () => {
+		const key = await proofKey();
+		const { verifier, challenge } = pkce();
+		const code = await approvedCode(authorizeQuery({ code_challenge: challenge, code_challenge_method: 'S256' }));
+		const answer = await exchange({ code, code_verifier: verifier }, T0 + 1_000, {
+			dpop: await makeProof(key, { htm: 'POST', htu: TOKEN_URL, iat: Math.floor((T0 + 1_000) / 1000) })
+		});
+		expect(answer).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+		expect(await introspectionOf((answer.body as TokenResponse).access_token)).toMatchObject({ cnf: { jkt: key.jkt } });
 	});
 
 	it('the sweeper deletes codes once their 60 seconds are over', async () => {

@@ -27,12 +27,14 @@ export const DENIAL_DESCRIPTIONS: Record<DenialReason, string> = {
 /**
  * RFC 8628 §3.1–3.2: a new device code and user code for an authenticated client, counted
  * against `limits` by the insert itself (one round trip on either engine). The code lives
- * and is polled as the client's device_code_ttl and poll_interval say, else as the server's.
+ * and is polled as the client's device_code_ttl and poll_interval say, else as the server's;
+ * bound, with a DPoP key's thumbprint, to that key for every poll.
  */
 export async function createDeviceAuthorization(
 	services: Services,
 	client: Client,
 	scopeParam: string | undefined,
+	dpopJkt: string | null,
 	context: RequestContext,
 	limits: ApiLimit[] = []
 ): Promise<OAuthResult> {
@@ -60,7 +62,8 @@ export async function createDeviceAuthorization(
 				intervalSeconds,
 				requesterIp: context.ip,
 				requesterNetwork: context.ip && addressKey(context.ip),
-				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null
+				requesterUserAgent: context.userAgent?.slice(0, 300) ?? null,
+				dpopJkt
 			},
 			limits
 		);

@@ -25,7 +25,7 @@ beforeEach(async () => {
 afterEach(() => services.dispose());
 
 async function newCode(now = T0) {
-	const result = await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(now));
+	const result = await createDeviceAuthorization(services, DEMO_CLIENT, undefined, null, context(now));
 	expect(result.status).toBe(200);
 	const body = result.body as { device_code: string; user_code: string };
 	return { deviceCode: body.device_code, userCode: normalizeUserCode(body.user_code) as string };
@@ -39,7 +39,7 @@ async function approve(userCode: string, now: number) {
 	return approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read write', label: null }, now);
 }
 
-const pollAt = (deviceCode: string, now: number) => pollDeviceCode(services, DEMO_CLIENT, deviceCode, context(now));
+const pollAt = (deviceCode: string, now: number) => pollDeviceCode(services, DEMO_CLIENT, deviceCode, null, context(now));
 const answerAt = async (deviceCode: string, now: number) => (await pollAt(deviceCode, now)).body as { error?: string; error_description?: string };
 
 /** A code made straight through the store, for rows a test needs in bulk or at a given age. */
@@ -55,7 +55,8 @@ function storedCode(userCode: string, expiresAt: number) {
 			intervalSeconds: 5,
 			requesterIp: null,
 			requesterNetwork: null,
-			requesterUserAgent: null
+			requesterUserAgent: null,
+			dpopJkt: null
 		},
 		[]
 	);
@@ -128,7 +129,7 @@ describe('device authorization lifecycle', () => {
 	it('a device code of another client answers invalid_grant', async () => {
 		const { deviceCode } = await newCode();
 		const other = { ...DEMO_CLIENT, id: 'other-cli' };
-		expect((await pollDeviceCode(services, other, deviceCode, context(T0))).body).toEqual({
+		expect((await pollDeviceCode(services, other, deviceCode, null, context(T0))).body).toEqual({
 			error: 'invalid_grant',
 			error_description: 'The device code is unknown or was issued to another client.'
 		});

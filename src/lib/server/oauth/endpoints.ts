@@ -3,12 +3,13 @@ import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
 import { redeemAuthorizationCode } from './authorization-code-grant';
-import { invalidClient, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
+import { deviceAuthorizationBinding, DPOP_SIGNING_ALGS, tokenRequestBinding, verifyDpopProof } from './dpop';
+import { invalidClient, invalidDpopProof, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
 import { limited, type ApiLimit } from './limits';
 import { addressKey } from '../core/rate-limit';
 import type { Params } from './request-params';
 import type { RequestContext, Services } from '../core/services';
-import { authenticateBearer, introspectToken, refreshTokens, revokeToken } from './tokens';
+import { authenticateAccessToken, introspectToken, refreshTokens, revokeToken } from './tokens';
 import { releasedClaims } from './jwt';
 
 /**
@@ -19,6 +20,18 @@ import { releasedClaims } from './jwt';
 /** The grants the token endpoint serves; each client may use those its grant_types name. */
 const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'authorization_code', 'refresh_token'];
 
+/** Where each endpoint of the JSON API is, under ORIGIN: the metadata names them, and DPoP proofs (their htu). */
+const PATHS = {
+	deviceAuthorization: '/oauth/device_authorization',
+	token: '/oauth/token',
+	userinfo: '/oauth/userinfo',
+	revocation: '/oauth/revoke',
+	introspection: '/oauth/introspect'
+};
+
+/** An endpoint's URL under ORIGIN. */
+const endpointUrl = ({ config }: Services, path: string) => `${config.origin}${path}`;
+
 /** RFC 8414 authorization server metadata; the issuer is ORIGIN exactly. */
 export function authorizationServerMetadata({ config, clients }: Services): OAuthResult {
 	return ok(serverMetadata(config.origin, clients.enabled()));
@@ -28,11 +41,11 @@ function serverMetadata(origin: string, clients: Client[]) {
 	return {
 		issuer: origin,
 		authorization_endpoint: `${origin}${AUTHORIZATION_PATH}`,
-		device_authorization_endpoint: `${origin}/oauth/device_authorization`,
-		token_endpoint: `${origin}/oauth/token`,
-		userinfo_endpoint: `${origin}/oauth/userinfo`,
-		revocation_endpoint: `${origin}/oauth/revoke`,
-		introspection_endpoint: `${origin}/oauth/introspect`,
+		device_authorization_endpoint: `${origin}${PATHS.deviceAuthorization}`,
+		token_endpoint: `${origin}${PATHS.token}`,
+		userinfo_endpoint: `${origin}${PATHS.userinfo}`,
+		revocation_endpoint: `${origin}${PATHS.revocation}`,
+		introspection_endpoint: `${origin}${PATHS.introspection}`,
 		jwks_uri: `${origin}${JWKS_PATH}`,
 		grant_types_supported: GRANT_TYPES,
 		response_types_supported: ['code'],
@@ -43,6 +56,7 @@ function serverMetadata(origin: string, clients: Client[]) {
 		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
 		scopes_supported: [...new Set(['openid', ...clients.flatMap((client) => client.scopes)])],
+		dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
 		service_documentation: `${origin}/`
 	};
 }
@@ -100,11 +114,14 @@ export async function deviceAuthorizationEndpoint(services: Services, params: Pa
 		limit: config.limits.deviceAuthorizationPerClient,
 		what: 'new codes for this client'
 	};
+	const binding = await deviceAuthorizationBinding(services, client.client, params.get('dpop_jkt'), context, endpointUrl(services, PATHS.deviceAuthorization));
+	// A refused proof costs a signature check: it counts against its address, like a failed authentication.
+	if (!binding.ok) return (await limited(services, perIp, context)) ?? binding.error;
 	// Counted with the insert itself: a new code is one round trip, limits included.
-	return createDeviceAuthorization(services, client.client, params.get('scope'), context, config.rateLimits ? [perIp, perClient] : []);
+	return createDeviceAuthorization(services, client.client, params.get('scope'), binding.jkt, context, config.rateLimits ? [perIp, perClient] : []);
 }
 
-/** POST /oauth/token: the device code grant (RFC 8628 §3.4), the authorization code grant (RFC 6749 §4.1.3) and refresh (RFC 6749 §6). */
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4), the authorization code grant (RFC 6749 §4.1.3) and refresh (RFC 6749 §6), each with or without a DPoP proof (RFC 9449 §5). */
 export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
 	const ceiling = await limited(
@@ -121,18 +138,25 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
 	if (!mayUseGrant(client.client, grantType)) return unauthorizedClient(`This client may not use grant_type ${grantType}.`);
-	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), context);
+	// Checked before the grant: a poll with a bad proof is no poll of its code.
+	const binding = await tokenRequestBinding(services, client.client, context, endpointUrl(services, PATHS.token));
+	if (!binding.ok) return binding.error;
+	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), binding.jkt, context);
 	if (grantType === 'authorization_code') {
 		const exchange = { code: params.get('code'), redirectUri: params.get('redirect_uri'), codeVerifier: params.get('code_verifier') };
-		return redeemAuthorizationCode(services, client.client, exchange, context);
+		return redeemAuthorizationCode(services, client.client, exchange, binding.jkt, context);
 	}
-	return pollDeviceCode(services, client.client, params.get('device_code'), context);
+	return pollDeviceCode(services, client.client, params.get('device_code'), binding.jkt, context);
 }
 
-/** POST /oauth/revoke (RFC 7009): logout for a CLI. */
+/** POST /oauth/revoke (RFC 7009): logout for a CLI. A DPoP proof is not needed, but one that is sent must hold. */
 export async function revocationEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
+	if (context.dpop !== null) {
+		const proof = await verifyDpopProof(services, context.dpop, { method: context.method, url: endpointUrl(services, PATHS.revocation) }, context.now);
+		if (!proof.ok) return invalidDpopProof(proof.reason);
+	}
 	return revokeToken(services, client.client, params.get('token'), context);
 }
 
@@ -146,11 +170,11 @@ export async function introspectionEndpoint(services: Services, params: Params, 
 	return introspectToken(services, params.get('token'), context.now);
 }
 
-/** GET /oauth/userinfo: who a bearer token belongs to, as far as its scopes release it (OIDC Core §5.4). */
+/** GET /oauth/userinfo: who an access token belongs to, as far as its scopes release it (OIDC Core §5.4); a DPoP-bound one with its proof. */
 export async function userinfoEndpoint(services: Services, context: RequestContext): Promise<OAuthResult> {
-	const bearer = await authenticateBearer(services, context.authorization, context.now, context.ip);
-	if (!bearer.ok) return bearer.error;
-	const { token } = bearer;
+	const authenticated = await authenticateAccessToken(services, context, endpointUrl(services, PATHS.userinfo));
+	if (!authenticated.ok) return authenticated.error;
+	const { token } = authenticated;
 	return ok({
 		sub: token.sub,
 		provider: token.provider,

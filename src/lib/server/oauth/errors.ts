@@ -43,6 +43,16 @@ export const invalidToken = (description: string) =>
 	new OAuthError(401, 'invalid_token', description, {
 		'WWW-Authenticate': `Bearer realm="doorcode", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`
 	});
+/** RFC 9449 §5: a token or device authorization request whose DPoP proof is missing (where one is required), bad, or by the wrong key. */
+export const invalidDpopProof = (description: string) => new OAuthError(400, 'invalid_dpop_proof', description);
+/**
+ * RFC 9449 §7.1: a resource request refused in the DPoP scheme, with the algorithms a proof may
+ * use: a bad proof (invalid_dpop_proof), or a bound token without its proof or key (invalid_token).
+ */
+export const dpopChallenge = (error: 'invalid_dpop_proof' | 'invalid_token', description: string, algorithms: readonly string[]) =>
+	new OAuthError(401, error, description, {
+		'WWW-Authenticate': `DPoP algs="${algorithms.join(' ')}", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`
+	});
 /** RFC 8628 §3.5: the answers to a poll while the person has not finished. */
 export const authorizationPending = (description: string) => new OAuthError(400, 'authorization_pending', description);
 export const slowDown = (description: string) => new OAuthError(400, 'slow_down', description);

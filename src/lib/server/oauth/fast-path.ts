@@ -93,6 +93,7 @@ export function serveFast(req: IncomingMessage, res: ServerResponse): boolean {
 
 function contextOf(req: IncomingMessage) {
 	return contextFrom(
+		req.method ?? 'POST',
 		req.socket.remoteAddress ?? '',
 		(name) => {
 			const value = req.headers[name];

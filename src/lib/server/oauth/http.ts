@@ -40,13 +40,15 @@ export function trustedHop(forwardedFor: string | null, trustProxy: number): str
 	return hops.length === 0 ? null : hops[Math.max(0, hops.length - trustProxy)];
 }
 
-/** Who is asking, from the connection's address and the request's headers. */
-export function contextFrom(connectionAddress: string, header: (name: string) => string | null, config: Config): RequestContext {
+/** Who is asking, from the request's method, the connection's address and the request's headers. */
+export function contextFrom(method: string, connectionAddress: string, header: (name: string) => string | null, config: Config): RequestContext {
 	return {
 		now: now(),
+		method,
 		ip: clientAddress(connectionAddress, header('x-forwarded-for'), config.trustProxy) || null,
 		userAgent: header('user-agent'),
-		authorization: header('authorization')
+		authorization: header('authorization'),
+		dpop: header('dpop')
 	};
 }
 
@@ -57,7 +59,7 @@ export function requestContext(event: RequestEvent, { config }: Services = servi
 	} catch {
 		connection = '';
 	}
-	return contextFrom(connection, (name) => event.request.headers.get(name), config);
+	return contextFrom(event.request.method, connection, (name) => event.request.headers.get(name), config);
 }
 
 /**

@@ -47,17 +47,25 @@ export function accessTokenAudience({ config }: Services, client: Client): strin
 	return client.audience ?? config.origin;
 }
 
-/** RFC 9068: a JWT access token a resource server verifies with the JWK Set alone. */
+/**
+ * RFC 9068: a JWT access token a resource server verifies with the JWK Set alone; bound to a
+ * DPoP key, it names the key's thumbprint in `cnf.jkt` (RFC 9449 §6.1).
+ */
 export async function signAccessToken(
 	services: Services,
 	client: Client,
 	subject: TokenSubject,
-	jti: string,
+	{ jti, dpopJkt }: { jti: string; dpopJkt: string | null },
 	now: number,
 	lifetimeSeconds: number
 ): Promise<string> {
 	const { signer } = await keyring(services, now);
-	return new SignJWT({ client_id: client.id, scope: subject.scope, ...(subject.actor !== null ? { act: { sub: subject.actor } } : {}) })
+	return new SignJWT({
+		client_id: client.id,
+		scope: subject.scope,
+		...(subject.actor !== null ? { act: { sub: subject.actor } } : {}),
+		...(dpopJkt !== null ? { cnf: { jkt: dpopJkt } } : {})
+	})
 		.setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: 'at+jwt' })
 		.setIssuer(services.config.origin)
 		.setSubject(subject.sub)

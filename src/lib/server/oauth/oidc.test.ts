@@ -8,8 +8,8 @@ import { jsonWebKeySet, userinfoEndpoint } from './endpoints';
 import { readiness } from '../ops/probes';
 import { ERASE_AFTER_RETIRED_MS, keyring, openPrivateKey, prepareSigningKeys, PUBLISH_AHEAD_MS, SigningKeysUnusable } from './signing-keys';
 import { sweep } from '../ops/sweeper';
-import { actor, context, testServices, type TestServices } from '../../../../tests/support/test-services';
-import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
+import { actor, bearer, context, testServices, USERINFO_URL, type TestServices } from '../../../../tests/support/test-services';
+import { authenticateAccessToken, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
 import { normalizeUserCode } from './user-code';
 
 const OIDC_CLIENT: Client = { id: 'oidc-cli', name: 'OIDC CLI', type: 'public', scopes: ['openid', 'profile', 'email', 'read'] };
@@ -40,14 +40,14 @@ afterEach(() => services.dispose());
 
 /** A device login approved by Josiah Carberry at `now`, and the token response the CLI gets. */
 async function login(client: Client, scope: string, now = T0): Promise<TokenResponse> {
-	const created = (await createDeviceAuthorization(services, client, scope, context(now))).body as { device_code: string; user_code: string };
+	const created = (await createDeviceAuthorization(services, client, scope, null, context(now))).body as { device_code: string; user_code: string };
 	const owner = await services.store.upsertUser(
 		{ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: 'josiah@lab.example' },
 		now
 	);
 	const userCode = normalizeUserCode(created.user_code) as string;
 	await approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: scope, label: null }, now);
-	const answer = await pollDeviceCode(services, client, created.device_code, context(now + 1_000));
+	const answer = await pollDeviceCode(services, client, created.device_code, null, context(now + 1_000));
 	expect(answer.status).toBe(200);
 	return answer.body as TokenResponse;
 }
@@ -83,7 +83,7 @@ describe('ID tokens (OpenID Connect Core §2)', () => {
 		expect(payload).not.toHaveProperty('email');
 		expect(await login(OIDC_CLIENT, 'read')).not.toHaveProperty('id_token');
 		expect(await login(DEMO_CLIENT, 'read write')).not.toHaveProperty('id_token');
-		expect((await createDeviceAuthorization(services, DEMO_CLIENT, 'openid', context(T0))).body).toEqual({
+		expect((await createDeviceAuthorization(services, DEMO_CLIENT, 'openid', null, context(T0))).body).toEqual({
 			error: 'invalid_scope',
 			error_description: 'This client may not ask for: openid.'
 		});
@@ -91,7 +91,7 @@ describe('ID tokens (OpenID Connect Core §2)', () => {
 
 	it('a refresh gives a new ID token for the same person, with the original auth_time', async () => {
 		const tokens = await login(OIDC_CLIENT, 'openid profile');
-		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 60_000))).body as TokenResponse;
+		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, null, context(T0 + 60_000))).body as TokenResponse;
 		const { payload } = await jwtVerify(refreshed.id_token!, await jwksAt(T0 + 61_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 61_000) });
 		expect(payload).toMatchObject({ sub: 'orcid:0000-0002-1825-0097', auth_time: Math.floor(T0 / 1000), iat: Math.floor((T0 + 60_000) / 1000) });
 	});
@@ -118,7 +118,7 @@ describe('what tokens say about their owner', () => {
 
 	it("an approval on the owner's behalf says so: act names the admin, no auth_time, the typed address unverified", async () => {
 		const admin = await services.store.upsertUser({ sub: 'orcid:0000-0001-5109-3700', provider: 'orcid', name: 'Laure Haak', email: null }, T0);
-		const created = (await createDeviceAuthorization(services, OIDC_CLIENT, 'openid email read', context(T0))).body as {
+		const created = (await createDeviceAuthorization(services, OIDC_CLIENT, 'openid email read', null, context(T0))).body as {
 			device_code: string;
 			user_code: string;
 		};
@@ -129,7 +129,7 @@ describe('what tokens say about their owner', () => {
 			T0
 		);
 		expect(decision.ok).toBe(true);
-		const tokens = (await pollDeviceCode(services, OIDC_CLIENT, created.device_code, context(T0 + 1_000))).body as TokenResponse;
+		const tokens = (await pollDeviceCode(services, OIDC_CLIENT, created.device_code, null, context(T0 + 1_000))).body as TokenResponse;
 		const { payload } = await jwtVerify(tokens.id_token!, await jwksAt(T0 + 2_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 2_000) });
 		expect(payload).not.toHaveProperty('auth_time');
 		expect(payload).toMatchObject({
@@ -143,7 +143,7 @@ describe('what tokens say about their owner', () => {
 			email_verified: false,
 			act: { sub: 'orcid:0000-0001-5109-3700' }
 		});
-		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 60_000))).body as TokenResponse;
+		const refreshed = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, null, context(T0 + 60_000))).body as TokenResponse;
 		const again = await jwtVerify(refreshed.id_token!, await jwksAt(T0 + 61_000), { audience: 'oidc-cli', currentDate: new Date(T0 + 61_000) });
 		expect(again.payload).not.toHaveProperty('auth_time');
 		expect(again.payload.act).toEqual({ sub: 'orcid:0000-0001-5109-3700' });
@@ -151,14 +151,14 @@ describe('what tokens say about their owner', () => {
 
 	it('a revoked, used or expired refresh token is refused before anything is signed', async () => {
 		const tokens = await login(OIDC_CLIENT, 'openid read');
-		const used = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, context(T0 + 10_000))).body as TokenResponse;
+		const used = (await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, null, context(T0 + 10_000))).body as TokenResponse;
 		// From here on signing would fail: the keyring is read again with a secret that opens nothing.
 		services.config.keyEncryptionSecret = 'a different secret that opens none of the stored keys';
 		const later = context(T0 + 10 * 60_000);
-		expect((await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, later)).body).toMatchObject({ error: 'invalid_grant' });
-		expect((await refreshTokens(services, OIDC_CLIENT, used.refresh_token, later)).body).toMatchObject({ error: 'invalid_grant' });
+		expect((await refreshTokens(services, OIDC_CLIENT, tokens.refresh_token, null, later)).body).toMatchObject({ error: 'invalid_grant' });
+		expect((await refreshTokens(services, OIDC_CLIENT, used.refresh_token, null, later)).body).toMatchObject({ error: 'invalid_grant' });
 		const expired = await login(OIDC_CLIENT, 'read', T0);
-		expect((await refreshTokens(services, OIDC_CLIENT, expired.refresh_token, context(T0 + 31 * DAY))).body).toMatchObject({ error: 'invalid_grant' });
+		expect((await refreshTokens(services, OIDC_CLIENT, expired.refresh_token, null, context(T0 + 31 * DAY))).body).toMatchObject({ error: 'invalid_grant' });
 	});
 });
 
@@ -197,7 +197,7 @@ describe('JWT access tokens (RFC 9068)', () => {
 
 	it('userinfo and introspection accept one made for doorcode, and refuse it at once when it is revoked', async () => {
 		const tokens = await login(OWN_JWT_CLIENT, 'read');
-		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null)).ok).toBe(true);
+		expect((await authenticateAccessToken(services, bearer(T0 + 2_000, tokens.access_token), USERINFO_URL)).ok).toBe(true);
 		expect((await introspectToken(services, tokens.access_token, T0 + 2_000)).body).toMatchObject({
 			active: true,
 			client_id: 'own-jwt-cli',
@@ -205,13 +205,13 @@ describe('JWT access tokens (RFC 9068)', () => {
 			aud: ISSUER
 		});
 		await revokeToken(services, OWN_JWT_CLIENT, tokens.access_token, context(T0 + 3_000));
-		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 4_000, null)).ok).toBe(false);
+		expect((await authenticateAccessToken(services, bearer(T0 + 4_000, tokens.access_token), USERINFO_URL)).ok).toBe(false);
 		expect((await introspectToken(services, tokens.access_token, T0 + 4_000)).body).toEqual({ active: false });
 	});
 
 	it('one made for another API is refused at userinfo (RFC 9068 §4), and introspection names that API as its aud', async () => {
 		const tokens = await login(JWT_CLIENT, 'read');
-		const refused = await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 2_000, null);
+		const refused = await authenticateAccessToken(services, bearer(T0 + 2_000, tokens.access_token), USERINFO_URL);
 		expect(refused.ok || refused.error.body).toEqual({
 			error: 'invalid_token',
 			error_description: 'The access token is meant for another API (its aud), not for this server.'

@@ -7,8 +7,8 @@ import { pollDeviceCode } from './device-grant';
 import { clientAddress } from './http';
 import { declareClientsFile } from './client-registry';
 import { sweep } from '../ops/sweeper';
-import { actor, context, testEngine, testServices, type TestServices } from '../../../../tests/support/test-services';
-import { authenticateBearer, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
+import { actor, bearer, context, testEngine, testServices, USERINFO_URL, type TestServices } from '../../../../tests/support/test-services';
+import { authenticateAccessToken, introspectToken, refreshTokens, revokeToken, type TokenResponse } from './tokens';
 import { normalizeUserCode } from './user-code';
 
 let services: TestServices;
@@ -22,11 +22,11 @@ afterEach(() => services.dispose());
 const josiah = (now = T0) => services.store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: null, email: null }, now);
 
 async function tokensAt(now: number, client = DEMO_CLIENT): Promise<TokenResponse> {
-	const created = (await createDeviceAuthorization(services, client, undefined, context(now))).body as { device_code: string; user_code: string };
+	const created = (await createDeviceAuthorization(services, client, undefined, null, context(now))).body as { device_code: string; user_code: string };
 	const owner = await josiah(now);
 	const userCode = normalizeUserCode(created.user_code) as string;
 	await approveDeviceAuthorization(services, actor(owner), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read', label: null }, now);
-	return (await pollDeviceCode(services, client, created.device_code, context(now))).body as TokenResponse;
+	return (await pollDeviceCode(services, client, created.device_code, null, context(now))).body as TokenResponse;
 }
 
 const INVALID_REFRESH = { error: 'invalid_grant', error_description: 'The refresh token is unknown, expired or revoked. Log in again.' };
@@ -37,12 +37,12 @@ describe('token lifetimes', () => {
 		expect(tokens.expires_in).toBe(60);
 		expect((await introspectToken(services, tokens.access_token, T0 + 59_000)).body).toMatchObject({ active: true, scope: 'read', client_id: 'demo-cli' });
 		expect((await introspectToken(services, tokens.access_token, T0 + 60_000)).body).toEqual({ active: false });
-		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 600_000))).body).toEqual(INVALID_REFRESH);
+		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, null, context(T0 + 600_000))).body).toEqual(INVALID_REFRESH);
 	});
 
 	it('a refresh before expiry rotates: the new pair works, the old refresh token is retired', async () => {
 		const tokens = await tokensAt(T0);
-		const rotated = await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 100_000));
+		const rotated = await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, null, context(T0 + 100_000));
 		expect(rotated.status).toBe(200);
 		const fresh = rotated.body as TokenResponse;
 		expect(fresh).toMatchObject({ token_type: 'Bearer', expires_in: 60, scope: 'read' });
@@ -53,8 +53,8 @@ describe('token lifetimes', () => {
 	it('a refresh token of another client is refused without revoking anything', async () => {
 		const tokens = await tokensAt(T0);
 		const other = { ...DEMO_CLIENT, id: 'other-cli' };
-		expect((await refreshTokens(services, other, tokens.refresh_token, context(T0))).body).toEqual(INVALID_REFRESH);
-		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0))).status).toBe(200);
+		expect((await refreshTokens(services, other, tokens.refresh_token, null, context(T0))).body).toEqual(INVALID_REFRESH);
+		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, null, context(T0))).status).toBe(200);
 	});
 });
 
@@ -67,7 +67,7 @@ describe('sweeping under load', () => {
 	it(`empties ${backlog.toLocaleString('en')} expired rows while polls keep being answered`, async () => {
 		await services.dispose();
 		services = await testServices({ deviceCodeTtlSeconds: 100_000_000 });
-		const live = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(T0 + 10_000_000))).body as { device_code: string };
+		const live = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, null, context(T0 + 10_000_000))).body as { device_code: string };
 		const insertExpired = (i: number) =>
 			services.store.insertDeviceAuthorization(
 				{
@@ -80,7 +80,8 @@ describe('sweeping under load', () => {
 					intervalSeconds: 5,
 					requesterIp: null,
 					requesterNetwork: null,
-					requesterUserAgent: null
+					requesterUserAgent: null,
+					dpopJkt: null
 				},
 				[]
 			);
@@ -96,7 +97,7 @@ describe('sweeping under load', () => {
 		const poller = (async () => {
 			while (sweeping) {
 				pollAt += 6_000;
-				const answer = await pollDeviceCode(services, DEMO_CLIENT, live.device_code, context(pollAt));
+				const answer = await pollDeviceCode(services, DEMO_CLIENT, live.device_code, null, context(pollAt));
 				answeredDuringSweep.push((answer.body as { error: string }).error);
 				await new Promise((resolve) => setImmediate(resolve));
 			}
@@ -118,10 +119,10 @@ describe("refresh and the client's allow", () => {
 	const signIn = (groups: string[], now: number) => services.store.upsertUser({ sub: 'acme:ada', provider: 'acme', name: 'Ada', email: null, groups }, now);
 
 	async function tokensFor(owner: { id: number; sub: string }, approver = owner): Promise<TokenResponse> {
-		const created = (await createDeviceAuthorization(services, PLATFORM_CLI, undefined, context(T0))).body as { device_code: string; user_code: string };
+		const created = (await createDeviceAuthorization(services, PLATFORM_CLI, undefined, null, context(T0))).body as { device_code: string; user_code: string };
 		const userCode = normalizeUserCode(created.user_code) as string;
 		await approveDeviceAuthorization(services, actor(approver), { userCode, ownerId: owner.id, ownerSub: owner.sub, grantedScope: 'read', label: null }, T0);
-		return (await pollDeviceCode(services, PLATFORM_CLI, created.device_code, context(T0))).body as TokenResponse;
+		return (await pollDeviceCode(services, PLATFORM_CLI, created.device_code, null, context(T0))).body as TokenResponse;
 	}
 
 	beforeEach(async () => {
@@ -131,11 +132,11 @@ describe("refresh and the client's allow", () => {
 
 	it('a person whose next sign-in no longer puts them in a listed group gets invalid_grant, audited; back in the group, the login works again', async () => {
 		const tokens = await tokensFor(await signIn(['acme/platform'], T0));
-		const rotated = (await refreshTokens(services, PLATFORM_CLI, tokens.refresh_token, context(T0 + 1_000))).body as TokenResponse;
+		const rotated = (await refreshTokens(services, PLATFORM_CLI, tokens.refresh_token, null, context(T0 + 1_000))).body as TokenResponse;
 		expect(rotated.access_token).toBeDefined();
 
 		await signIn(['acme/research'], T0 + 2_000);
-		const refused = await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, context(T0 + 3_000));
+		const refused = await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, null, context(T0 + 3_000));
 		expect(refused.status).toBe(400);
 		expect(refused.body).toEqual({
 			error: 'invalid_grant',
@@ -150,7 +151,7 @@ describe("refresh and the client's allow", () => {
 		});
 
 		await signIn(['acme/platform'], T0 + 4_000);
-		expect((await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, context(T0 + 5_000))).status).toBe(200);
+		expect((await refreshTokens(services, PLATFORM_CLI, rotated.refresh_token, null, context(T0 + 5_000))).status).toBe(200);
 	});
 
 	it('an owner an admin named by address keeps refreshing under a provider rule: their provider cannot be known', async () => {
@@ -159,7 +160,7 @@ describe("refresh and the client's allow", () => {
 		await declareClientsFile(services, T0);
 		const owner = await services.store.upsertUser({ sub: 'email:tech@lab.example', provider: 'email', name: null, email: 'tech@lab.example' }, T0);
 		const tokens = await tokensFor(owner, await josiah());
-		expect((await refreshTokens(services, ruleByProvider, tokens.refresh_token, context(T0 + 1_000))).status).toBe(200);
+		expect((await refreshTokens(services, ruleByProvider, tokens.refresh_token, null, context(T0 + 1_000))).status).toBe(200);
 	});
 });
 
@@ -171,19 +172,19 @@ describe('side doors in the token lifecycle', () => {
 		services.config.clients = [DEMO_CLIENT, gone];
 		await declareClientsFile(services, T0);
 		const tokens = await tokensAt(T0, gone);
-		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0, null)).ok).toBe(true);
+		expect((await authenticateAccessToken(services, bearer(T0, tokens.access_token), USERINFO_URL)).ok).toBe(true);
 
 		services.config.clients = [DEMO_CLIENT];
 		await declareClientsFile(services, T0 + 500);
-		expect((await authenticateBearer(services, `Bearer ${tokens.access_token}`, T0 + 1_000, null)).ok).toBe(false);
+		expect((await authenticateAccessToken(services, bearer(T0 + 1_000, tokens.access_token), USERINFO_URL)).ok).toBe(false);
 		expect((await introspectToken(services, tokens.access_token, T0 + 1_000)).body).toEqual({ active: false });
 		expect(await services.store.findClient('gone-cli')).toMatchObject({ managedBy: 'file', disabledAt: T0 + 500 });
 	});
 
 	it('reuse of a refresh token, a revocation by the client and a new personal token reach the audit log', async () => {
 		const tokens = await tokensAt(T0);
-		const fresh = (await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 1_000))).body as TokenResponse;
-		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, context(T0 + 2_000))).body).toEqual({
+		const fresh = (await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, null, context(T0 + 1_000))).body as TokenResponse;
+		expect((await refreshTokens(services, DEMO_CLIENT, tokens.refresh_token, null, context(T0 + 2_000))).body).toEqual({
 			error: 'invalid_grant',
 			error_description: 'This refresh token was already used, so the login it belongs to is now revoked. Log in again.'
 		});

@@ -101,7 +101,7 @@ describe('the operator command', () => {
 		for (const file of [join(folder, 'doorcode.db'), copy]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
 		expect(await run(['sweep'])).toMatchObject({
 			status: 0,
-			out: 'swept: 0 device authorizations, 0 authorization codes, 0 tokens, 0 sessions, 0 address blocks'
+			out: 'swept: 0 device authorizations, 0 authorization codes, 0 tokens, 0 sessions, 0 address blocks, 0 DPoP proofs'
 		});
 	});
 

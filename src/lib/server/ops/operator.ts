@@ -20,7 +20,7 @@ commands:
   hash-secret     read a client secret from standard input; print its secret_sha256 for CLIENTS_FILE
   backup <file>   a consistent copy of the SQLite database, taken while the server runs (PostgreSQL: use pg_dump)
   migrate         apply the database migrations and exit (for deploy pipelines)
-  sweep           delete expired codes, tokens, sessions and blocks now, once
+  sweep           delete expired codes, tokens, sessions, blocks and DPoP proofs now, once
   clients …       list, add, disable, enable, rotate-secret, remove clients while the server runs (clients --help)
 
 exit status: 0 done, 1 failed, 2 usage error`;
@@ -65,7 +65,7 @@ export async function runOperatorCommand(
 			return withDatabase(config, io, async (services) => {
 				const report = await sweep(services, Date.now(), { restFactor: 0, minRestMs: 0 });
 				io.out(
-					`swept: ${report.deviceAuthorizations} device authorizations, ${report.authorizationCodes} authorization codes, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks`
+					`swept: ${report.deviceAuthorizations} device authorizations, ${report.authorizationCodes} authorization codes, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks, ${report.dpopProofs} DPoP proofs`
 				);
 				return 0;
 			});

@@ -27,10 +27,14 @@ export interface DeviceAuthorization {
 
 export type PollOutcome = 'replayed' | 'slow_down' | 'denied' | 'expired' | 'issue' | 'pending';
 
-/** What a poll needs to answer; the rest of the authorization is read only when tokens are issued. */
+/**
+ * What a poll needs to answer; the rest of the authorization is read only when tokens are issued.
+ * 'wrong_dpop_key': the code is bound to a DPoP key (RFC 9449) that did not sign this poll's
+ * proof, so it was not polled at all (its clock and status are as they were).
+ */
 export interface PolledAuthorization {
 	id: number;
-	lastPollOutcome: PollOutcome;
+	lastPollOutcome: PollOutcome | 'wrong_dpop_key';
 	lastPolledAt: number | null;
 	intervalSeconds: number;
 	enteredAt: number | null;
@@ -50,6 +54,8 @@ export interface NewDeviceAuthorization {
 	/** The requester's address as address blocks name it (rate-limit.ts addressKey: an IPv6 /64). */
 	requesterNetwork: string | null;
 	requesterUserAgent: string | null;
+	/** The thumbprint of the DPoP key its polls must prove (RFC 9449), from its first request; null: unbound. */
+	dpopJkt: string | null;
 }
 
 /** A limit a new code counts against, counted in the same statement as the insert (the rules of core/rate-limit.ts). */

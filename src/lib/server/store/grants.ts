@@ -20,8 +20,12 @@ export interface NewGrant {
 export interface NewTokenPair {
 	accessTokenHash: Buffer;
 	accessExpiresAt: number;
+	/** The DPoP key's thumbprint the access token is bound to; null: a bearer token. */
+	accessDpopJkt: string | null;
 	refreshTokenHash: Buffer | null;
 	refreshExpiresAt: number;
+	/** The DPoP key's thumbprint the refresh token is bound to (public clients' only, RFC 9449 §5); null: unbound. */
+	refreshDpopJkt: string | null;
 }
 
 /** RFC 9700 §4.14.2: a refresh token works once; presented again, it revokes its grant. */
@@ -32,6 +36,8 @@ export type RefreshRotation =
 export interface TokenState {
 	grantId: number;
 	kind: 'access' | 'refresh';
+	/** The thumbprint of the DPoP key the token is bound to (RFC 9449); null: a bearer token. */
+	dpopJkt: string | null;
 	createdAt: number;
 	expiresAt: number;
 	retiredAt: number | null;
@@ -53,6 +59,8 @@ export interface TokenState {
 /** A live, unrevoked access token with its owner. */
 export interface ActiveAccessToken {
 	grantId: number;
+	/** The thumbprint of the DPoP key the token is bound to (RFC 9449); null: a bearer token. */
+	dpopJkt: string | null;
 	expiresAt: number;
 	scope: string;
 	clientId: string;

@@ -84,7 +84,7 @@ describe(`the store contract on ${engine}`, () => {
 	});
 
 	let serial = 0;
-	async function newCode(userCode = `Q${String(++serial).padStart(7, '0')}`, limits: LimitCharge[] = [], createdAt = T0) {
+	async function newCode(userCode = `Q${String(++serial).padStart(7, '0')}`, limits: LimitCharge[] = [], createdAt = T0, dpopJkt: string | null = null) {
 		const deviceCodeHash = hashSecret(`device-${userCode}`);
 		const inserted = await store.insertDeviceAuthorization(
 			{
@@ -97,7 +97,8 @@ describe(`the store contract on ${engine}`, () => {
 				intervalSeconds: 5,
 				requesterIp: '192.0.2.1',
 				requesterNetwork: '192.0.2.1',
-				requesterUserAgent: 'test'
+				requesterUserAgent: 'test',
+				dpopJkt
 			},
 			limits
 		);
@@ -105,11 +106,13 @@ describe(`the store contract on ${engine}`, () => {
 	}
 
 	const owner = () => store.upsertUser({ sub: 'orcid:0000-0002-1825-0097', provider: 'orcid', name: 'Josiah Carberry', email: null }, T0);
-	const tokenPair = (tag: string): NewTokenPair & { refreshTokenHash: Buffer } => ({
+	const tokenPair = (tag: string, dpopJkt: string | null = null): NewTokenPair & { refreshTokenHash: Buffer } => ({
 		accessTokenHash: hashSecret(`access-${tag}`),
 		accessExpiresAt: T0 + 3_600_000,
+		accessDpopJkt: dpopJkt,
 		refreshTokenHash: hashSecret(`refresh-${tag}`),
-		refreshExpiresAt: T0 + 86_400_000
+		refreshExpiresAt: T0 + 86_400_000,
+		refreshDpopJkt: dpopJkt
 	});
 
 	async function approved(userCode: string) {
@@ -171,7 +174,7 @@ describe(`the store contract on ${engine}`, () => {
 			let model: PollState = { status, expiresAt: T0 + TTL, lastPolledAt: null, intervalSeconds: 5 };
 			for (const offset of times) {
 				const expected = decidePoll(model, T0 + offset);
-				const polled = await store.pollDeviceAuthorization(code.deviceCodeHash, 'demo-cli', T0 + offset);
+				const polled = await store.pollDeviceAuthorization(code.deviceCodeHash, 'demo-cli', null, T0 + offset);
 				expect({ status, offset, outcome: polled?.lastPollOutcome, interval: polled?.intervalSeconds, clock: polled?.lastPolledAt }).toEqual({
 					status,
 					offset,
@@ -186,7 +189,7 @@ describe(`the store contract on ${engine}`, () => {
 
 	it('a device code polled by another client is not found', async () => {
 		const code = await newCode();
-		expect(await store.pollDeviceAuthorization(code.deviceCodeHash, 'other-cli', T0)).toBeUndefined();
+		expect(await store.pollDeviceAuthorization(code.deviceCodeHash, 'other-cli', null, T0)).toBeUndefined();
 	});
 
 	it('an approval is redeemed exactly once, with its grant, its tokens and whose they are', async () => {
@@ -294,6 +297,62 @@ describe(`the store contract on ${engine}`, () => {
 		});
 		expect(await store.findActiveAccessToken(tokenPair('second').accessTokenHash, T0 + 2_000)).toBeUndefined();
 		expect(await store.rotateRefreshToken(hashSecret('never issued'), 'demo-cli', tokenPair('fourth'), T0)).toEqual({ outcome: 'refused' });
+	});
+
+	// DPoP (RFC 9449) thumbprints: 43 base64url characters.
+	const KEY = 'k'.repeat(43);
+	const OTHER_KEY = 'o'.repeat(43);
+
+	it('a code bound to a DPoP key is polled only with that key: a poll without it or with another is no poll of the code', async () => {
+		const bound = await newCode(undefined, [], T0, KEY);
+		for (const key of [null, OTHER_KEY]) {
+			expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', key, T0)).toMatchObject({ lastPollOutcome: 'wrong_dpop_key' });
+		}
+		// Those moved no clock: the first poll with the key is answered, not slowed down; the next, too soon, is.
+		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', KEY, T0 + 1_000)).toMatchObject({
+			lastPollOutcome: 'pending',
+			intervalSeconds: 5
+		});
+		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'demo-cli', KEY, T0 + 2_000)).toMatchObject({ lastPollOutcome: 'slow_down' });
+		expect(await store.pollDeviceAuthorization(bound.deviceCodeHash, 'other-cli', KEY, T0 + 9_000)).toBeUndefined();
+		// A code made without a key is polled with a proof or without one.
+		const unbound = await newCode();
+		expect(await store.pollDeviceAuthorization(unbound.deviceCodeHash, 'demo-cli', OTHER_KEY, T0)).toMatchObject({ lastPollOutcome: 'pending' });
+	});
+
+	it("tokens keep the DPoP key they are bound to, through redemption and rotation; a bearer token's is null", async () => {
+		const code = await newCode(undefined, [], T0, KEY);
+		const row = await approved(code.userCode);
+		await store.redeemApprovedAuthorization(row!.id, { ...tokenPair('bound', KEY), refreshDpopJkt: null }, null, T0);
+		expect(await store.findActiveAccessToken(tokenPair('bound').accessTokenHash, T0)).toMatchObject({ dpopJkt: KEY });
+		expect(await store.findTokenState(tokenPair('bound').accessTokenHash)).toMatchObject({ kind: 'access', dpopJkt: KEY });
+		expect(await store.findTokenState(tokenPair('bound').refreshTokenHash)).toMatchObject({ kind: 'refresh', dpopJkt: null });
+		await store.rotateRefreshToken(tokenPair('bound').refreshTokenHash, 'demo-cli', tokenPair('rotated', OTHER_KEY), T0 + 1_000);
+		expect(await store.findTokenState(tokenPair('rotated').accessTokenHash)).toMatchObject({ dpopJkt: OTHER_KEY });
+		expect(await store.findTokenState(tokenPair('rotated').refreshTokenHash)).toMatchObject({ dpopJkt: OTHER_KEY });
+		await store.rotateRefreshToken(tokenPair('rotated').refreshTokenHash, 'demo-cli', tokenPair('bearer'), T0 + 2_000);
+		expect(await store.findActiveAccessToken(tokenPair('bearer').accessTokenHash, T0 + 2_000)).toMatchObject({ dpopJkt: null });
+	});
+
+	it('a DPoP proof is taken once until it expires, on every instance; the sweeper forgets expired ones, a batch at a time', async () => {
+		const proof = hashSecret('key and jti');
+		expect(await store.recordDpopProof(proof, T0 + 60_000, T0)).toBe(true);
+		expect(await store.recordDpopProof(proof, T0 + 61_000, T0 + 1_000)).toBe(false);
+		expect(await store.recordDpopProof(proof, T0 + 61_000, T0 + 59_999)).toBe(false);
+		// Two instances given one new proof at the same moment: one takes it.
+		const instances = [store, await open()];
+		const racing = await Promise.all(instances.map((instance) => instance.recordDpopProof(hashSecret('raced'), T0 + 60_000, T0)));
+		expect(racing.filter(Boolean)).toHaveLength(1);
+		await instances[1].close();
+
+		expect(await store.recordDpopProof(hashSecret('later'), T0 + 120_000, T0 + 60_000)).toBe(true);
+		expect(await store.deleteExpiredDpopProofs(T0 + 59_999, 10)).toBe(0);
+		expect(await store.deleteExpiredDpopProofs(T0 + 60_000, 1)).toBe(1);
+		expect(await store.deleteExpiredDpopProofs(T0 + 60_000, 10)).toBe(1);
+		expect(await store.recordDpopProof(hashSecret('later'), T0 + 120_000, T0 + 60_000)).toBe(false);
+		// Past its expiry, a proof not yet swept no longer refuses anything (its iat is refused by then anyway).
+		expect(await store.recordDpopProof(hashSecret('later'), T0 + 200_000, T0 + 120_000)).toBe(true);
+		expect(await store.recordDpopProof(hashSecret('later'), T0 + 200_000, T0 + 121_000)).toBe(false);
 	});
 
 	it('a code entry keeps its handle; the handle names the code, and nothing else does', async () => {
@@ -745,7 +804,7 @@ describe(`the store contract on ${engine}`, () => {
 		const mine = await approve(josiah.id, 'laptop', T0 + 1_000);
 		const theirs = await approve(laure.id, null, T0 + 2_000);
 		const collected = await approve(josiah.id, null, T0 + 3_000);
-		const collectedId = (await store.pollDeviceAuthorization(collected.deviceCodeHash, 'demo-cli', T0 + 3_000))!.id;
+		const collectedId = (await store.pollDeviceAuthorization(collected.deviceCodeHash, 'demo-cli', null, T0 + 3_000))!.id;
 		expect(await store.redeemApprovedAuthorization(collectedId, tokenPair('collected'), null, T0 + 3_000)).toBeDefined();
 
 		const [listed] = await store.listUncollectedApprovals(josiah.id, T0 + 4_000);
@@ -776,7 +835,7 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.revokeUncollectedApproval(everyone[0].id, null, T0 + 5_000)).toEqual({ userCode: theirs.userCode, clientId: 'demo-cli' });
 		expect(await store.revokeUncollectedApproval(collectedId, null, T0 + 5_000)).toBeUndefined();
 		expect(await store.listUncollectedApprovals(null, T0 + 6_000)).toEqual([]);
-		expect(await store.pollDeviceAuthorization(mine.deviceCodeHash, 'demo-cli', T0 + 6_000)).toMatchObject({
+		expect(await store.pollDeviceAuthorization(mine.deviceCodeHash, 'demo-cli', null, T0 + 6_000)).toMatchObject({
 			lastPollOutcome: 'denied',
 			denialReason: 'revoked'
 		});

@@ -108,8 +108,11 @@ export interface Store {
 	approveDeviceAuthorization(approval: Approval): Promise<DeviceAuthorization | undefined>;
 	/** pending → denied with a reason, under the same claim rule as approval. */
 	denyDeviceAuthorization(denial: Denial): Promise<DeviceAuthorization | undefined>;
-	/** One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL). */
-	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, now: number): Promise<PolledAuthorization | undefined>;
+	/**
+	 * One poll, decided by the rule in poll-rule.ts: one read (SQLite, its clock in memory) or one statement (PostgreSQL).
+	 * A code bound to a DPoP key other than `dpopJkt` (the poll's proof's, or null) is not polled: 'wrong_dpop_key'.
+	 */
+	pollDeviceAuthorization(deviceCodeHash: Buffer, clientId: string, dpopJkt: string | null, now: number): Promise<PolledAuthorization | undefined>;
 	/**
 	 * approved → consumed, a grant for it and its first tokens, all at once: of any number
 	 * of concurrent polls exactly one gets a redemption; the others undefined.
@@ -167,6 +170,13 @@ export interface Store {
 	/** Everyone's live grants, newest first, filtered by owner sub, name, email or label (admins). */
 	listAllActiveGrants(now: number, filter: string, limit: number): Promise<GrantWithOwner[]>;
 
+	// DPoP proofs (RFC 9449), remembered on every instance while their iat is accepted.
+	/**
+	 * RFC 9449 §11.1: remembers a DPoP proof (the hash of its key's thumbprint and its jti) until
+	 * `expiresAt`; true the first time, false for a proof already seen and not yet expired.
+	 */
+	recordDpopProof(proofHash: Buffer, expiresAt: number, now: number): Promise<boolean>;
+
 	// Signing keys (signing-keys.ts decides when to make one).
 	/** The keys still published at `now`. */
 	listSigningKeys(now: number): Promise<StoredSigningKey[]>;
@@ -196,6 +206,8 @@ export interface Store {
 	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
 	/** Authorization codes past their expiry, redeemed or not. */
 	deleteExpiredAuthorizationCodes(now: number, limit: number): Promise<number>;
+	/** DPoP proofs whose iat is no longer accepted, so their jti need not be remembered. */
+	deleteExpiredDpopProofs(now: number, limit: number): Promise<number>;
 }
 
 /** What an engine provides: its store, and where its rate limits are kept. */

@@ -29,16 +29,16 @@ function insertStatement(limitCount: number): string {
 	if (text) return text;
 	const counts = Array.from({ length: limitCount }, (_, i) => ({
 		name: `c${i}`,
-		key: `$${12 + 3 * i}`,
-		windowMs: `$${13 + 3 * i}`,
-		allowed: `$${14 + 3 * i}`
+		key: `$${13 + 3 * i}`,
+		windowMs: `$${14 + 3 * i}`,
+		allowed: `$${15 + 3 * i}`
 	}));
 	text = `WITH block AS (SELECT until FROM blocked_addresses WHERE ip = $10 AND until > $5),
-		 ${counts.map((c) => `${c.name} AS (${countingUpsert(c.key, '$5', c.windowMs, '$11')}),`).join('\n')}
+		 ${counts.map((c) => `${c.name} AS (${countingUpsert(c.key, '$5', c.windowMs, '$12')}),`).join('\n')}
 		 inserted AS (
 			INSERT INTO device_authorizations
-				(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM block)
+				(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent, dpop_jkt)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $11 WHERE NOT EXISTS (SELECT 1 FROM block)
 				${counts.map((c) => `AND (SELECT count FROM ${c.name}) <= ${c.allowed}`).join(' ')}
 			ON CONFLICT (user_code) DO NOTHING RETURNING id
 		 )
@@ -66,6 +66,7 @@ export function deviceAuthorizations({ query, one }: Connection): DeviceAuthoriz
 					row.requesterIp,
 					row.requesterUserAgent,
 					row.requesterNetwork,
+					row.dpopJkt,
 					...(limits.length ? [MAX_BLOCK_MS] : []),
 					...limits.flatMap(({ key, limit }) => [key, msFromSeconds(limit.windowSeconds), limit.count])
 				]

@@ -83,7 +83,7 @@ export function grants({ query, one, transaction }: Connection): Grants {
 		findTokenState: (tokenHash) =>
 			one<TokenState>(
 				'findTokenState',
-				`SELECT t.grant_id AS "grantId", t.kind, t.created_at AS "createdAt", t.expires_at AS "expiresAt", t.retired_at AS "retiredAt",
+				`SELECT t.grant_id AS "grantId", t.kind, t.dpop_jkt AS "dpopJkt", t.created_at AS "createdAt", t.expires_at AS "expiresAt", t.retired_at AS "retiredAt",
 					g.client_id AS "clientId", g.scope, g.revoked_at AS "revokedAt", u.sub, u.provider, u.name, u.email, u.groups::json AS groups,
 					g.auth_time AS "authTime", a.sub AS "approvedBySub"
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
@@ -93,7 +93,7 @@ export function grants({ query, one, transaction }: Connection): Grants {
 		findActiveAccessToken: (tokenHash, now) =>
 			one<ActiveAccessToken>(
 				'findActiveAccessToken',
-				`SELECT t.grant_id AS "grantId", t.expires_at AS "expiresAt", g.scope, g.client_id AS "clientId", u.sub, u.provider, u.name, u.email,
+				`SELECT t.grant_id AS "grantId", t.dpop_jkt AS "dpopJkt", t.expires_at AS "expiresAt", g.scope, g.client_id AS "clientId", u.sub, u.provider, u.name, u.email,
 					a.sub AS "approvedBySub"
 				 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 				 WHERE t.token_hash = $1 AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > $2 AND g.revoked_at IS NULL`,

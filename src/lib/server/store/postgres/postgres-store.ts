@@ -5,6 +5,7 @@ import { authorizationCodes } from './authorization-codes';
 import { clients } from './clients';
 import { connection, DEFAULT_POOL_SIZE, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
+import { dpopProofs } from './dpop-proofs';
 import { grants } from './grants';
 import { postgresLimiter } from './limiter';
 import { migrate, schema } from './migrations';
@@ -41,6 +42,7 @@ export async function openPostgresStore({ url, poolSize = DEFAULT_POOL_SIZE }: P
 		...approvals(db),
 		...authorizationCodes(db),
 		...grants(db),
+		...dpopProofs(db),
 		...signingKeys(db),
 		...audit(db),
 		...sweeps(db)

@@ -13,8 +13,18 @@ export const DEVICE_COLUMNS = `id, user_code AS "userCode", client_id AS "client
 /** A grant's next access and refresh token (when it has one), in the transaction of a redeemed approval or a rotated refresh token. */
 export const insertTokenPair = async (client: pg.PoolClient, grantId: number, tokens: NewTokenPair, now: number) =>
 	client.query(
-		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at)
-		 SELECT token_hash, $3, kind, $4, expires_at FROM (VALUES ($1::bytea, 'access', $5::bigint), ($2::bytea, 'refresh', $6::bigint)) AS pair (token_hash, kind, expires_at)
+		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at, dpop_jkt)
+		 SELECT token_hash, $3, kind, $4, expires_at, dpop_jkt
+		 FROM (VALUES ($1::bytea, 'access', $5::bigint, $7::text), ($2::bytea, 'refresh', $6::bigint, $8::text)) AS pair (token_hash, kind, expires_at, dpop_jkt)
 		 WHERE token_hash IS NOT NULL`,
-		[tokens.accessTokenHash, tokens.refreshTokenHash, grantId, now, tokens.accessExpiresAt, tokens.refreshExpiresAt]
+		[
+			tokens.accessTokenHash,
+			tokens.refreshTokenHash,
+			grantId,
+			now,
+			tokens.accessExpiresAt,
+			tokens.refreshExpiresAt,
+			tokens.accessDpopJkt,
+			tokens.refreshDpopJkt
+		]
 	);

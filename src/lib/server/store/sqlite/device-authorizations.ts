@@ -14,8 +14,8 @@ export function deviceAuthorizations(db: Connection, limiter: Limiter) {
 	const addressBlock = db.prepare<[string, number], { until: number }>(`SELECT until FROM blocked_addresses WHERE ip = ? AND until > ?`);
 	const codeInsert = db.prepare<[NewDeviceAuthorization]>(
 		`INSERT INTO device_authorizations
-			(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent)
-		 VALUES (:deviceCodeHash, :userCode, :clientId, :scope, :createdAt, :expiresAt, :intervalSeconds, :requesterIp, :requesterUserAgent)`
+			(device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent, dpop_jkt)
+		 VALUES (:deviceCodeHash, :userCode, :clientId, :scope, :createdAt, :expiresAt, :intervalSeconds, :requesterIp, :requesterUserAgent, :dpopJkt)`
 	);
 	const insertDeviceAuthorization: Store['insertDeviceAuthorization'] = async (row, limits) => {
 		// Every limit counts the request, as PostgreSQL's one statement does; the first that refuses answers.

@@ -11,13 +11,13 @@ const GRANT_COLUMNS = `g.id, g.kind, g.client_id AS clientId, c.name AS clientNa
 export function grants(db: Connection, { insertGrant, insertToken, insertTokenPair }: GrantWrites) {
 	const personal = db.transaction((grant: NewGrant, tokenHash: Buffer) => {
 		const id = insertGrant({ ...grant, authTime: null });
-		insertToken({ tokenHash, grantId: id, kind: 'access', createdAt: grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt });
+		insertToken({ tokenHash, grantId: id, kind: 'access', createdAt: grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt, dpopJkt: null });
 		return id;
 	});
 	const createPersonalGrant: Store['createPersonalGrant'] = async (grant, tokenHash) => personal(grant, tokenHash);
 
 	const tokenState = db.prepare<[Buffer], Omit<TokenState, 'groups'> & { groups: string }>(
-		`SELECT t.grant_id AS grantId, t.kind, t.created_at AS createdAt, t.expires_at AS expiresAt, t.retired_at AS retiredAt,
+		`SELECT t.grant_id AS grantId, t.kind, t.dpop_jkt AS dpopJkt, t.created_at AS createdAt, t.expires_at AS expiresAt, t.retired_at AS retiredAt,
 			g.client_id AS clientId, g.scope, g.revoked_at AS revokedAt, u.sub, u.provider, u.name, u.email, u.groups, g.auth_time AS authTime,
 			a.sub AS approvedBySub
 		 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
@@ -56,7 +56,7 @@ export function grants(db: Connection, { insertGrant, insertToken, insertTokenPa
 	const rotateRefreshToken: Store['rotateRefreshToken'] = async (tokenHash, clientId, next, now) => rotate(tokenHash, clientId, next, now);
 
 	const activeAccessToken = db.prepare<[Buffer, number], ActiveAccessToken>(
-		`SELECT t.grant_id AS grantId, t.expires_at AS expiresAt, g.scope, g.client_id AS clientId, u.sub, u.provider, u.name, u.email,
+		`SELECT t.grant_id AS grantId, t.dpop_jkt AS dpopJkt, t.expires_at AS expiresAt, g.scope, g.client_id AS clientId, u.sub, u.provider, u.name, u.email,
 			a.sub AS approvedBySub
 		 FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.owner_id LEFT JOIN users a ON a.id = g.approved_by
 		 WHERE t.token_hash = ? AND t.kind = 'access' AND t.retired_at IS NULL AND t.expires_at > ?

@@ -37,7 +37,8 @@ describe('the SQLite poll clock', () => {
 				intervalSeconds: 5,
 				requesterIp: null,
 				requesterNetwork: null,
-				requesterUserAgent: null
+				requesterUserAgent: null,
+				dpopJkt: null
 			},
 			[]
 		);
@@ -50,20 +51,20 @@ describe('the SQLite poll clock', () => {
 		const codes = await Promise.all([1, 2, 3, 4, 5].map(newCode));
 		const before = walBytes();
 		for (let round = 0; round < 100; round++) {
-			for (const code of codes) expect((await store.pollDeviceAuthorization(code, 'demo-cli', T0 + round * 5_000))?.lastPollOutcome).toBe('pending');
+			for (const code of codes) expect((await store.pollDeviceAuthorization(code, 'demo-cli', null, T0 + round * 5_000))?.lastPollOutcome).toBe('pending');
 		}
 		expect(walBytes()).toBe(before);
 	});
 
 	it('writes a slowed-down interval, which a restart keeps while it forgets the clock', async () => {
 		const code = await newCode(1);
-		expect((await store.pollDeviceAuthorization(code, 'demo-cli', T0))?.lastPollOutcome).toBe('pending');
-		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 1_000)).toMatchObject({ lastPollOutcome: 'slow_down', intervalSeconds: 10 });
+		expect((await store.pollDeviceAuthorization(code, 'demo-cli', null, T0))?.lastPollOutcome).toBe('pending');
+		expect(await store.pollDeviceAuthorization(code, 'demo-cli', null, T0 + 1_000)).toMatchObject({ lastPollOutcome: 'slow_down', intervalSeconds: 10 });
 		await store.close();
 		store = (await openSqliteStore(path)).store;
 		// Forgotten: this poll is as soon after the last as the refused one was, and it is answered.
-		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 1_000)).toMatchObject({ lastPollOutcome: 'pending', intervalSeconds: 10 });
-		expect(await store.pollDeviceAuthorization(code, 'demo-cli', T0 + 9_000)).toMatchObject({ lastPollOutcome: 'slow_down', intervalSeconds: 15 });
+		expect(await store.pollDeviceAuthorization(code, 'demo-cli', null, T0 + 1_000)).toMatchObject({ lastPollOutcome: 'pending', intervalSeconds: 10 });
+		expect(await store.pollDeviceAuthorization(code, 'demo-cli', null, T0 + 9_000)).toMatchObject({ lastPollOutcome: 'slow_down', intervalSeconds: 15 });
 	});
 });
 

@@ -26,6 +26,7 @@ interface NewToken {
 	kind: 'access' | 'refresh';
 	createdAt: number;
 	expiresAt: number;
+	dpopJkt: string | null;
 }
 
 /** Writing grants and tokens: a redeemed approval, a personal token and a rotated refresh token all do. */
@@ -38,16 +39,18 @@ export function grantWrites(db: Connection) {
 		 RETURNING id`
 	);
 	const insertToken = db.prepare<[NewToken]>(
-		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at) VALUES (:tokenHash, :grantId, :kind, :createdAt, :expiresAt)`
+		`INSERT INTO tokens (token_hash, grant_id, kind, created_at, expires_at, dpop_jkt)
+		 VALUES (:tokenHash, :grantId, :kind, :createdAt, :expiresAt, :dpopJkt)`
 	);
 	return {
 		/** A new grant's id. */
 		insertGrant: (grant: NewGrant & { authTime: number | null }) => (written(insertGrant.all(grant)) as { id: number }).id,
 		insertToken: (token: NewToken) => void insertToken.run(token),
 		insertTokenPair: (grantId: number, tokens: NewTokenPair, now: number) => {
-			insertToken.run({ tokenHash: tokens.accessTokenHash, grantId, kind: 'access', createdAt: now, expiresAt: tokens.accessExpiresAt });
-			if (tokens.refreshTokenHash)
-				insertToken.run({ tokenHash: tokens.refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: tokens.refreshExpiresAt });
+			const { accessTokenHash, accessExpiresAt, accessDpopJkt, refreshTokenHash, refreshExpiresAt, refreshDpopJkt } = tokens;
+			insertToken.run({ tokenHash: accessTokenHash, grantId, kind: 'access', createdAt: now, expiresAt: accessExpiresAt, dpopJkt: accessDpopJkt });
+			if (refreshTokenHash)
+				insertToken.run({ tokenHash: refreshTokenHash, grantId, kind: 'refresh', createdAt: now, expiresAt: refreshExpiresAt, dpopJkt: refreshDpopJkt });
 		}
 	};
 }

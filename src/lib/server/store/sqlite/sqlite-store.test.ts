@@ -89,9 +89,9 @@ it('a backup of a file by path reads it without migrating it, and leaves no copy
 it('the write-ahead log stays small under polls alone (each poll lets SQLite checkpoint)', async () => {
 	const services = await testServices();
 	try {
-		const created = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, context(0))).body as { device_code: string };
+		const created = (await createDeviceAuthorization(services, DEMO_CLIENT, undefined, null, context(0))).body as { device_code: string };
 		// A waiting poll writes nothing, a slowed-down one a page: 5,000 polls must leave the WAL small.
-		for (let i = 0; i < 5_000; i++) await pollDeviceCode(services, DEMO_CLIENT, created.device_code, context(i * 10_000));
+		for (let i = 0; i < 5_000; i++) await pollDeviceCode(services, DEMO_CLIENT, created.device_code, null, context(i * 10_000));
 		expect(statSync(`${services.databasePath}-wal`).size).toBeLessThan(8 * 1024 * 1024);
 	} finally {
 		await services.dispose();

@@ -6,6 +6,7 @@ import { authorizationCodes } from './authorization-codes';
 import { clients } from './clients';
 import { connection, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
+import { dpopProofs } from './dpop-proofs';
 import { grants } from './grants';
 import { migrate, schema } from './migrations';
 import { people } from './people';
@@ -35,6 +36,7 @@ export async function openSqliteStore(path: string): Promise<Database> {
 		...approvals(db, writes),
 		...authorizationCodes(db, writes),
 		...grants(db, writes),
+		...dpopProofs(db),
 		...signingKeys(db),
 		...audit(db),
 		...sweeps(db)

@@ -32,5 +32,17 @@ export function sweeps(db: Connection) {
 	const deleteExpiredAuthorizationCodes: Store['deleteExpiredAuthorizationCodes'] = async (now, limit) =>
 		expiredAuthorizationCodesDelete.run(now, limit).changes;
 
-	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks, deleteExpiredAuthorizationCodes };
+	const expiredProofsDelete = db.prepare<[number, number]>(
+		`DELETE FROM dpop_proofs WHERE proof_hash IN (SELECT proof_hash FROM dpop_proofs WHERE expires_at <= ? LIMIT ?)`
+	);
+	const deleteExpiredDpopProofs: Store['deleteExpiredDpopProofs'] = async (now, limit) => expiredProofsDelete.run(now, limit).changes;
+
+	return {
+		deleteExpiredDeviceAuthorizations,
+		deleteExpiredTokens,
+		deleteExpiredSessions,
+		deleteExpiredBlocks,
+		deleteExpiredAuthorizationCodes,
+		deleteExpiredDpopProofs
+	};
 }
