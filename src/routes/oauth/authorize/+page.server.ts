@@ -19,10 +19,15 @@ function consentRequest(event: Event) {
 	const check = checkAuthorizationRequest(locals.services, url.searchParams);
 	if (!check.ok) {
 		if ('page' in check) error(400, check.page);
-		redirect(303, check.redirect);
+		toClient(check.redirect);
 	}
 	if (!locals.user) redirect(303, `/login?return_to=${encodeURIComponent(requestPath(check.request.params))}`);
 	return { request: check.request, user: locals.user, actor: actorOf(event, locals.user) };
+}
+
+/** The answer goes to the client's redirect_uri, which checkAuthorizationRequest found registered. */
+function toClient(location: string): never {
+	redirect(303, location, { external: true });
 }
 
 /** This page for a request, without a form action's name. */
@@ -40,11 +45,11 @@ export const actions: Actions = {
 		const approval = await approveConsent(event.locals.services, request, user, actor, now());
 		// The page shown again says why, as it did before Approve was sent.
 		if (!approval.ok) return fail(403);
-		redirect(303, approval.location);
+		toClient(approval.location);
 	},
 	deny: async (event) => {
 		const { request, actor } = consentRequest(event);
-		redirect(303, await denyAuthorizationRequest(event.locals.services, request, actor, now()));
+		toClient(await denyAuthorizationRequest(event.locals.services, request, actor, now()));
 	},
 	/** "Sign in with another account": sign out, then back to this request once signed in again. */
 	switchAccount: async (event) => {
