@@ -8,6 +8,7 @@ const ENGINE_TESTS = [
 	'oauth/device-lifecycle',
 	'oauth/token-lifecycle',
 	'oauth/oidc',
+	'oauth/authorization-code',
 	'oauth/dpop',
 	'oauth/client-registry',
 	'browser/admin',

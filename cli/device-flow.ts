@@ -1,6 +1,7 @@
 // The client side of the OAuth 2.0 Device Authorization Grant (RFC 8628):
 // discovery (RFC 8414), the device authorization request (§3.1), the token
-// polls (§3.4/§3.5) and the userinfo call, each with a DPoP proof (RFC 9449)
+// polls (§3.4/§3.5), the token requests of refresh and of the browser login
+// (loopback-flow.ts) and the userinfo call, each with a DPoP proof (RFC 9449)
 // when given a key. The pure parts (endpoint resolution, the poll decision,
 // back-off) are exported for the tests.
 
@@ -24,6 +25,11 @@ export type Endpoints = {
 	token_endpoint: string;
 	userinfo_endpoint: string;
 	revocation_endpoint?: string;
+	/** Only from metadata naming its issuer: the browser login needs both, to check the answer's iss (RFC 9207). */
+	authorization_endpoint?: string;
+	issuer?: string;
+	/** RFC 9207: the server says every answer at a redirect_uri names it, so one without iss is refused. */
+	authorization_response_iss_parameter_supported?: boolean;
 };
 
 export type DeviceAuthorization = {
@@ -112,12 +118,20 @@ export function resolveEndpoints(server: string, metadata: unknown): Endpoints {
 		const value = m[key];
 		return typeof value === 'string' && /^https?:\/\//.test(value) ? value : `${server}${path}`;
 	};
-	const revocation = m.revocation_endpoint;
+	const absolute = (value: unknown): value is string => typeof value === 'string' && /^https?:\/\//.test(value);
+	const { revocation_endpoint: revocation, authorization_endpoint: authorization, issuer } = m;
 	return {
 		device_authorization_endpoint: pick('device_authorization_endpoint', '/oauth/device_authorization'),
 		token_endpoint: pick('token_endpoint', '/oauth/token'),
 		userinfo_endpoint: pick('userinfo_endpoint', '/oauth/userinfo'),
-		...(typeof revocation === 'string' && /^https?:\/\//.test(revocation) ? { revocation_endpoint: revocation } : {})
+		...(absolute(revocation) ? { revocation_endpoint: revocation } : {}),
+		...(absolute(authorization) && typeof issuer === 'string'
+			? {
+					authorization_endpoint: authorization,
+					issuer,
+					authorization_response_iss_parameter_supported: m.authorization_response_iss_parameter_supported === true
+				}
+			: {})
 	};
 }
 
@@ -259,6 +273,26 @@ export async function requestRefresh(
 	options: { timeoutMs?: number; dpop?: DpopKey } = {}
 ): Promise<PollResponse> {
 	return postForm(endpoint, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, options);
+}
+
+/**
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5): trade an authorization code, the redirect_uri it
+ * was sent to and the code verifier for tokens, proving the login's DPoP key. Throws only on network failure.
+ */
+export async function requestCodeTokens(
+	endpoint: string,
+	clientId: string,
+	exchange: { code: string; redirectUri: string; codeVerifier: string },
+	dpop?: DpopKey
+): Promise<PollResponse> {
+	const fields = {
+		grant_type: 'authorization_code',
+		code: exchange.code,
+		redirect_uri: exchange.redirectUri,
+		code_verifier: exchange.codeVerifier,
+		client_id: clientId
+	};
+	return postForm(endpoint, fields, { dpop });
 }
 
 /**

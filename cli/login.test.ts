@@ -29,6 +29,7 @@ import {
 import { createProgress, formatTimeLeft, statusLine } from './progress.ts';
 import { createDpopKey, dpopProof, fromStored, isDpopTokenType } from './dpop.ts';
 import { loginHint, parseCommand, toCredentials, UsageError, whoamiDetails } from './login.ts';
+import { authorizationUrl, browserCommand, canOpenBrowser, listenOnLoopback, pkcePair, readCallback } from './loopback-flow.ts';
 import { freshCredentials, lockPath, logout, needsRefresh, refreshedMeanwhile, STALE_LOCK_MS, withCredentialsLock } from './session.ts';
 
 describe('decidePoll (RFC 8628 §3.5)', () => {
@@ -142,7 +143,7 @@ describe('createProgress', () => {
 
 describe('parseCommand', () => {
 	it('defaults to a login at localhost with the demo client', () => {
-		expect(parseCommand([], {})).toEqual({ kind: 'login', server: 'http://localhost:3000', clientId: 'demo-cli', qr: true });
+		expect(parseCommand([], {})).toEqual({ kind: 'login', server: 'http://localhost:3000', clientId: 'demo-cli', qr: true, device: false });
 	});
 
 	it('takes the server from DOORCODE_SERVER, and --server over it', () => {
@@ -152,14 +153,16 @@ describe('parseCommand', () => {
 		});
 	});
 
-	it('reads --client, --scope and --no-qr', () => {
-		expect(parseCommand(['--client', 'acme', '--scope', '  read   write ', '--no-qr'], {})).toEqual({
+	it('reads --client, --scope, --device and --no-qr', () => {
+		expect(parseCommand(['--client', 'acme', '--scope', '  read   write ', '--device', '--no-qr'], {})).toEqual({
 			kind: 'login',
 			server: 'http://localhost:3000',
 			clientId: 'acme',
 			scope: 'read write',
-			qr: false
+			qr: false,
+			device: true
 		});
+		expect(() => parseCommand(['whoami', '--device'], {})).toThrow(/does not apply to whoami/);
 		expect(parseCommand(['--scope', ' '], {})).not.toHaveProperty('scope');
 	});
 
@@ -211,6 +214,16 @@ describe('servers and endpoints', () => {
 			revocation_endpoint: 'http://s/revoke'
 		});
 		expect(resolveEndpoints('http://s', undefined)).not.toHaveProperty('revocation_endpoint');
+	});
+
+	it('knows the authorization endpoint only from metadata that names its issuer, and whether answers carry iss', () => {
+		const metadata = { issuer: 'http://s', authorization_endpoint: 'http://s/oauth/authorize', authorization_response_iss_parameter_supported: true };
+		expect(resolveEndpoints('http://s', metadata)).toMatchObject(metadata);
+		expect(resolveEndpoints('http://s', { authorization_endpoint: 'http://s/oauth/authorize' })).not.toHaveProperty('authorization_endpoint');
+		expect(resolveEndpoints('http://s', { issuer: 'http://s' })).not.toHaveProperty('authorization_endpoint');
+		expect(resolveEndpoints('http://s', { ...metadata, authorization_response_iss_parameter_supported: undefined })).toMatchObject({
+			authorization_response_iss_parameter_supported: false
+		});
 	});
 
 	it('applies the RFC 8628 §3.2 defaults to a device authorization response', () => {
@@ -636,5 +649,80 @@ describe('keeping a login alive', () => {
 		// The fake server answers every POST and has no metadata, so this is the /oauth/revoke fallback.
 		expect(await logout(server.url, env)).toEqual({ kind: 'revoked' });
 		expect(server.revoked).toEqual(['refresh_token:r1', 'access_token:a1']);
+	});
+});
+
+describe('the browser login on this machine (RFC 8252)', () => {
+	it('opens a browser only with a local display, never over SSH; macOS and Windows always have one', () => {
+		expect(canOpenBrowser({ DISPLAY: ':0' }, 'linux')).toBe(true);
+		expect(canOpenBrowser({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux')).toBe(true);
+		expect(canOpenBrowser({}, 'linux')).toBe(false);
+		expect(canOpenBrowser({}, 'darwin')).toBe(true);
+		expect(canOpenBrowser({}, 'win32')).toBe(true);
+		expect(canOpenBrowser({ DISPLAY: ':0', SSH_CONNECTION: '192.0.2.9 50000 192.0.2.1 22' }, 'linux')).toBe(false);
+		expect(canOpenBrowser({ SSH_TTY: '/dev/pts/1' }, 'darwin')).toBe(false);
+	});
+
+	it('opens the URL with $BROWSER when set, else xdg-open, open or start', () => {
+		const url = 'http://s/oauth/authorize?a=1&b=2';
+		expect(browserCommand(url, { BROWSER: 'firefox:chromium' }, 'linux')).toEqual({ command: 'firefox', args: [url] });
+		expect(browserCommand(url, {}, 'linux')).toEqual({ command: 'xdg-open', args: [url] });
+		expect(browserCommand(url, {}, 'darwin')).toEqual({ command: 'open', args: [url] });
+		expect(browserCommand(url, {}, 'win32')).toEqual({ command: 'cmd', args: ['/c', 'start', '""', 'http://s/oauth/authorize?a=1^&b=2'] });
+	});
+
+	it('asks for a code with S256 PKCE, the state, the scope and the DPoP key', () => {
+		const { verifier, challenge } = pkcePair();
+		expect(verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
+		expect(challenge).toBe(createHash('sha256').update(verifier).digest('base64url'));
+		const url = new URL(
+			authorizationUrl('http://s/oauth/authorize', {
+				clientId: 'demo-cli',
+				redirectUri: 'http://127.0.0.1:5000/callback',
+				state: 'st',
+				challenge,
+				dpopJkt: 'jkt'
+			})
+		);
+		expect(Object.fromEntries(url.searchParams)).toEqual({
+			response_type: 'code',
+			client_id: 'demo-cli',
+			redirect_uri: 'http://127.0.0.1:5000/callback',
+			state: 'st',
+			code_challenge: challenge,
+			code_challenge_method: 'S256',
+			dpop_jkt: 'jkt'
+		});
+	});
+
+	it("takes the code only from its own server's answer (iss, RFC 9207), and reports an error answer", () => {
+		const issuer = { issuer: 'http://s', required: true };
+		const answer = (fields: Record<string, string>) => readCallback(new URLSearchParams(fields), issuer);
+		expect(answer({ code: 'c', state: 'st', iss: 'http://s' })).toEqual({ ok: true, code: 'c' });
+		expect(answer({ code: 'c', state: 'st', iss: 'http://evil' })).toMatchObject({ ok: false, error: 'wrong_issuer' });
+		expect(answer({ code: 'c', state: 'st' })).toMatchObject({ ok: false, error: 'wrong_issuer' });
+		expect(readCallback(new URLSearchParams({ code: 'c' }), { issuer: 'http://s', required: false })).toEqual({ ok: true, code: 'c' });
+		expect(answer({ error: 'access_denied', error_description: 'The person denied the request.', iss: 'http://s' })).toEqual({
+			ok: false,
+			error: 'access_denied',
+			description: 'The person denied the request.'
+		});
+		expect(answer({ iss: 'http://s' })).toMatchObject({ ok: false, error: 'invalid_response' });
+	});
+
+	it('listens on 127.0.0.1 and takes only the answer that carries its state', async () => {
+		const listener = await listenOnLoopback('the-state');
+		try {
+			expect(listener.redirectUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+			const base = listener.redirectUri;
+			expect((await fetch(`${base}?code=forged&state=other`)).status).toBe(400);
+			expect((await fetch(base.replace('/callback', '/favicon.ico'))).status).toBe(404);
+			const ok = await fetch(`${base}?code=c&state=the-state&iss=http%3A%2F%2Fs`);
+			expect(ok.status).toBe(200);
+			expect(await ok.text()).toContain('You can close this tab');
+			expect(Object.fromEntries(await listener.answer)).toEqual({ code: 'c', state: 'the-state', iss: 'http://s' });
+		} finally {
+			listener.close();
+		}
 	});
 });

@@ -1,14 +1,16 @@
-// doorcode's reference CLI: logs in with the OAuth 2.0 Device Authorization
-// Grant (RFC 8628) and shows who the stored tokens belong to. Every login has
-// a DPoP key of its own (RFC 9449), and its tokens are bound to it.
+// doorcode's reference CLI: logs in with a browser on this machine (the
+// authorization code flow with PKCE and a loopback redirect, RFC 8252) when
+// one can open, else with the OAuth 2.0 Device Authorization Grant (RFC 8628),
+// and shows who the stored tokens belong to. Every login has a DPoP key of its
+// own (RFC 9449), and its tokens are bound to it.
 //
-//   npm run login -- [--server URL] [--client ID] [--scope "read write"] [--no-qr]
+//   npm run login -- [--server URL] [--client ID] [--scope "read write"] [--device] [--no-qr]
 //   npm run login -- whoami [--server URL]
 //   npm run login -- logout [--server URL]
 //
 // What a person must read (the URL, the code, who they are logged in as)
-// goes to stdout; progress and errors go to stderr. The device code and the
-// tokens are never printed.
+// goes to stdout; progress and errors go to stderr. The device code, the
+// authorization code and the tokens are never printed.
 
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
@@ -33,6 +35,7 @@ import {
 	type Userinfo
 } from './device-flow.ts';
 import { createDpopKey, isDpopTokenType, type DpopKey } from './dpop.ts';
+import { BROWSER_LOGIN_TIMEOUT_MS, canOpenBrowser, loginWithBrowser } from './loopback-flow.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { dpopKeyOf, freshCredentials, logout, withCredentialsLock } from './session.ts';
 
@@ -45,8 +48,9 @@ export const DEFAULT_CLIENT = 'demo-cli';
 const EXPIRY_GRACE_MS = 30_000;
 
 export const USAGE = `Usage:
-  npm run login -- [--server URL] [--client ID] [--scope "SCOPES"] [--no-qr]
-      Log in to a doorcode server with a one-time code you enter in a browser.
+  npm run login -- [--server URL] [--client ID] [--scope "SCOPES"] [--device] [--no-qr]
+      Log in to a doorcode server: in a browser that opens on this computer when it
+      can, else with a one-time code you enter in a browser on any device.
   npm run login -- whoami [--server URL]
       Show who the stored tokens belong to (refreshing them when they expire).
   npm run login -- logout [--server URL]
@@ -57,8 +61,14 @@ Options:
                   for whoami and logout: the server you last logged in to)
   --client ID     OAuth client id (default: ${DEFAULT_CLIENT})
   --scope SCOPES  space-separated scopes to ask for (default: the client's own)
+  --device        log in with a one-time code even where a browser could open here
   --no-qr         do not print the QR code
   -h, --help      show this help
+
+A browser opens here when there is a display (DISPLAY or WAYLAND_DISPLAY on Linux;
+always on macOS and Windows) and the session is not over SSH; $BROWSER names the
+command that opens it, if not the system's own. Over SSH, or on a machine without
+a display, the login uses a one-time code.
 
 Tokens are stored in \${XDG_CONFIG_HOME:-~/.config}/doorcode/credentials.json (mode 0600),
 beside the DPoP key (ES256) each login makes and binds them to: every request proves it.
@@ -69,7 +79,7 @@ process that died, or older than 30 s, is taken over).
 
 export type Command =
 	| { kind: 'help' }
-	| { kind: 'login'; server: string; clientId: string; scope?: string; qr: boolean }
+	| { kind: 'login'; server: string; clientId: string; scope?: string; qr: boolean; device: boolean }
 	| { kind: 'whoami'; server?: string }
 	| { kind: 'logout'; server?: string };
 
@@ -96,6 +106,7 @@ export function parseCommand(argv: string[], env: Env = process.env): Command {
 				client: { type: 'string' },
 				scope: { type: 'string' },
 				'no-qr': { type: 'boolean' },
+				device: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' }
 			}
 		});
@@ -117,7 +128,7 @@ export function parseCommand(argv: string[], env: Env = process.env): Command {
 	};
 
 	if (name === 'whoami' || name === 'logout') {
-		for (const flag of ['client', 'scope', 'no-qr'] as const) {
+		for (const flag of ['client', 'scope', 'no-qr', 'device'] as const) {
 			if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to ${name}`);
 		}
 		const chosen = values.server ?? env.DOORCODE_SERVER;
@@ -134,7 +145,8 @@ export function parseCommand(argv: string[], env: Env = process.env): Command {
 		server: server(values.server ?? env.DOORCODE_SERVER ?? DEFAULT_SERVER),
 		clientId,
 		...(scope ? { scope } : {}),
-		qr: !values['no-qr']
+		qr: !values['no-qr'],
+		device: values.device === true
 	};
 }
 
@@ -167,36 +179,29 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 	const endpoints = await discover(server, warn);
 	if (!endpoints) return 1;
 
-	// A new key for this login: the code is bound to it from this first request (RFC 9449).
+	// A new key for this login: the code is bound to it from its first request (RFC 9449).
 	const dpop = await createDpopKey();
-	let device: DeviceAuthorization;
-	try {
-		device = await requestDeviceCode(endpoints.device_authorization_endpoint, clientId, cmd.scope, dpop);
-	} catch (e) {
-		warn(`Could not start a login at ${server}: ${describeFailure(e)}`);
-		return 1;
+	const { authorization_endpoint, issuer } = endpoints;
+	let outcome: PollOutcome | { kind: 'not-started' } | undefined;
+	if (!cmd.device && authorization_endpoint && issuer && canOpenBrowser(io.env)) {
+		const browser = await withProgress(io, Date.now() + BROWSER_LOGIN_TIMEOUT_MS, (progress, timeout) =>
+			loginWithBrowser({
+				endpoints: { ...endpoints, authorization_endpoint, issuer },
+				clientId,
+				scope: cmd.scope,
+				dpop,
+				env: io.env,
+				say,
+				warn: progress.log,
+				waiting: () => progress.setStage('waiting for you to approve in the browser'),
+				timeout
+			})
+		);
+		if (browser.kind === 'fallback') warn(`${browser.reason}; logging in with a one-time code instead.`);
+		else outcome = browser;
 	}
-	// Measure the expiry from when we received the code (RFC 8628 §3.2 expires_in is relative).
-	const deadline = Date.now() + device.expires_in * 1000;
-
-	showInstructions(device, cmd.qr && io.stdout.isTTY === true, say);
-
-	const progress = createProgress(io.stderr, deadline);
-	// Ctrl-C while the live line is up: leave the terminal tidy.
-	const onInterrupt = () => {
-		progress.stop();
-		warn('Cancelled.');
-		process.exit(130);
-	};
-	process.once('SIGINT', onInterrupt);
-	let outcome: PollOutcome;
-	try {
-		outcome = await pollUntilDone(endpoints.token_endpoint, clientId, device, dpop, deadline, progress);
-	} finally {
-		progress.stop();
-		process.off('SIGINT', onInterrupt);
-	}
-
+	outcome ??= await deviceLogin(cmd, endpoints, dpop, io);
+	if (outcome.kind === 'not-started') return 1;
 	if (outcome.kind !== 'success') {
 		warn(failureMessage(outcome, loginHint(server, clientId)));
 		return 1;
@@ -216,6 +221,50 @@ async function login(cmd: Extract<Command, { kind: 'login' }>, io: Io): Promise<
 		warn(`warning: could not read who the tokens belong to: ${describeFailure(e)}`);
 	}
 	return 0;
+}
+
+/** RFC 8628: a code for the person to enter in a browser on any device, and polls until they decide. */
+async function deviceLogin(
+	cmd: Extract<Command, { kind: 'login' }>,
+	endpoints: Endpoints,
+	dpop: DpopKey,
+	io: Io
+): Promise<PollOutcome | { kind: 'not-started' }> {
+	const say = (line: string) => io.stdout.write(line + '\n');
+	let device: DeviceAuthorization;
+	try {
+		device = await requestDeviceCode(endpoints.device_authorization_endpoint, cmd.clientId, cmd.scope, dpop);
+	} catch (e) {
+		io.stderr.write(`Could not start a login at ${cmd.server}: ${describeFailure(e)}\n`);
+		return { kind: 'not-started' };
+	}
+	// Measure the expiry from when we received the code (RFC 8628 §3.2 expires_in is relative).
+	const deadline = Date.now() + device.expires_in * 1000;
+	showInstructions(device, cmd.qr && io.stdout.isTTY === true, say);
+	return withProgress(io, deadline, (progress) => pollUntilDone(endpoints.token_endpoint, cmd.clientId, device, dpop, deadline, progress));
+}
+
+/**
+ * Runs `wait` with a live line until `deadline` (`timeout` resolves then), which shows once `wait`
+ * sets its first stage; Ctrl-C while it is up leaves the terminal tidy.
+ */
+async function withProgress<T>(io: Io, deadline: number, wait: (progress: Progress, timeout: Promise<void>) => Promise<T>): Promise<T> {
+	const progress = createProgress(io.stderr, deadline);
+	const onInterrupt = () => {
+		progress.stop();
+		io.stderr.write('Cancelled.\n');
+		process.exit(130);
+	};
+	process.once('SIGINT', onInterrupt);
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+	try {
+		return await wait(progress, timeout);
+	} finally {
+		clearTimeout(timer);
+		progress.stop();
+		process.off('SIGINT', onInterrupt);
+	}
 }
 
 /** RFC 8414 discovery; prints why and returns undefined when the server cannot be reached. */

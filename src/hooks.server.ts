@@ -14,6 +14,7 @@ import { startSweeper } from '#lib/server/ops/sweeper.ts';
 import { randomUUID } from 'node:crypto';
 import { CLOSE_KEY, handToServer } from '#lib/server/core/server-hooks.ts';
 import { registerFastPath } from '#lib/server/oauth/fast-path.ts';
+import { AUTHORIZATION_PATH } from '#lib/server/oauth/endpoints.ts';
 import { declareClientsFile } from '#lib/server/oauth/client-registry.ts';
 import { enableMetrics } from '#lib/server/core/metrics.ts';
 import { responseHeaders } from '#lib/server/core/headers.ts';
@@ -90,7 +91,8 @@ async function startDevIdentityProvider(config: Config) {
 	console.warn(`doorcode: DEV_IDP=1: development sign-in at ${idp.orcid.baseUrl} (ORCID) and ${idp.clerk.baseUrl} (Clerk)`);
 }
 
-const isApiPath = (path: string) => path.startsWith('/oauth/') || path.startsWith('/.well-known/');
+/** The JSON API; /oauth/authorize is a page (the consent page), with sessions, form checks and HTML errors. */
+const isApiPath = (path: string) => (path.startsWith('/oauth/') && path !== AUTHORIZATION_PATH) || path.startsWith('/.well-known/');
 /** Kubernetes' and load balancers' probes and Prometheus: no session, no request log line (they come every few seconds). */
 const isProbePath = (path: string) => path === '/healthz' || path === '/readyz' || path === '/metrics';
 

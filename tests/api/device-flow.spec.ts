@@ -133,7 +133,7 @@ test.describe('token polling', () => {
 			status: 400,
 			body: {
 				error: 'unsupported_grant_type',
-				error_description: 'This server supports grant_type urn:ietf:params:oauth:grant-type:device_code and refresh_token.'
+				error_description: 'This server supports grant_type urn:ietf:params:oauth:grant-type:device_code, authorization_code and refresh_token.'
 			}
 		});
 		const missing = await form(server, '/oauth/token', { grant_type: DEVICE_GRANT, client_id: 'demo-cli' });

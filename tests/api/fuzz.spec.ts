@@ -447,7 +447,26 @@ function expectPageAnswer(request: HostileRequest, answer: Answer) {
 	}
 }
 
-const FORM_ACTIONS = ['/device', '/device/confirm?/approve', '/device/confirm?/deny', '/admin?/find', '/account?/createToken', '/account?/revoke'];
+/** A well-formed authorization request, so fuzzed parameters after it reach the consent page's own checks. */
+const AUTHORIZE = `/oauth/authorize?${new URLSearchParams({
+	response_type: 'code',
+	client_id: 'demo-cli',
+	redirect_uri: 'http://127.0.0.1:9/callback',
+	state: 'fuzz',
+	code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+	code_challenge_method: 'S256'
+})}`;
+
+const FORM_ACTIONS = [
+	'/device',
+	'/device/confirm?/approve',
+	'/device/confirm?/deny',
+	'/admin?/find',
+	'/account?/createToken',
+	'/account?/revoke',
+	`${AUTHORIZE}&/approve`,
+	`${AUTHORIZE}&/deny`
+];
 
 for (const action of FORM_ACTIONS) {
 	test(`POST ${action} answers random same-origin form posts, signed in or not, without a 5xx, a stack trace or unescaped input`, async () => {

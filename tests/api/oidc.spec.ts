@@ -24,7 +24,7 @@ test('OpenID discovery names the JWK Set, the signing algorithm, openid and the 
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: ['RS256'],
 		claims_supported: expect.arrayContaining(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']),
-		response_types_supported: []
+		response_types_supported: ['code']
 	});
 	expect(openid.scopes_supported).toContain('openid');
 	const oauth = await (await fetch(`${server.origin}/.well-known/oauth-authorization-server`)).json();

@@ -13,7 +13,7 @@ test('metadata lists revocation, introspection and userinfo endpoints and the au
 		revocation_endpoint: `${server.origin}/oauth/revoke`,
 		introspection_endpoint: `${server.origin}/oauth/introspect`,
 		userinfo_endpoint: `${server.origin}/oauth/userinfo`,
-		grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+		grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token'],
 		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post']
 	});
 });

@@ -1,18 +1,22 @@
 import { expect, test } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { form } from '../support/oauth.ts';
-import { signInAndDecide } from '../support/pages.ts';
+import { authorizeInBrowser, signInAndDecide } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
 
 const server = SERVERS.main;
 
-/** Runs the reference CLI as a person would (`npm run login -- …` runs this same file). */
-function runCli(args: string[], configHome: string) {
+/**
+ * Runs the reference CLI as a person would (`npm run login -- …` runs this same file), by default
+ * on a machine without a display, where it logs in with a one-time code; `env` may give it one.
+ */
+function runCli(args: string[], configHome: string, env: Record<string, string> = {}) {
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['DISPLAY', 'WAYLAND_DISPLAY', 'BROWSER'].includes(name)));
 	const child = spawn(process.execPath, ['cli/login.ts', ...args], {
-		env: { ...process.env, XDG_CONFIG_HOME: configHome },
+		env: { ...inherited, XDG_CONFIG_HOME: configHome, ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let stdout = '';
@@ -115,4 +119,69 @@ test('the reference CLI refreshes by itself across an expired access token, even
 	const whoamiAfter = runCli(['whoami', '--server', server.origin], configHome);
 	expect(await whoamiAfter.exited).toBe(1);
 	expect(whoamiAfter.errors()).toContain('Not logged in');
+});
+
+/** A stand-in for the person's browser ($BROWSER): it writes down the URL it was asked to open, for the test to open in Chromium. */
+function browserStandIn(folder: string) {
+	const opened = join(folder, 'opened-urls');
+	const script = join(folder, 'open-browser.sh');
+	writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${opened}'\n`, { mode: 0o755 });
+	const url = async () => {
+		await expect.poll(() => existsSync(opened) && readFileSync(opened, 'utf8').trim() !== '', { timeout: 15_000 }).toBe(true);
+		return readFileSync(opened, 'utf8').trim();
+	};
+	return { script, url };
+}
+
+test('with a display, the reference CLI logs in through the browser on its own machine (loopback redirect, PKCE, DPoP), and whoami, refresh and logout work', async ({
+	page
+}) => {
+	const configHome = mkdtempSync(join(tmpdir(), 'doorcode-cli-'));
+	const browser = browserStandIn(configHome);
+	const cli = runCli(['--server', server.origin, '--client', 'oidc-cli'], configHome, { DISPLAY: ':0', BROWSER: browser.script });
+	const opened = new URL(await browser.url());
+	expect(`${opened.origin}${opened.pathname}`).toBe(`${server.origin}/oauth/authorize`);
+	expect(opened.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+	expect(opened.searchParams.get('code_challenge_method')).toBe('S256');
+	expect(opened.searchParams.get('dpop_jkt')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+	// The URL is printed too, on a line of its own, for when no browser opens.
+	expect(cli.output().split('\n')).toContain(opened.href);
+
+	await authorizeInBrowser(page, opened.href, { clientName: 'OIDC CLI' });
+	await expect(page.getByText('Signed in. You can close this tab and return to your terminal.')).toBeVisible();
+	expect(await cli.exited).toBe(0);
+	expect(cli.output()).toContain('Logged in as Josiah Carberry');
+
+	const credentialsFile = join(configHome, 'doorcode', 'credentials.json');
+	expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);
+	const stored = () => JSON.parse(readFileSync(credentialsFile, 'utf8')).servers[server.origin];
+	const first = stored();
+	expect(first).toMatchObject({ client_id: 'oidc-cli', token_type: 'DPoP', dpop_key: { kty: 'EC', crv: 'P-256' } });
+	// Bound to the key: the access token alone is refused.
+	expect((await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${first.access_token}` } })).status).toBe(401);
+
+	writeFileSync(credentialsFile, JSON.stringify({ servers: { [server.origin]: { ...first, expires_at: Date.now() - 1000 } } }), { mode: 0o600 });
+	const whoami = runCli(['whoami', '--server', server.origin], configHome);
+	expect(await whoami.exited).toBe(0);
+	expect(whoami.output()).toContain('Logged in as Josiah Carberry');
+	expect(stored().refresh_token).not.toBe(first.refresh_token);
+
+	const out = runCli(['logout', '--server', server.origin], configHome);
+	expect(await out.exited).toBe(0);
+	expect(out.output()).toBe(`Logged out of ${server.origin}\n`);
+});
+
+test('over SSH, or with --device, the reference CLI logs in with a one-time code although a display is there', async () => {
+	for (const [args, env] of [
+		[[], { DISPLAY: ':0', SSH_CONNECTION: '192.0.2.9 50000 192.0.2.1 22' }],
+		[['--device'], { DISPLAY: ':0' }]
+	] as [string[], Record<string, string>][]) {
+		const configHome = mkdtempSync(join(tmpdir(), 'doorcode-cli-'));
+		const browser = browserStandIn(configHome);
+		const cli = runCli(['--server', server.origin, '--no-qr', ...args], configHome, { ...env, BROWSER: browser.script });
+		await waitForLine(cli.output, /^[A-Z]{4}-[A-Z]{4}$/);
+		cli.child.kill('SIGINT');
+		await cli.exited;
+		expect(existsSync(join(configHome, 'opened-urls'))).toBe(false);
+	}
 });

@@ -93,3 +93,41 @@ export async function signInAndDecide(
 	if (decision === 'approve') await confirm.approve();
 	else await confirm.deny();
 }
+
+/** The authorization code flow's consent page (/oauth/authorize). */
+export class ConsentPage {
+	constructor(private readonly page: Page) {}
+
+	async expectClient(clientName: string) {
+		await expect(this.page).toHaveURL(/\/oauth\/authorize\?/);
+		await expect(this.page.getByRole('heading', { name: `Sign in to ${clientName}?` })).toBeVisible();
+	}
+
+	async approve() {
+		await this.page.getByRole('button', { name: 'Approve' }).click();
+	}
+
+	async deny() {
+		await this.page.getByRole('button', { name: 'Deny' }).click();
+	}
+}
+
+/**
+ * The browser side of the authorization code flow: open the authorization request, sign in at
+ * ORCID if needed, then approve or deny on the consent page.
+ */
+export async function authorizeInBrowser(
+	page: Page,
+	authorizationUrl: string,
+	{ clientName, decision = 'approve', signIn = true }: { clientName: string; decision?: 'approve' | 'deny'; signIn?: boolean }
+) {
+	await page.goto(authorizationUrl);
+	if (signIn) {
+		await new LoginPage(page).signInWith('ORCID');
+		await new DevIdentityProviderPage(page).signIn();
+	}
+	const consent = new ConsentPage(page);
+	await consent.expectClient(clientName);
+	if (decision === 'approve') await consent.approve();
+	else await consent.deny();
+}

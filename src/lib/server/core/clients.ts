@@ -86,12 +86,17 @@ export const CLIENT_KEYS = [
 	'allow'
 ];
 
-/** The development client that exists when no CLIENTS_FILE is given (SPEC). */
+/**
+ * The development client that exists when no CLIENTS_FILE is given (SPEC): the reference CLI's,
+ * so it may sign in both ways, through a browser on its own machine at a loopback port too.
+ */
 export const DEMO_CLIENT: Client = {
 	id: 'demo-cli',
 	name: 'Demo CLI',
 	type: 'public',
-	scopes: ['read', 'write']
+	scopes: ['read', 'write'],
+	grantTypes: [DEVICE_CODE_GRANT_TYPE, 'authorization_code', 'refresh_token'],
+	redirectUris: ['http://127.0.0.1/callback']
 };
 
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;

@@ -2,6 +2,7 @@ import { authenticateClient, DEVICE_CODE_GRANT_TYPE, mayUseGrant, type Client } 
 import { keyring, SIGNING_ALG } from './signing-keys';
 import { createDeviceAuthorization } from './device-authorizations';
 import { pollDeviceCode } from './device-grant';
+import { redeemAuthorizationCode } from './authorization-code-grant';
 import { deviceAuthorizationBinding, DPOP_SIGNING_ALGS, tokenRequestBinding, verifyDpopProof } from './dpop';
 import { invalidClient, invalidDpopProof, invalidRequest, ok, unauthorizedClient, unsupportedGrantType, type OAuthResult } from './errors';
 import { limited, type ApiLimit } from './limits';
@@ -17,6 +18,9 @@ import type { Config } from '../core/config';
  * The JSON API as plain functions from parsed fields to (status, JSON): no framework
  * types, so the hot path can be served from anywhere without rewriting it.
  */
+
+/** The grants the token endpoint serves; each client may use those its grant_types name. */
+const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'authorization_code', 'refresh_token'];
 
 /** Where each endpoint of the JSON API is, under ORIGIN: the metadata names them, and DPoP proofs (their htu). */
 const PATHS = {
@@ -38,6 +42,7 @@ export function authorizationServerMetadata({ config, clients }: Services): OAut
 function serverMetadata({ origin, registrationToken }: Config, clients: Client[]) {
 	return {
 		issuer: origin,
+		authorization_endpoint: `${origin}${AUTHORIZATION_PATH}`,
 		device_authorization_endpoint: `${origin}${PATHS.deviceAuthorization}`,
 		token_endpoint: `${origin}${PATHS.token}`,
 		userinfo_endpoint: `${origin}${PATHS.userinfo}`,
@@ -46,8 +51,11 @@ function serverMetadata({ origin, registrationToken }: Config, clients: Client[]
 		jwks_uri: `${origin}${JWKS_PATH}`,
 		// RFC 8414 §2: named only while registration is open (REGISTRATION_TOKEN).
 		...(registrationToken === null ? {} : { registration_endpoint: `${origin}${REGISTRATION_PATH}` }),
-		grant_types_supported: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
-		response_types_supported: [],
+		grant_types_supported: GRANT_TYPES,
+		response_types_supported: ['code'],
+		code_challenge_methods_supported: ['S256'],
+		// RFC 9207: every answer at a redirect_uri names this issuer.
+		authorization_response_iss_parameter_supported: true,
 		token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
 		introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -56,6 +64,9 @@ function serverMetadata({ origin, registrationToken }: Config, clients: Client[]
 		service_documentation: `${origin}/`
 	};
 }
+
+/** Where the authorization code flow starts: the consent page (src/routes/oauth/authorize). */
+export const AUTHORIZATION_PATH = '/oauth/authorize';
 
 /** Where the JWK Set is served. */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -66,7 +77,7 @@ export function openidConfiguration({ config, clients }: Services): OAuthResult 
 		...serverMetadata(config, clients.enabled()),
 		subject_types_supported: ['public'],
 		id_token_signing_alg_values_supported: [SIGNING_ALG],
-		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'name', 'email', 'email_verified', 'act']
+		claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'name', 'email', 'email_verified', 'act']
 	});
 }
 
@@ -114,9 +125,7 @@ export async function deviceAuthorizationEndpoint(services: Services, params: Pa
 	return createDeviceAuthorization(services, client.client, params.get('scope'), binding.jkt, context, config.rateLimits ? [perIp, perClient] : []);
 }
 
-const GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, 'refresh_token'];
-
-/** POST /oauth/token: the device code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6), each with or without a DPoP proof (RFC 9449 §5). */
+/** POST /oauth/token: the device code grant (RFC 8628 §3.4), the authorization code grant (RFC 6749 §4.1.3) and refresh (RFC 6749 §6), each with or without a DPoP proof (RFC 9449 §5). */
 export async function tokenEndpoint(services: Services, params: Params, context: RequestContext): Promise<OAuthResult> {
 	// Per code, slow_down paces a client; this per-IP ceiling stops a flood of codes.
 	const ceiling = await limited(
@@ -128,7 +137,7 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	const grantType = params.get('grant_type');
 	if (!grantType) return invalidRequest('grant_type is required.');
 	if (!GRANT_TYPES.includes(grantType)) {
-		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.join(' and ')}.`);
+		return unsupportedGrantType(`This server supports grant_type ${GRANT_TYPES.slice(0, -1).join(', ')} and ${GRANT_TYPES.at(-1)}.`);
 	}
 	const client = authenticate(services, params, context);
 	if (!client.ok) return client.error;
@@ -137,6 +146,10 @@ export async function tokenEndpoint(services: Services, params: Params, context:
 	const binding = await tokenRequestBinding(services, client.client, context, endpointUrl(services, PATHS.token));
 	if (!binding.ok) return binding.error;
 	if (grantType === 'refresh_token') return refreshTokens(services, client.client, params.get('refresh_token'), binding.jkt, context);
+	if (grantType === 'authorization_code') {
+		const exchange = { code: params.get('code'), redirectUri: params.get('redirect_uri'), codeVerifier: params.get('code_verifier') };
+		return redeemAuthorizationCode(services, client.client, exchange, binding.jkt, context);
+	}
 	return pollDeviceCode(services, client.client, params.get('device_code'), binding.jkt, context);
 }
 

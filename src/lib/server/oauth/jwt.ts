@@ -15,6 +15,8 @@ export interface TokenSubject {
 	authTime: number | null;
 	/** The admin who approved on the owner's behalf: the owner never signed in for this grant. */
 	actor: string | null;
+	/** OpenID Connect's nonce from the authorization request, which its ID token repeats (Core §3.1.3.7). */
+	nonce?: string;
 }
 
 /** What a token says about its owner, as far as `scope` releases it (OIDC Core §5.4). */
@@ -83,6 +85,7 @@ export async function signIdToken(services: Services, client: Client, subject: T
 	const { signer } = await keyring(services, now);
 	return new SignJWT({
 		...(subject.authTime !== null && subject.actor === null ? { auth_time: wholeSecondsOf(subject.authTime) } : {}),
+		...(subject.nonce !== undefined ? { nonce: subject.nonce } : {}),
 		...releasedClaims(subject, subject.scope)
 	})
 		.setProtectedHeader({ alg: SIGNING_ALG, kid: signer.kid, typ: 'JWT' })

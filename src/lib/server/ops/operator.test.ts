@@ -99,7 +99,10 @@ describe('the operator command', () => {
 		expect((await run(['backup'])).status).toBe(2);
 		// The database, its WAL and the backup hold the signing keys: their owner's alone, whatever the umask.
 		for (const file of [join(folder, 'doorcode.db'), copy]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
-		expect(await run(['sweep'])).toMatchObject({ status: 0, out: 'swept: 0 device authorizations, 0 tokens, 0 sessions, 0 address blocks, 0 DPoP proofs' });
+		expect(await run(['sweep'])).toMatchObject({
+			status: 0,
+			out: 'swept: 0 device authorizations, 0 authorization codes, 0 tokens, 0 sessions, 0 address blocks, 0 DPoP proofs'
+		});
 	});
 
 	it('on PostgreSQL, migrate applies the migrations and backup says to use pg_dump', async () => {

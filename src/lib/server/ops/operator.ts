@@ -65,7 +65,7 @@ export async function runOperatorCommand(
 			return withDatabase(config, io, async (services) => {
 				const report = await sweep(services, Date.now(), { restFactor: 0, minRestMs: 0 });
 				io.out(
-					`swept: ${report.deviceAuthorizations} device authorizations, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks, ${report.dpopProofs} DPoP proofs`
+					`swept: ${report.deviceAuthorizations} device authorizations, ${report.authorizationCodes} authorization codes, ${report.tokens} tokens, ${report.sessions} sessions, ${report.blocks} address blocks, ${report.dpopProofs} DPoP proofs`
 				);
 				return 0;
 			});

@@ -24,6 +24,7 @@ export const SWEEP_PACE: SweepPace = { restFactor: 9, minRestMs: 400 };
 
 export interface SweepReport {
 	deviceAuthorizations: number;
+	authorizationCodes: number;
 	tokens: number;
 	sessions: number;
 	blocks: number;
@@ -33,7 +34,7 @@ export interface SweepReport {
 /**
  * Deletes expired device authorizations (whatever their status: denied and consumed
  * rows are kept until expiry so a late poll still gets access_denied or invalid_grant),
- * expired tokens and sessions, ended address blocks and DPoP proofs past their window, in batches, yielding to the event loop between batches.
+ * expired authorization codes (a redeemed one likewise), expired tokens and sessions, ended address blocks and DPoP proofs past their window, in batches, yielding to the event loop between batches.
  * Device authorizations go oldest first: if the oldest SWEEP_BATCH rows are all still live
  * (possible only after DEVICE_CODE_TTL was lowered), expired rows behind them wait until
  * those expire, a day at most; an expired code is refused all the same meanwhile.
@@ -43,9 +44,10 @@ export async function sweep({ store, limiter }: Services, at = now(), pace: Swee
 	// A handful of rows at most: retired keys lose their private halves, unpublished ones go.
 	await store.eraseRetiredPrivateKeys(at - ERASE_AFTER_RETIRED_MS);
 	await store.deleteExpiredSigningKeys(at);
-	const report: SweepReport = { deviceAuthorizations: 0, tokens: 0, sessions: 0, blocks: 0, dpopProofs: 0 };
+	const report: SweepReport = { deviceAuthorizations: 0, authorizationCodes: 0, tokens: 0, sessions: 0, blocks: 0, dpopProofs: 0 };
 	const steps: [keyof SweepReport, (now: number, limit: number) => Promise<number>][] = [
 		['deviceAuthorizations', store.deleteExpiredDeviceAuthorizations],
+		['authorizationCodes', store.deleteExpiredAuthorizationCodes],
 		['tokens', store.deleteExpiredTokens],
 		['sessions', store.deleteExpiredSessions],
 		['blocks', store.deleteExpiredBlocks],

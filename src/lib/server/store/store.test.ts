@@ -210,6 +210,75 @@ describe(`the store contract on ${engine}`, () => {
 		expect(await store.findPickup(code.userCode, (await owner()).id)).toMatchObject({ status: 'consumed', pickupIp: '192.0.2.5' });
 	});
 
+	const newAuthorizationCode = async (tag: string, createdAt = T0) => {
+		const person = await owner();
+		const codeHash = hashSecret(`code-${tag}`);
+		await store.insertAuthorizationCode({
+			codeHash,
+			clientId: 'demo-cli',
+			redirectUri: 'http://127.0.0.1:49152/callback',
+			codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+			scope: 'openid read',
+			nonce: `nonce-${tag}`,
+			dpopJkt: null,
+			ownerId: person.id,
+			approverIp: '192.0.2.7',
+			createdAt,
+			expiresAt: createdAt + 60_000
+		});
+		return codeHash;
+	};
+
+	it('an authorization code is found by its hash with its owner, redeemed exactly once with its grant and tokens, and then names that grant', async () => {
+		const codeHash = await newAuthorizationCode('once');
+		const found = await store.findAuthorizationCode(codeHash);
+		expect(found).toEqual({
+			id: expect.any(Number),
+			clientId: 'demo-cli',
+			redirectUri: 'http://127.0.0.1:49152/callback',
+			codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+			scope: 'openid read',
+			nonce: 'nonce-once',
+			dpopJkt: null,
+			createdAt: T0,
+			expiresAt: T0 + 60_000,
+			consumedAt: null,
+			grantId: null,
+			sub: 'orcid:0000-0002-1825-0097',
+			name: 'Josiah Carberry',
+			email: null
+		});
+		expect(await store.findAuthorizationCode(hashSecret('code-unknown'))).toBeUndefined();
+		const attempts = await Promise.all([1, 2, 3, 4].map((i) => store.redeemAuthorizationCode(found!.id, tokenPair(`code-${i}`), '192.0.2.8', T0 + 1_000)));
+		const winners = attempts.filter((attempt) => attempt !== undefined);
+		expect(winners).toEqual([{ grantId: expect.any(Number), ownerSub: 'orcid:0000-0002-1825-0097' }]);
+		const winner = attempts.findIndex((attempt) => attempt !== undefined) + 1;
+		expect(await store.findActiveAccessToken(hashSecret(`access-code-${winner}`), T0 + 2_000)).toMatchObject({
+			grantId: winners[0]!.grantId,
+			sub: 'orcid:0000-0002-1825-0097',
+			scope: 'openid read',
+			clientId: 'demo-cli'
+		});
+		expect(await store.findTokenState(hashSecret(`refresh-code-${winner}`))).toMatchObject({ grantId: winners[0]!.grantId, authTime: T0 });
+		expect(await store.findAuthorizationCode(codeHash)).toMatchObject({ consumedAt: T0 + 1_000, grantId: winners[0]!.grantId });
+		const [grant] = await store.listActiveGrants((await owner()).id, 'device', T0 + 2_000);
+		expect(grant).toMatchObject({ id: winners[0]!.grantId, clientId: 'demo-cli', requesterIp: '192.0.2.7', pickupIp: '192.0.2.8' });
+	});
+
+	it('an authorization code past its 60 seconds is not redeemed, and the sweeper deletes it, redeemed or not', async () => {
+		const expired = await newAuthorizationCode('late');
+		const redeemed = await newAuthorizationCode('redeemed');
+		const live = await newAuthorizationCode('live', T0 + 30_000);
+		expect(await store.redeemAuthorizationCode((await store.findAuthorizationCode(expired))!.id, tokenPair('late'), null, T0 + 60_000)).toBeUndefined();
+		expect(await store.redeemAuthorizationCode((await store.findAuthorizationCode(redeemed))!.id, tokenPair('redeemed'), null, T0 + 1_000)).toBeDefined();
+		expect(await store.deleteExpiredAuthorizationCodes(T0 + 59_999, 10)).toBe(0);
+		expect(await store.deleteExpiredAuthorizationCodes(T0 + 60_000, 1)).toBe(1);
+		expect(await store.deleteExpiredAuthorizationCodes(T0 + 60_000, 10)).toBe(1);
+		expect(await store.findAuthorizationCode(expired)).toBeUndefined();
+		expect(await store.findAuthorizationCode(redeemed)).toBeUndefined();
+		expect(await store.findAuthorizationCode(live)).toBeDefined();
+	});
+
 	it('a refresh token rotates once; presented again it revokes its grant; unknown ones are refused', async () => {
 		const code = await newCode();
 		const row = await approved(code.userCode);

@@ -1,6 +1,7 @@
 import type { Client, ClientManager } from '../core/clients';
 import type { Limiter } from '../core/rate-limit';
 import type { AuditEntry, AuditRecord } from './audit';
+import type { AuthorizationCode, CodeRedemption, NewAuthorizationCode } from './authorization-codes';
 import type { ClientChange, ClientDeclaration, ClientRegistration, StoredClient } from './clients';
 import type {
 	Approval,
@@ -25,12 +26,13 @@ import type { StoredSigningKey } from './signing-keys';
  * for what it does; each engine (sqlite/: one process, one file; postgres/: any number of
  * instances) owns all of its SQL and makes every method atomic by itself, so no domain
  * code ever runs between BEGIN and COMMIT. What it reads comes back as the domain objects of
- * people.ts, clients.ts, device-authorizations.ts, grants.ts, signing-keys.ts and audit.ts, camelCase, each
+ * people.ts, clients.ts, device-authorizations.ts, authorization-codes.ts, grants.ts, signing-keys.ts and audit.ts, camelCase, each
  * engine mapping its columns to them; constraint errors come back as typed results, never as an
  * engine's exception.
  */
 
 export * from './audit';
+export * from './authorization-codes';
 export * from './clients';
 export * from './device-authorizations';
 export * from './grants';
@@ -136,6 +138,17 @@ export interface Store {
 	/** The live grant an approval became once its CLI collected the tokens (any owner's when ownerId is null). */
 	findCollectedGrant(approvalId: number, ownerId: number | null): Promise<number | undefined>;
 
+	// Authorization codes (RFC 6749 §4.1 with PKCE): single use, redeemed in one transaction.
+	/** A code the person approved at /oauth/authorize, by its hash. */
+	insertAuthorizationCode(code: NewAuthorizationCode): Promise<void>;
+	/** The code with this hash and its owner, redeemed or expired or not (a replayed code names the grant it gave). */
+	findAuthorizationCode(codeHash: Buffer): Promise<AuthorizationCode | undefined>;
+	/**
+	 * Marks a live, unredeemed code redeemed and makes its grant and first tokens, all at once:
+	 * of any number of concurrent token requests exactly one gets a redemption; the others undefined.
+	 */
+	redeemAuthorizationCode(codeId: number, tokens: NewTokenPair, pickupIp: string | null, now: number): Promise<CodeRedemption | undefined>;
+
 	// Addresses (addressKey: an IPv6 /64) refused new codes after "I didn't start this".
 	/** Refuses new codes from a network until `until` (the later of two blocks wins). */
 	blockAddress(network: string, until: number, reason: string): Promise<void>;
@@ -198,6 +211,8 @@ export interface Store {
 	deleteExpiredSessions(now: number, limit: number): Promise<number>;
 	/** Address blocks that have ended. */
 	deleteExpiredBlocks(now: number, limit: number): Promise<number>;
+	/** Authorization codes past their expiry, redeemed or not. */
+	deleteExpiredAuthorizationCodes(now: number, limit: number): Promise<number>;
 	/** DPoP proofs whose iat is no longer accepted, so their jti need not be remembered. */
 	deleteExpiredDpopProofs(now: number, limit: number): Promise<number>;
 }

@@ -1,6 +1,7 @@
 import type { Database, Store } from '../store';
 import { approvals } from './approvals';
 import { audit } from './audit';
+import { authorizationCodes } from './authorization-codes';
 import { clients } from './clients';
 import { connection, DEFAULT_POOL_SIZE, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
@@ -39,6 +40,7 @@ export async function openPostgresStore({ url, poolSize = DEFAULT_POOL_SIZE }: P
 		...deviceAuthorizations(db),
 		...polls(db),
 		...approvals(db),
+		...authorizationCodes(db),
 		...grants(db),
 		...dpopProofs(db),
 		...signingKeys(db),

@@ -3,7 +3,12 @@ import { run, type Connection } from './connection';
 
 type Sweeps = Pick<
 	Store,
-	'deleteExpiredDeviceAuthorizations' | 'deleteExpiredTokens' | 'deleteExpiredSessions' | 'deleteExpiredBlocks' | 'deleteExpiredDpopProofs'
+	| 'deleteExpiredDeviceAuthorizations'
+	| 'deleteExpiredTokens'
+	| 'deleteExpiredSessions'
+	| 'deleteExpiredBlocks'
+	| 'deleteExpiredAuthorizationCodes'
+	| 'deleteExpiredDpopProofs'
 >;
 
 /** Sweeping: each deletes at most `limit` expired rows and says how many it deleted. */
@@ -23,6 +28,7 @@ export function sweeps({ pool }: Connection): Sweeps {
 		deleteExpiredTokens: (now, limit) => sweepBatch('sweepTokens', 'tokens', 'token_hash', 'expires_at', now, limit),
 		deleteExpiredSessions: (now, limit) => sweepBatch('sweepSessions', 'sessions', 'token_hash', 'expires_at', now, limit),
 		deleteExpiredBlocks: (now, limit) => sweepBatch('sweepBlocks', 'blocked_addresses', 'ip', 'until', now, limit),
+		deleteExpiredAuthorizationCodes: (now, limit) => sweepBatch('sweepAuthorizationCodes', 'authorization_codes', 'id', 'expires_at', now, limit),
 		deleteExpiredDpopProofs: (now, limit) => sweepBatch('sweepDpopProofs', 'dpop_proofs', 'proof_hash', 'expires_at', now, limit)
 	};
 }

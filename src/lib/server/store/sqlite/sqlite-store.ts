@@ -2,6 +2,7 @@ import { MemoryLimiter } from '../../core/rate-limit';
 import type { Database, Store } from '../store';
 import { approvals } from './approvals';
 import { audit } from './audit';
+import { authorizationCodes } from './authorization-codes';
 import { clients } from './clients';
 import { connection, openConnection } from './connection';
 import { deviceAuthorizations } from './device-authorizations';
@@ -33,6 +34,7 @@ export async function openSqliteStore(path: string): Promise<Database> {
 		...deviceAuthorizations(db, limiter),
 		...polls(db),
 		...approvals(db, writes),
+		...authorizationCodes(db, writes),
 		...grants(db, writes),
 		...dpopProofs(db),
 		...signingKeys(db),

@@ -26,10 +26,23 @@ export function sweeps(db: Connection) {
 	);
 	const deleteExpiredBlocks: Store['deleteExpiredBlocks'] = async (now, limit) => expiredBlocksDelete.run(now, limit).changes;
 
+	const expiredAuthorizationCodesDelete = db.prepare<[number, number]>(
+		`DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes WHERE expires_at <= ? LIMIT ?)`
+	);
+	const deleteExpiredAuthorizationCodes: Store['deleteExpiredAuthorizationCodes'] = async (now, limit) =>
+		expiredAuthorizationCodesDelete.run(now, limit).changes;
+
 	const expiredProofsDelete = db.prepare<[number, number]>(
 		`DELETE FROM dpop_proofs WHERE proof_hash IN (SELECT proof_hash FROM dpop_proofs WHERE expires_at <= ? LIMIT ?)`
 	);
 	const deleteExpiredDpopProofs: Store['deleteExpiredDpopProofs'] = async (now, limit) => expiredProofsDelete.run(now, limit).changes;
 
-	return { deleteExpiredDeviceAuthorizations, deleteExpiredTokens, deleteExpiredSessions, deleteExpiredBlocks, deleteExpiredDpopProofs };
+	return {
+		deleteExpiredDeviceAuthorizations,
+		deleteExpiredTokens,
+		deleteExpiredSessions,
+		deleteExpiredBlocks,
+		deleteExpiredAuthorizationCodes,
+		deleteExpiredDpopProofs
+	};
 }

@@ -1,0 +1,36 @@
+import { expect, test } from '@playwright/test';
+import { createHash, randomBytes } from 'node:crypto';
+import { loopbackRedirect } from '../support/loopback.ts';
+import { form } from '../support/oauth.ts';
+import { authorizeInBrowser } from '../support/pages.ts';
+import { SERVERS } from '../support/servers.ts';
+
+test('with JavaScript off, signing in and approving on the consent page sends the code to the loopback redirect, and it gives tokens', async ({ page }) => {
+	const server = SERVERS.main;
+	const callback = await loopbackRedirect();
+	try {
+		const verifier = randomBytes(32).toString('base64url');
+		const query = new URLSearchParams({
+			response_type: 'code',
+			client_id: 'demo-cli',
+			redirect_uri: callback.redirectUri,
+			state: 'no-js',
+			code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+			code_challenge_method: 'S256'
+		});
+		await authorizeInBrowser(page, `/oauth/authorize?${query}`, { clientName: 'Demo CLI' });
+		const answer = await callback.answered;
+		await expect(page).toHaveURL(answer.href);
+		expect(answer.searchParams.get('state')).toBe('no-js');
+		const tokens = await form(server, '/oauth/token', {
+			grant_type: 'authorization_code',
+			code: answer.searchParams.get('code')!,
+			redirect_uri: callback.redirectUri,
+			code_verifier: verifier,
+			client_id: 'demo-cli'
+		});
+		expect(tokens).toMatchObject({ status: 200, body: { token_type: 'Bearer', scope: 'read write', sub: 'orcid:0000-0002-1825-0097' } });
+	} finally {
+		callback.close();
+	}
+});
