@@ -101,6 +101,8 @@ test.describe('a client with address_mismatch "refuse" (strict-cli)', () => {
 		await expect(page.getByRole('button', { name: 'Deny' })).toBeVisible();
 
 		// The Approve the page does not offer, forged into it: refused (403), the page says why again, the code still pending.
+		// After hydration: a re-render would drop the injected button.
+		await page.waitForLoadState('networkidle');
 		await page.evaluate(() => {
 			const forged = document.createElement('button');
 			forged.type = 'submit';

@@ -58,6 +58,8 @@ test('someone the rule refuses sees why, with no Approve; the code stays pending
 test('an Approve forged into the page by someone the rule refuses changes nothing and is refused with the same message', async ({ page }) => {
 	const code = await requestCode(server, { client_id: 'lab-cli' });
 	await openAsOrcidUser(page, code.user_code);
+	// After hydration: a re-render would drop the injected button.
+	await page.waitForLoadState('networkidle');
 	await page.evaluate(() => {
 		const form = document.querySelector('form.actions') as HTMLFormElement;
 		const forged = document.createElement('button');
