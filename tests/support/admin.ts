@@ -59,6 +59,7 @@ export class ClientsAdminPage {
 			await new DevIdentityProviderPage(this.page).signIn('Laure Haak');
 		}
 		await expect(this.page).toHaveURL(/\/admin\/clients$/);
+		await this.page.waitForLoadState('networkidle');
 	}
 
 	list() {
@@ -68,6 +69,8 @@ export class ClientsAdminPage {
 	/** The new-client form, filled with `settings` (by their labels) and sent. */
 	async create(settings: { id: string; name: string; type?: 'Public' | 'Confidential'; fields?: Record<string, string> }) {
 		await this.page.goto('/admin/clients/new');
+		// Let hydration finish, so what is typed is not reset under the test's fingers.
+		await this.page.waitForLoadState('networkidle');
 		await this.page.getByLabel('Client ID', { exact: true }).fill(settings.id);
 		await this.page.getByLabel('Name', { exact: true }).fill(settings.name);
 		if (settings.type) await this.page.getByRole('radio', { name: settings.type, exact: true }).check();
@@ -77,6 +80,7 @@ export class ClientsAdminPage {
 
 	async openClient(id: string) {
 		await this.page.goto(`/admin/clients/${encodeURIComponent(id)}`);
+		await this.page.waitForLoadState('networkidle');
 	}
 
 	/** The secret shown once after a create or a rotation. */
