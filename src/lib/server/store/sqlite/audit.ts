@@ -3,20 +3,8 @@ import type { Connection } from './connection';
 
 /** The audit log. */
 export function audit(db: Connection) {
-	const auditInsert = db.prepare<
-		[
-			{
-				at: number;
-				actor: string | null;
-				action: string;
-				userCode: string | null;
-				clientId: string | null;
-				subject: string | null;
-				ip: string | null;
-				detail: string | null;
-			}
-		]
-	>(
+	// The named parameters are an entry as the log keeps it, before it has an id.
+	const auditInsert = db.prepare<[Omit<AuditRecord, 'id'>]>(
 		`INSERT INTO audit_log (at, actor, action, user_code, client_id, subject, ip, detail)
 		 VALUES (:at, :actor, :action, :userCode, :clientId, :subject, :ip, :detail)`
 	);
