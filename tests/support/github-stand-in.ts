@@ -59,6 +59,8 @@ export interface GitHubStandIn {
 	/** The PROVIDERS_FILE entry for it; `scopes` when not GitHub's default. */
 	entry(name: string, scopes?: string[]): Record<string, unknown>;
 	setFault(fault: GitHubFault): void;
+	/** The `prompt` of each authorization request the browser opened, in order (null: none). */
+	promptsReceived(): (string | null)[];
 	/** A person on the authorize page, without a screen: Authorize as `login` (or Cancel); the callback's query. */
 	authorize(authorizationUrl: URL, login: string, action?: 'authorize' | 'cancel'): Promise<URLSearchParams>;
 	close(): Promise<void>;
@@ -83,6 +85,7 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 	const codes = new Map<string, Grant>();
 	const tokens = new Map<string, { user: GitHubTestUser; scopes: string[] }>();
 	let fault: GitHubFault = null;
+	const prompts: (string | null)[] = [];
 	let baseUrl = '';
 
 	const server = createServer((req, res) => {
@@ -111,7 +114,10 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 			for (const [key, value] of Object.entries({ ...fields, state })) to.searchParams.set(key, value);
 			res.writeHead(302, { Location: to.href }).end();
 		};
-		if (req.method !== 'POST') return page(res, 200, authorizePage(params));
+		if (req.method !== 'POST') {
+			prompts.push(params.get('prompt'));
+			return page(res, 200, authorizePage(params));
+		}
 		if (params.get('action') === 'cancel') {
 			return back({
 				error: 'access_denied',
@@ -241,6 +247,7 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 		setFault(next) {
 			fault = next;
 		},
+		promptsReceived: () => [...prompts],
 		async authorize(authorizationUrl, login, action = 'authorize') {
 			const form = new URLSearchParams(authorizationUrl.searchParams);
 			form.set('login', login);
