@@ -9,7 +9,8 @@ import { freePort, startServer, type SpawnedServer } from '../support/spawned-se
 import type { TestServer } from '../support/servers.ts';
 
 /**
- * PROVIDERS_FILE in Chromium: a real OpenID issuer (oidc-provider) found by discovery,
+ * PROVIDERS_FILE in Chromium: a real OpenID issuer (oidc-provider) found by discovery
+ * that remembers who signed in there,
  * a GitHub stand-in, and an issuer that is down from the start, beside the local
  * identity provider's ORCID and Clerk. Each worker runs its own doorcode and providers.
  */
@@ -25,7 +26,8 @@ test.beforeAll(async () => {
 	const name = `providers-${test.info().workerIndex}`;
 	const port = await freePort();
 	const origin = `http://localhost:${port}`;
-	acme = await startTestIssuer({ origin, id: 'acme' });
+	// As a real issuer, Acme keeps its session: the next sign-in there needs no page.
+	acme = await startTestIssuer({ origin, id: 'acme', remembersSignIn: true });
 	github = await startGitHubStandIn({ origin, id: 'github' });
 	const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
 	const file = `${ROOT}.e2e/${name}-providers.json`;
@@ -216,10 +218,44 @@ test("a client's allow by group admits the issuer's and GitHub's platform team, 
 	await expect(page.getByRole('heading', { name: 'This account may not approve Platform CLI' })).toBeVisible();
 	await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 	await page.getByRole('button', { name: 'Sign in with another account' }).click();
+	const promptsBefore = github.promptsReceived().length;
 	await new LoginPage(page).signInWith('GitHub');
 	await authorizeAtGitHub(page, GITHUB_USERS.octo);
+	expect(github.promptsReceived().slice(promptsBefore)).toEqual(['select_account']);
 	await new ConfirmPage(page).approve();
 	await expect(page).toHaveURL(/\/device\/success/);
 	const tokens = await collect(code.device_code, 'platform-cli');
 	expect(tokens.body.sub).toBe('github:583231');
+});
+
+test('someone the rule refuses signs in with another account at the same issuer: it asks who they are again instead of signing them straight back in', async ({
+	page
+}) => {
+	const code = await startDeviceLogin(page, { client_id: 'platform-cli' });
+	await new LoginPage(page).signInWith('Acme SSO');
+	await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.grace.name);
+	const confirm = new ConfirmPage(page);
+	await confirm.expectRefused('Platform CLI');
+
+	// Acme remembers Grace: a plain sign-in there brings her straight back, without its page.
+	await page.goto(`${server.origin}/login`);
+	await new LoginPage(page).signInWith('Acme SSO');
+	await expect(page).toHaveURL(`${server.origin}/account`);
+	await expect(page.getByTestId('signed-in-with')).toContainText('Signed in with Acme SSO as Grace Hopper');
+	await page.goto(`${server.origin}/device/confirm`);
+	await confirm.expectRefused('Platform CLI');
+
+	const authorizationRequest = page.waitForRequest((request) => request.url().startsWith(`${acme.issuer}/auth?`));
+	await confirm.signInWithAnotherAccount();
+	await expect(page).toHaveURL(/\/login\?return_to=%2Fdevice%2Fconfirm&another_account=1$/);
+	await expect(page.getByText('Choose the account to sign in with.')).toBeVisible();
+	await new LoginPage(page).signInWith('Acme SSO');
+	expect(new URL((await authorizationRequest).url()).searchParams.get('prompt')).toBe('login');
+	await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.ada.name);
+	await confirm.expectCode(code.user_code);
+	await expect(page.getByText('acme:ada-0001')).toBeVisible();
+	await confirm.approve();
+	await expect(page).toHaveURL(/\/device\/success/);
+	const tokens = await collect(code.device_code, 'platform-cli');
+	expect(tokens.body.sub).toBe('acme:ada-0001');
 });
