@@ -29,9 +29,9 @@ const API_HEADERS = { Accept: 'application/vnd.github+json', 'X-GitHub-Api-Versi
 const MAX_PAGES = 10;
 
 /**
- * Another account is asked for with `prompt=select_account`, which makes GitHub show its
- * account picker (with "Use a different account") even to someone it would otherwise
- * send straight back: GitHub takes no `prompt=login`.
+ * Another account is asked for with `prompt=select_account`, the one `prompt` GitHub
+ * documents: it shows its account picker even to someone it would otherwise send
+ * straight back.
  */
 export function startGitHubSignIn(config: Config, provider: GitHubProviderConfig, { anotherAccount }: StartOptions): SignInStart {
 	const prompt = anotherAccount ? 'select_account' : null;
