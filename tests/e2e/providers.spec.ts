@@ -30,7 +30,7 @@ test.beforeAll(async () => {
 	const origin = `http://localhost:${port}`;
 	// As a real issuer, Acme keeps its session: the next sign-in there needs no page.
 	acme = await startTestIssuer({ origin, id: 'acme', remembersSignIn: true });
-	github = await startGitHubStandIn({ origin, id: 'github' });
+	github = await startGitHubStandIn({ origin, id: 'github', remembersSignIn: true });
 	const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
 	const file = `${ROOT}.e2e/${name}-providers.json`;
 	writeFileSync(file, JSON.stringify({ providers: [acme.entry('Acme SSO'), github.entry('GitHub'), down] }));
@@ -228,10 +228,8 @@ test("a client's allow by group admits the issuer's and GitHub's platform team, 
 	await expect(page.getByRole('heading', { name: 'This account may not approve Platform CLI' })).toBeVisible();
 	await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
 	await page.getByRole('button', { name: 'Sign in with another account' }).click();
-	const promptsBefore = github.promptsReceived().length;
 	await new LoginPage(page).signInWith('GitHub');
 	await authorizeAtGitHub(page, GITHUB_USERS.octo);
-	expect(github.promptsReceived().slice(promptsBefore)).toEqual(['select_account']);
 	await new ConfirmPage(page).approve();
 	await expect(page).toHaveURL(/\/device\/success/);
 	const tokens = await collect(code.device_code, 'platform-cli');
@@ -275,6 +273,32 @@ test('someone the rule refuses signs in with another account at the same issuer:
 	await expect(page).toHaveURL(/\/device\/success/);
 	const tokens = await collect(code.device_code, 'platform-cli');
 	expect(tokens.body.sub).toBe('acme:ada-0001');
+});
+
+test('at GitHub, someone the rule refuses gets its account picker (prompt=select_account) instead of being signed straight back in', async ({ page }) => {
+	const code = await startDeviceLogin(page, { client_id: 'platform-cli' });
+	await new LoginPage(page).signInWith('GitHub');
+	await authorizeAtGitHub(page, GITHUB_USERS.mona);
+	const confirm = new ConfirmPage(page);
+	await confirm.expectRefused('Platform CLI');
+
+	// GitHub remembers Mona: a plain sign-in there brings her straight back, without its page.
+	await page.goto(`${server.origin}/login`);
+	await new LoginPage(page).signInWith('GitHub');
+	await expect(page).toHaveURL(`${server.origin}/account`);
+	await expect(page.getByTestId('signed-in-with')).toContainText('Signed in with GitHub as monalisa');
+	await page.goto(`${server.origin}/device/confirm`);
+	await confirm.expectRefused('Platform CLI');
+
+	const promptsBefore = github.promptsReceived().length;
+	await confirm.signInWithAnotherAccount();
+	await new LoginPage(page).signInWith('GitHub');
+	await authorizeAtGitHub(page, GITHUB_USERS.octo);
+	expect(github.promptsReceived().slice(promptsBefore)).toEqual(['select_account']);
+	await confirm.expectCode(code.user_code);
+	await confirm.approve();
+	await expect(page).toHaveURL(/\/device\/success/);
+	expect((await collect(code.device_code, 'platform-cli')).body.sub).toBe('github:583231');
 });
 
 test('on the consent page too: someone the rule refuses signs in with another account, the issuer asks again, and the client gets a code for the other person', async ({
