@@ -5,7 +5,7 @@
 // has a fixed duration and connection count; every child process is killed at the end.
 //
 //   node scripts/bench.mjs [--sizes 1000,100000,1000000] [--duration 10] [--connections 50] [--repeat 3]
-//                          [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--no-dev-idp]
+//                          [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--dev-idp]
 //                          [--load wrk|autocannon]
 //
 // --quick       sizes 200, 2-second runs, no repeats: a smoke test (well under a minute)
@@ -14,8 +14,10 @@
 // --truncate-wal  checkpoint and truncate the WAL before every run (default: leave it as a running server would)
 // --no-postgres   skip the PostgreSQL rows (doorcode with DATABASE_URL beside a node:http + pg baseline, at N ≤ 100,000)
 // --no-build    never build; fail when build/ is missing (default: build once when missing)
-// --no-dev-idp  configure ORCID (never contacted) instead of DEV_IDP=1, as in production:
-//               the development identity provider is then not loaded into the process
+// --dev-idp     DEV_IDP=1 instead of ORCID configured (never contacted) as in production: the
+//               development identity provider then runs inside the server's process. With it there,
+//               a burst of polls at start-up left Node's process.nextTick on V8's slow path for
+//               the life of the process (docs/performance.md), so it is not the default
 //
 // For each N, each server gets a fresh database with N pending codes inserted straight into
 // its SQLite file (hashed exactly as the server hashes them); both servers run at once (the
@@ -50,7 +52,7 @@ const { values } = parseArgs({
 		quick: { type: 'boolean', default: false },
 		write: { type: 'boolean', default: false },
 		'no-build': { type: 'boolean', default: false },
-		'no-dev-idp': { type: 'boolean', default: false },
+		'dev-idp': { type: 'boolean', default: false },
 		'truncate-wal': { type: 'boolean', default: false },
 		'no-postgres': { type: 'boolean', default: false },
 		load: { type: 'string', default: hasWrk ? 'wrk' : 'autocannon' }
@@ -65,7 +67,7 @@ const given = {
 	warmup: values.quick ? 1 : Math.max(1, Math.round(duration / 5)),
 	connections: Number(values.connections),
 	repeat: Number(values.repeat ?? (values.quick ? 1 : 3)),
-	devIdp: !values['no-dev-idp'],
+	devIdp: values['dev-idp'],
 	truncateWal: values['truncate-wal'],
 	postgres: !values['no-postgres']
 };
@@ -77,7 +79,7 @@ if (
 	!isGenerator(generator)
 ) {
 	console.error(
-		'usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--no-dev-idp] [--load wrk|autocannon]'
+		'usage: node scripts/bench.mjs [--sizes 1000,100000] [--duration 10] [--connections 50] [--repeat 3] [--quick] [--write] [--truncate-wal] [--no-postgres] [--no-build] [--dev-idp] [--load wrk|autocannon]'
 	);
 	process.exit(2);
 }

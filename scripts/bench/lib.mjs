@@ -18,7 +18,7 @@ import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from '../node-flags.mjs';
  * @property {number} port
  * @property {Record<string, string>} [env] overrides the environment
  * @property {string[]} [nodeArgs] Node flags before the script (e.g. --cpu-prof)
- * @property {boolean} [devIdp] DEV_IDP=1 (default), else ORCID configured as in production
+ * @property {boolean} [devIdp] DEV_IDP=1, else (the default) ORCID configured as in production
  */
 
 /** @param {string} value @returns {value is Kind} */
@@ -117,13 +117,15 @@ export function ensureBuild({ build = true } = {}) {
 /**
  * A private copy of server.js and build/ (node_modules linked), so a rebuild in the working
  * tree while the benchmark runs neither breaks a start-up nor mixes two versions in one table.
+ * `checkout` is this working tree, or another one built with its own node_modules (cpu.mjs --against).
+ * @param {string} [checkout]
  */
-export function snapshotBuild() {
+export function snapshotBuild(checkout = root) {
 	const dir = tempDir('doorcode-bench-app-');
-	cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
-	copyFileSync(join(root, 'server.js'), join(dir, 'server.js'));
+	cpSync(join(checkout, 'build'), join(dir, 'build'), { recursive: true });
+	copyFileSync(join(checkout, 'server.js'), join(dir, 'server.js'));
 	writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-	symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+	symlinkSync(join(checkout, 'node_modules'), join(dir, 'node_modules'), 'dir');
 	return dir;
 }
 
@@ -135,7 +137,7 @@ export function snapshotBuild() {
  * @param {Kind} kind
  * @param {ServerOptions} options
  */
-export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], devIdp = true }) {
+export function startServer(kind, { appDir, dir, port, env = {}, nodeArgs = [], devIdp = false }) {
 	const script = kind === 'doorcode' ? join(appDir, 'server.js') : BASELINE;
 	// doorcode runs with the flags it is deployed with; the baseline with Node's defaults.
 	const [command, args] = pinned(0, process.execPath, [...(kind === 'doorcode' ? SERVER_NODE_FLAGS : []), ...nodeArgs, script]);

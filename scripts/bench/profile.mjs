@@ -4,7 +4,7 @@
 // profile is written, and the profile is summarised (self and inclusive time).
 //
 //   node scripts/bench/profile.mjs [--server doorcode|baseline] [--mode poll|dpop|create] [--n 100000] [--duration 10]
-//                                  [--connections 50] [--out /tmp/prof] [--top 15] [--no-dev-idp] [--no-build] [--load wrk|autocannon]
+//                                  [--connections 50] [--out /tmp/prof] [--top 15] [--dev-idp] [--no-build] [--load wrk|autocannon]
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,14 +22,14 @@ const { values } = parseArgs({
 		connections: { type: 'string', default: '50' },
 		out: { type: 'string', default: '/tmp/prof' },
 		top: { type: 'string', default: '15' },
-		'no-dev-idp': { type: 'boolean', default: false },
+		'dev-idp': { type: 'boolean', default: false },
 		'no-build': { type: 'boolean', default: false },
 		load: { type: 'string', default: hasWrk ? 'wrk' : 'autocannon' }
 	}
 });
 const n = Number(values.n);
 const duration = Number(values.duration);
-const devIdp = !values['no-dev-idp'];
+const devIdp = values['dev-idp'];
 const { server: kind, mode, load: generator } = values;
 if (!isKind(kind) || !isMode(mode) || !isGenerator(generator) || (mode === 'dpop' && kind !== 'doorcode')) {
 	console.error(

@@ -44,17 +44,19 @@ export function fill(kind, dir, from, count, expiresAt, dpopJkt = null) {
 	db.pragma('journal_mode = WAL');
 	db.pragma('synchronous = OFF');
 	const now = Date.now();
+	// Codes without a key leave dpop_jkt out, so a build from before it (cpu.mjs --against) can be filled too.
+	const bound = dpopJkt === null ? [] : [dpopJkt];
 	const insert =
 		kind === 'doorcode'
 			? db.prepare(
-					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent, dpop_jkt)
-					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL, ?)`
+					`INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, created_at, expires_at, interval_seconds, requester_ip, requester_user_agent${bound.length ? ', dpop_jkt' : ''})
+					 VALUES (?, ?, '${CLIENT}', 'read write', ?, ?, 5, '127.0.0.1', NULL${bound.length ? ', ?' : ''})`
 				)
 			: db.prepare(
 					`INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, created_at, expires_at) VALUES (?, ?, '${CLIENT}', NULL, 'pending', ?, ?)`
 				);
 	db.transaction(() => {
-		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt, ...(kind === 'doorcode' ? [dpopJkt] : []));
+		for (let i = from; i < from + count; i++) insert.run(sha256(deviceCode(i)), userCode(i), now, expiresAt, ...(kind === 'doorcode' ? bound : []));
 	})();
 	db.pragma('wal_checkpoint(TRUNCATE)');
 	db.close();
