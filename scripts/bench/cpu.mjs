@@ -41,7 +41,7 @@ if (![n, duration, rounds, connections].every((x) => Number.isInteger(x) && x >=
 }
 const devIdp = values['dev-idp'];
 
-/** User and system CPU time a process has spent, in µs (clock ticks of 10 ms). @param {number} pid */
+/** User and system CPU time a process has spent, in µs (clock ticks of 10 ms); a child that never started (no pid) has no stat and throws. @param {number | undefined} pid */
 function cpuMicros(pid) {
 	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
 	return (Number(fields[11]) + Number(fields[12])) * 10_000;
