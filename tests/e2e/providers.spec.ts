@@ -3,13 +3,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GITHUB_USERS, startGitHubStandIn, type GitHubFault, type GitHubStandIn } from '../support/github-stand-in.ts';
 import { ISSUER_USERS, startTestIssuer, type IdTokenFault, type TestIssuer } from '../support/oidc-issuer.ts';
-import { ConfirmPage, DevicePage, DevIdentityProviderPage, LoginPage } from '../support/pages.ts';
-import { poll, requestCode, sleep } from '../support/oauth.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { loopbackRedirect } from '../support/loopback.ts';
+import { ConfirmPage, ConsentPage, DevicePage, DevIdentityProviderPage, LoginPage } from '../support/pages.ts';
+import { form, poll, requestCode, sleep } from '../support/oauth.ts';
 import { freePort, startServer, type SpawnedServer } from '../support/spawned-server.ts';
 import type { TestServer } from '../support/servers.ts';
 
 /**
- * PROVIDERS_FILE in Chromium: a real OpenID issuer (oidc-provider) found by discovery,
+ * PROVIDERS_FILE in Chromium: a real OpenID issuer (oidc-provider) found by discovery
+ * that remembers who signed in there,
  * a GitHub stand-in, and an issuer that is down from the start, beside the local
  * identity provider's ORCID and Clerk. Each worker runs its own doorcode and providers.
  */
@@ -25,14 +28,23 @@ test.beforeAll(async () => {
 	const name = `providers-${test.info().workerIndex}`;
 	const port = await freePort();
 	const origin = `http://localhost:${port}`;
-	acme = await startTestIssuer({ origin, id: 'acme' });
-	github = await startGitHubStandIn({ origin, id: 'github' });
+	// As a real issuer, Acme keeps its session: the next sign-in there needs no page.
+	acme = await startTestIssuer({ origin, id: 'acme', remembersSignIn: true });
+	github = await startGitHubStandIn({ origin, id: 'github', remembersSignIn: true });
 	const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
 	const file = `${ROOT}.e2e/${name}-providers.json`;
 	writeFileSync(file, JSON.stringify({ providers: [acme.entry('Acme SSO'), github.entry('GitHub'), down] }));
 	// Beside the test clients, one only Acme's and GitHub's platform team may approve for.
 	const clients = JSON.parse(readFileSync(`${ROOT}tests/fixtures/clients.json`, 'utf8')) as { clients: unknown[] };
-	clients.clients.push({ id: 'platform-cli', name: 'Platform CLI', type: 'public', scopes: ['read'], allow: { groups: ['acme/platform'] } });
+	clients.clients.push({
+		id: 'platform-cli',
+		name: 'Platform CLI',
+		type: 'public',
+		scopes: ['read'],
+		grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code'],
+		redirect_uris: ['http://127.0.0.1/callback'],
+		allow: { groups: ['acme/platform'] }
+	});
 	const clientsFile = `${ROOT}.e2e/${name}-clients.json`;
 	writeFileSync(clientsFile, JSON.stringify(clients));
 	server = await startServer(name, { PROVIDERS_FILE: file, CLIENTS_FILE: clientsFile }, { port });
@@ -222,4 +234,117 @@ test("a client's allow by group admits the issuer's and GitHub's platform team, 
 	await expect(page).toHaveURL(/\/device\/success/);
 	const tokens = await collect(code.device_code, 'platform-cli');
 	expect(tokens.body.sub).toBe('github:583231');
+});
+
+/** The next authorization request the browser sends to the Acme issuer; resolves to its `prompt` (null: none). */
+function nextPromptAtAcme(page: Page): Promise<string | null> {
+	return page
+		.waitForRequest((request) => request.url().startsWith(`${acme.issuer}/auth?`))
+		.then((request) => new URL(request.url()).searchParams.get('prompt'));
+}
+
+test('someone the rule refuses signs in with another account at the same issuer: it asks who they are again instead of signing them straight back in', async ({
+	page
+}) => {
+	const code = await startDeviceLogin(page, { client_id: 'platform-cli' });
+	await new LoginPage(page).signInWith('Acme SSO');
+	await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.grace.name);
+	const confirm = new ConfirmPage(page);
+	await confirm.expectRefused('Platform CLI');
+
+	// Acme remembers Grace: a plain sign-in there brings her straight back, without its page.
+	await page.goto(`${server.origin}/login`);
+	await new LoginPage(page).signInWith('Acme SSO');
+	await expect(page).toHaveURL(`${server.origin}/account`);
+	await expect(page.getByTestId('signed-in-with')).toContainText('Signed in with Acme SSO as Grace Hopper');
+	await page.goto(`${server.origin}/device/confirm`);
+	await confirm.expectRefused('Platform CLI');
+
+	const prompt = nextPromptAtAcme(page);
+	await confirm.signInWithAnotherAccount();
+	await expect(page).toHaveURL(/\/login\?return_to=%2Fdevice%2Fconfirm&another_account=1$/);
+	await expect(page.getByText('Choose the account to sign in with.')).toBeVisible();
+	await new LoginPage(page).signInWith('Acme SSO');
+	expect(await prompt).toBe('login');
+	await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.ada.name);
+	await confirm.expectCode(code.user_code);
+	await expect(page.getByText('acme:ada-0001')).toBeVisible();
+	await confirm.approve();
+	await expect(page).toHaveURL(/\/device\/success/);
+	const tokens = await collect(code.device_code, 'platform-cli');
+	expect(tokens.body.sub).toBe('acme:ada-0001');
+});
+
+test('at GitHub, someone the rule refuses gets its account picker (prompt=select_account) instead of being signed straight back in', async ({ page }) => {
+	const code = await startDeviceLogin(page, { client_id: 'platform-cli' });
+	await new LoginPage(page).signInWith('GitHub');
+	await authorizeAtGitHub(page, GITHUB_USERS.mona);
+	const confirm = new ConfirmPage(page);
+	await confirm.expectRefused('Platform CLI');
+
+	// GitHub remembers Mona: a plain sign-in there brings her straight back, without its page.
+	await page.goto(`${server.origin}/login`);
+	await new LoginPage(page).signInWith('GitHub');
+	await expect(page).toHaveURL(`${server.origin}/account`);
+	await expect(page.getByTestId('signed-in-with')).toContainText('Signed in with GitHub as monalisa');
+	await page.goto(`${server.origin}/device/confirm`);
+	await confirm.expectRefused('Platform CLI');
+
+	const promptsBefore = github.promptsReceived().length;
+	await confirm.signInWithAnotherAccount();
+	await new LoginPage(page).signInWith('GitHub');
+	await authorizeAtGitHub(page, GITHUB_USERS.octo);
+	expect(github.promptsReceived().slice(promptsBefore)).toEqual(['select_account']);
+	await confirm.expectCode(code.user_code);
+	await confirm.approve();
+	await expect(page).toHaveURL(/\/device\/success/);
+	expect((await collect(code.device_code, 'platform-cli')).body.sub).toBe('github:583231');
+});
+
+test('on the consent page too: someone the rule refuses signs in with another account, the issuer asks again, and the client gets a code for the other person', async ({
+	page
+}) => {
+	const callback = await loopbackRedirect();
+	try {
+		const verifier = randomBytes(32).toString('base64url');
+		const request = new URLSearchParams({
+			response_type: 'code',
+			client_id: 'platform-cli',
+			redirect_uri: callback.redirectUri,
+			scope: 'read',
+			state: 'platform-state',
+			code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+			code_challenge_method: 'S256'
+		});
+		await page.goto(`${server.origin}/oauth/authorize?${request}`);
+		await new LoginPage(page).signInWith('Acme SSO');
+		await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.grace.name);
+		await expect(page.getByRole('heading', { name: 'This account may not approve Platform CLI' })).toBeVisible();
+		await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
+
+		const prompt = nextPromptAtAcme(page);
+		await page.getByRole('button', { name: 'Sign in with another account' }).click();
+		await expect(page).toHaveURL(/\/login\?return_to=%2Foauth%2Fauthorize%3F[^&]+&another_account=1$/);
+		await new LoginPage(page).signInWith('Acme SSO');
+		expect(await prompt).toBe('login');
+		await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.ada.name);
+		const consent = new ConsentPage(page);
+		await consent.expectClient('Platform CLI');
+		await consent.approve();
+
+		const answer = await callback.answered;
+		expect(answer.searchParams.get('state')).toBe('platform-state');
+		const tokens = await form(target, '/oauth/token', {
+			grant_type: 'authorization_code',
+			code: answer.searchParams.get('code') ?? '',
+			redirect_uri: callback.redirectUri,
+			code_verifier: verifier,
+			client_id: 'platform-cli'
+		});
+		expect(tokens.status).toBe(200);
+		const userinfo = await (await fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${tokens.body.access_token}` } })).json();
+		expect(userinfo).toMatchObject({ sub: 'acme:ada-0001', client_id: 'platform-cli' });
+	} finally {
+		callback.close();
+	}
 });

@@ -39,8 +39,15 @@ test('someone the rule refuses sees why, with no Approve; the code stays pending
 	expect((await poll(server, code.device_code, 'lab-cli')).body).toMatchObject({ error: 'authorization_pending' });
 
 	await confirm.signInWithAnotherAccount();
-	await expect(page).toHaveURL(/\/login\?return_to=%2Fdevice%2Fconfirm$/);
+	await expect(page).toHaveURL(/\/login\?return_to=%2Fdevice%2Fconfirm&another_account=1$/);
+	await expect(page.getByText('Choose the account to sign in with.')).toBeVisible();
+	// Clerk is asked to authenticate the person again, not to sign the same account straight back in.
+	const authorizationRequest = page.waitForRequest((request) => {
+		const url = new URL(request.url());
+		return url.origin !== server.origin && url.pathname === '/oauth/authorize';
+	});
 	await new LoginPage(page).signInWith('Clerk');
+	expect(new URL((await authorizationRequest).url()).searchParams.get('prompt')).toBe('login');
 	await new DevIdentityProviderPage(page).signIn('Alice Example');
 	await confirm.expectCode(code.user_code);
 	await confirm.approve();

@@ -12,6 +12,12 @@ import type { AddressInfo } from 'node:net';
  * 100 a page with a Link header; 401 for a bad token, 403 for /user/orgs and
  * /user/teams without `read:org` or `user`, 404 for /user/emails without
  * `user:email` or `user`, 403 with x-ratelimit-remaining: 0 when rate limited).
+ *
+ * Started with `remembersSignIn`, it keeps who authorized in the browser (a cookie),
+ * as github.com's session does: the next authorization for scopes that person already
+ * granted goes straight back to the callback without a page (GitHub's "instant
+ * authentication"), unless the request says `prompt=select_account`, which GitHub
+ * documents as forcing its account picker (github.blog changelog, 2024-06-07).
  */
 
 export interface GitHubTestUser {
@@ -59,6 +65,8 @@ export interface GitHubStandIn {
 	/** The PROVIDERS_FILE entry for it; `scopes` when not GitHub's default. */
 	entry(name: string, scopes?: string[]): Record<string, unknown>;
 	setFault(fault: GitHubFault): void;
+	/** The `prompt` of each authorization request the browser opened, in order (null: none). */
+	promptsReceived(): (string | null)[];
 	/** A person on the authorize page, without a screen: Authorize as `login` (or Cancel); the callback's query. */
 	authorize(authorizationUrl: URL, login: string, action?: 'authorize' | 'cancel'): Promise<URLSearchParams>;
 	close(): Promise<void>;
@@ -76,13 +84,17 @@ const PAGE_SIZE_MAX = 100;
 const CODE_TTL_MS = 10 * 60 * 1000;
 const DOCS = 'https://docs.github.com/rest';
 
-export async function startGitHubStandIn(options: { origin: string; id: string; port?: number }): Promise<GitHubStandIn> {
+export async function startGitHubStandIn(options: { origin: string; id: string; port?: number; remembersSignIn?: boolean }): Promise<GitHubStandIn> {
 	const clientId = `Iv1.${randomBytes(8).toString('hex')}`;
 	const clientSecret = randomBytes(20).toString('hex');
 	const callback = `${new URL(options.origin).origin}/login/${options.id}/callback`;
 	const codes = new Map<string, Grant>();
 	const tokens = new Map<string, { user: GitHubTestUser; scopes: string[] }>();
 	let fault: GitHubFault = null;
+	const prompts: (string | null)[] = [];
+	/** With remembersSignIn: each signed-in session (its cookie's value) → who, and the scopes they granted this app. */
+	const sessions = new Map<string, { user: GitHubTestUser; scopes: Set<string> }>();
+	const sessionCookie = `${options.id}_stand_in_session`;
 	let baseUrl = '';
 
 	const server = createServer((req, res) => {
@@ -111,7 +123,19 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 			for (const [key, value] of Object.entries({ ...fields, state })) to.searchParams.set(key, value);
 			res.writeHead(302, { Location: to.href }).end();
 		};
-		if (req.method !== 'POST') return page(res, 200, authorizePage(params));
+		const scopes = (params.get('scope') ?? '').split(/[\s,]+/).filter(Boolean);
+		const issueCode = (user: GitHubTestUser) => {
+			const code = randomBytes(10).toString('hex');
+			codes.set(code, { user, scopes, redirectUri, codeChallenge: params.get('code_challenge'), expiresAt: Date.now() + CODE_TTL_MS });
+			return code;
+		};
+		if (req.method !== 'POST') {
+			prompts.push(params.get('prompt'));
+			const session = sessionOf(req);
+			const granted = session !== undefined && scopes.every((scope) => session.scopes.has(scope));
+			if (granted && params.get('prompt') !== 'select_account') return back({ code: issueCode(session.user) });
+			return page(res, 200, authorizePage(params));
+		}
 		if (params.get('action') === 'cancel') {
 			return back({
 				error: 'access_denied',
@@ -121,16 +145,18 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 		}
 		const user = Object.values(GITHUB_USERS).find((candidate) => candidate.login === params.get('login'));
 		if (!user) return page(res, 400, '<p>Unknown test user.</p>');
-		const code = randomBytes(10).toString('hex');
-		const challenge = params.get('code_challenge');
-		codes.set(code, {
-			user,
-			scopes: (params.get('scope') ?? '').split(/[\s,]+/).filter(Boolean),
-			redirectUri,
-			codeChallenge: challenge,
-			expiresAt: Date.now() + CODE_TTL_MS
-		});
-		back({ code });
+		if (options.remembersSignIn) {
+			const id = randomBytes(16).toString('hex');
+			sessions.set(id, { user, scopes: new Set(scopes) });
+			res.setHeader('Set-Cookie', `${sessionCookie}=${id}; Path=/; HttpOnly; SameSite=Lax`);
+		}
+		back({ code: issueCode(user) });
+	}
+
+	function sessionOf(req: IncomingMessage) {
+		const cookies = (req.headers.cookie ?? '').split(';').map((pair) => pair.trim().split('='));
+		const id = cookies.find(([name]) => name === sessionCookie)?.[1];
+		return id === undefined ? undefined : sessions.get(id);
 	}
 
 	async function accessToken(req: IncomingMessage, res: ServerResponse) {
@@ -241,6 +267,7 @@ export async function startGitHubStandIn(options: { origin: string; id: string; 
 		setFault(next) {
 			fault = next;
 		},
+		promptsReceived: () => [...prompts],
 		async authorize(authorizationUrl, login, action = 'authorize') {
 			const form = new URLSearchParams(authorizationUrl.searchParams);
 			form.set('login', login);

@@ -37,7 +37,14 @@ export interface TestIssuer {
 	close(): Promise<void>;
 }
 
-export async function startTestIssuer(options: { origin: string; id: string; port?: number; claimsInIdToken?: boolean }): Promise<TestIssuer> {
+export async function startTestIssuer(options: {
+	origin: string;
+	id: string;
+	port?: number;
+	claimsInIdToken?: boolean;
+	/** Keep the person's session after a sign-in, as a real issuer does (see IssuerSettings). */
+	remembersSignIn?: boolean;
+}): Promise<TestIssuer> {
 	let signingKey = await generateSigningKey();
 	let fault: IdTokenFault | null = null;
 	const requests = new Map<string, number>();
@@ -48,7 +55,8 @@ export async function startTestIssuer(options: { origin: string; id: string; por
 			users: Object.values(ISSUER_USERS),
 			claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'], groups: ['groups'] },
 			oauthRoutes: false,
-			claimsInIdToken: options.claimsInIdToken ?? false
+			claimsInIdToken: options.claimsInIdToken ?? false,
+			remembersSignIn: options.remembersSignIn ?? false
 		},
 		{
 			origin: options.origin,
@@ -106,9 +114,15 @@ async function forge(idToken: string, fault: IdTokenFault, issuerKey: Record<str
 /**
  * A person at the issuer's sign-in page, without a screen: opens the authorization URL,
  * chooses the test user (or Cancel) and follows the redirects back to doorcode's callback.
+ * Pass the same `browser` to keep the issuer's cookies from one sign-in to the next.
  */
-export async function walkSignIn(authorizationUrl: URL, origin: string, sub: string, action: 'sign-in' | 'cancel' = 'sign-in'): Promise<URLSearchParams> {
-	const browser = new HttpBrowser();
+export async function walkSignIn(
+	authorizationUrl: URL,
+	origin: string,
+	sub: string,
+	action: 'sign-in' | 'cancel' = 'sign-in',
+	browser = new HttpBrowser()
+): Promise<URLSearchParams> {
 	const first = await browser.request(authorizationUrl.href);
 	const pageUrl = new URL(first.headers.get('location') ?? '', authorizationUrl);
 	const html = await (await browser.request(pageUrl.href)).text();
@@ -120,4 +134,22 @@ export async function walkSignIn(authorizationUrl: URL, origin: string, sub: str
 		body: new URLSearchParams({ user: sub, action }).toString()
 	});
 	return callback.searchParams;
+}
+
+/**
+ * Opens the authorization URL in `browser` and follows the issuer's redirects: the
+ * callback's query when the issuer answers without showing its sign-in page (it
+ * remembers the person), null when it shows the page.
+ */
+export async function signInWithoutPage(authorizationUrl: URL, origin: string, browser: HttpBrowser): Promise<URLSearchParams | null> {
+	let current = authorizationUrl;
+	for (let hops = 0; hops < 10; hops++) {
+		const response = await browser.request(current.href);
+		const location = response.headers.get('location');
+		if (response.status === 200) return null;
+		if (response.status < 300 || response.status >= 400 || !location) throw new Error(`unexpected ${response.status} from ${current}`);
+		current = new URL(location, current);
+		if (current.origin === origin) return current.searchParams;
+	}
+	throw new Error('too many redirects');
 }

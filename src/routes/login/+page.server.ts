@@ -1,5 +1,5 @@
 import { safeReturnTo } from '#lib/server/browser/cookies.ts';
-import { describeFailure } from '#lib/server/browser/sign-in.ts';
+import { describeFailure, signInStartPath, startOptionsOf } from '#lib/server/browser/sign-in.ts';
 import type { PageServerLoad } from './$types';
 
 const ERRORS: Record<string, string> = {
@@ -12,10 +12,11 @@ export const load: PageServerLoad = ({ url, locals }) => {
 	const { config } = locals.services;
 	const returnTo = safeReturnTo(url.searchParams.get('return_to'), '/account');
 	const error = ERRORS[url.searchParams.get('error') ?? ''] ?? null;
+	const options = startOptionsOf(url.searchParams);
 	return {
-		returnTo,
+		anotherAccount: options.anotherAccount,
 		// ORCID, Clerk, then PROVIDERS_FILE's providers in its order.
-		providers: config.providers.map(({ id, name }) => ({ id, name })),
+		providers: config.providers.map(({ id, name }) => ({ id, name, href: signInStartPath(id, returnTo, options) })),
 		devIdp: config.devIdp,
 		error: error && [describeFailure(config, url.searchParams), error].filter(Boolean).join(' '),
 		signedInAs: locals.user ? (locals.user.name ?? locals.user.sub) : null

@@ -1,9 +1,18 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_CLIENT } from '../core/clients';
-import { parseProvidersFile, type ProviderConfig } from '../core/providers';
+import { BUILT_IN_PROVIDERS, parseProvidersFile, type ProviderConfig } from '../core/providers';
 import { createDeviceAuthorization, enterUserCode } from '../oauth/device-authorizations';
 import { pollDeviceCode } from '../oauth/device-grant';
-import { beginSignIn, completeCallback, describeFailure, failurePage, type CallbackInput } from './sign-in';
+import {
+	anotherAccountLogin,
+	beginSignIn,
+	completeCallback,
+	describeFailure,
+	failurePage,
+	signInStartPath,
+	startOptionsOf,
+	type CallbackInput
+} from './sign-in';
 import { context, testServices, type TestServices } from '../../../../tests/support/test-services';
 import { ISSUER_USERS, startTestIssuer, walkSignIn, type TestIssuer } from '../../../../tests/support/oidc-issuer.ts';
 import { freePort } from '../../../../tests/support/spawned-server.ts';
@@ -12,6 +21,7 @@ import { freePort } from '../../../../tests/support/spawned-server.ts';
 
 const ORIGIN = 'https://login.example.org';
 const SOURCE = { ip: '192.0.2.7', browser: 'test-browser', actor: null };
+const PLAIN = { anotherAccount: false };
 
 let acme: TestIssuer;
 let services: TestServices;
@@ -34,7 +44,7 @@ afterEach(() => services.dispose());
 
 /** A sign-in begun at Acme SSO and walked through its page as `sub`: the callback's input, as the route builds it. */
 async function callbackFrom(sub: string, deviceLogin: CallbackInput['deviceLogin'] = null): Promise<CallbackInput> {
-	const begun = await beginSignIn(services, 'acme');
+	const begun = await beginSignIn(services, 'acme', PLAIN);
 	if (!begun.ok) throw new Error('the sign-in did not begin');
 	const query = await walkSignIn(begun.url, ORIGIN, sub);
 	return { providerId: 'acme', query, started: begun.secrets, deviceLogin, signedInUserId: null, now: Date.now() };
@@ -100,14 +110,57 @@ describe('signing in at a PROVIDERS_FILE provider', () => {
 	});
 
 	it('an unknown provider has no sign-in; an issuer that cannot be reached fails it before the browser leaves', async () => {
-		expect(await beginSignIn(services, 'nobody')).toEqual({ ok: false, reason: 'unknown' });
+		expect(await beginSignIn(services, 'nobody', PLAIN)).toEqual({ ok: false, reason: 'unknown' });
 		const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
 		services.config.providers = providersOf(acme.entry('Acme SSO'), down);
-		expect(await beginSignIn(services, 'down')).toEqual({
+		expect(await beginSignIn(services, 'down', PLAIN)).toEqual({
 			ok: false,
 			reason: 'provider_failed',
 			problem: 'unreachable',
 			detail: 'the discovery document could not be read (ECONNREFUSED)'
 		});
+	});
+});
+
+describe('signing in with another account', () => {
+	const builtIn = (kind: 'orcid' | 'clerk'): ProviderConfig => ({
+		...BUILT_IN_PROVIDERS[kind],
+		scopes: [...BUILT_IN_PROVIDERS[kind].scopes],
+		clientId: `${kind}-client`,
+		clientSecret: `${kind}-secret`,
+		baseUrl: `https://${kind}.example`
+	});
+	const github = { id: 'github', kind: 'github', name: 'GitHub', client_id: 'Iv1.abc', client_secret: 'github-secret' };
+
+	it('each kind asks its provider to let the person choose: prompt=login at OpenID issuers, ORCID and Clerk, prompt=select_account at GitHub', async () => {
+		services.config.providers = [builtIn('orcid'), builtIn('clerk'), ...providersOf(acme.entry('Acme SSO'), github)];
+		const promptsAt = async (options: { anotherAccount: boolean }) => {
+			const prompts: Record<string, string[]> = {};
+			for (const id of ['orcid', 'clerk', 'acme', 'github']) {
+				const begun = await beginSignIn(services, id, options);
+				if (!begun.ok) throw new Error(`the sign-in at ${id} did not begin`);
+				prompts[id] = begun.url.searchParams.getAll('prompt');
+			}
+			return prompts;
+		};
+		expect(await promptsAt({ anotherAccount: true })).toEqual({ orcid: ['login'], clerk: ['login'], acme: ['login'], github: ['select_account'] });
+		expect(await promptsAt(PLAIN)).toEqual({ orcid: [], clerk: [], acme: [], github: [] });
+	});
+
+	it('"Sign in with another account" leads to /login with the flag, and /login carries it to each provider\'s start', () => {
+		const login = new URL(anotherAccountLogin('/device/confirm'), ORIGIN);
+		expect(`${login.pathname}${login.search}`).toBe('/login?return_to=%2Fdevice%2Fconfirm&another_account=1');
+		const options = startOptionsOf(login.searchParams);
+		expect(options).toEqual({ anotherAccount: true });
+		expect(signInStartPath('acme', '/device/confirm', options)).toBe('/login/acme?return_to=%2Fdevice%2Fconfirm&another_account=1');
+		expect(signInStartPath('acme', '/device/confirm', PLAIN)).toBe('/login/acme?return_to=%2Fdevice%2Fconfirm');
+	});
+
+	it('only another_account=1 asks for another account, and a prompt in the query never reaches the provider', async () => {
+		expect(startOptionsOf(new URLSearchParams('another_account=true'))).toEqual(PLAIN);
+		expect(startOptionsOf(new URLSearchParams('return_to=%2Faccount'))).toEqual(PLAIN);
+		const options = startOptionsOf(new URLSearchParams('another_account=1&prompt=none'));
+		const begun = await beginSignIn(services, 'acme', options);
+		expect(begun.ok && begun.url.searchParams.getAll('prompt')).toEqual(['login']);
 	});
 });

@@ -4,7 +4,7 @@ import { findProvider, type ProviderConfig } from '../core/providers';
 import type { Config } from '../core/config';
 import { denyAfterProviderRefusal, resolveDeviceLogin, type CodeEntrySource } from '../oauth/device-authorizations';
 import { completeSignInAt, startSignInAt } from './providers/kinds';
-import type { SignInProblem } from './providers/upstream';
+import type { SignInProblem, StartOptions } from './providers/upstream';
 import { createSession } from './sessions';
 import type { Services } from '../core/services';
 import { recordSignIn } from './users';
@@ -36,11 +36,38 @@ export interface SignInSecrets {
 
 export type SignInBegin = { ok: true; url: URL; secrets: SignInSecrets } | { ok: false; reason: 'unknown' } | Failure;
 
+/** The query flag that /login and a provider's start carry after "Sign in with another account". */
+const ANOTHER_ACCOUNT = 'another_account';
+
+/**
+ * /login after "Sign in with another account": the person comes back to `returnTo` once
+ * signed in, and the provider they pick is asked to let them choose the account.
+ */
+export function anotherAccountLogin(returnTo: string): string {
+	return `/login?${new URLSearchParams({ return_to: returnTo, [ANOTHER_ACCOUNT]: '1' })}`;
+}
+
+/**
+ * What /login or a provider's start was asked for. The flag can only add the provider's
+ * own step of choosing an account (it signs no one in or out, and the `prompt` it leads to
+ * is fixed by the provider's kind), so a link from another site that carries it does no harm.
+ */
+export function startOptionsOf(query: URLSearchParams): StartOptions {
+	return { anotherAccount: query.get(ANOTHER_ACCOUNT) === '1' };
+}
+
+/** The link on /login that starts a sign-in at a provider, carrying where to come back to and what was asked for. */
+export function signInStartPath(providerId: string, returnTo: string, { anotherAccount }: StartOptions): string {
+	const query = new URLSearchParams({ return_to: returnTo });
+	if (anotherAccount) query.set(ANOTHER_ACCOUNT, '1');
+	return `/login/${providerId}?${query}`;
+}
+
 /** Where to send the browser to sign in at a provider; an OpenID issuer is asked for its endpoints first. */
-export async function beginSignIn({ config }: Services, providerId: string): Promise<SignInBegin> {
+export async function beginSignIn({ config }: Services, providerId: string, options: StartOptions): Promise<SignInBegin> {
 	const provider = findProvider(config.providers, providerId);
 	if (!provider) return { ok: false, reason: 'unknown' };
-	const start = await startSignInAt(config, provider);
+	const start = await startSignInAt(config, provider, options);
 	if (!start.ok) {
 		const failed: Failure = { ok: false, reason: 'provider_failed', problem: start.problem, detail: start.detail };
 		logFailure(providerId, failed);

@@ -12,7 +12,10 @@
  *
  * Behaviour worth knowing:
  * - Every authorization shows the sign-in page (the stand-in never remembers
- *   who signed in), so a person can switch test users between sign-ins.
+ *   who signed in), so a person can switch test users between sign-ins. An
+ *   issuer started with `remembersSignIn` keeps its session instead, as real
+ *   ones do: it then signs the same person straight back in, unless the
+ *   request says `prompt=login`.
  * - Consent is implied: requested scopes are granted without a consent page.
  * - `Cancel` sends the browser back to the client with `error=access_denied`.
  *
@@ -72,6 +75,8 @@ export interface IssuerSettings {
 	oauthRoutes: boolean;
 	/** Claims in the ID token as well as from userinfo (oidc-provider's conformIdTokenClaims off). */
 	claimsInIdToken: boolean;
+	/** Keeps the person's session after a sign-in, as a real provider does; the stand-ins for ORCID and Clerk forget it. */
+	remembersSignIn: boolean;
 }
 
 const SETTINGS: Record<'orcid' | 'clerk', IssuerSettings> = {
@@ -82,7 +87,8 @@ const SETTINGS: Record<'orcid' | 'clerk', IssuerSettings> = {
 		// ORCID's userinfo answers `sub` and the person's name for scope openid.
 		claims: { openid: ['sub', 'name'] },
 		oauthRoutes: true,
-		claimsInIdToken: false
+		claimsInIdToken: false,
+		remembersSignIn: false
 	},
 	clerk: {
 		id: 'clerk',
@@ -90,7 +96,8 @@ const SETTINGS: Record<'orcid' | 'clerk', IssuerSettings> = {
 		users: DEV_CLERK_USERS,
 		claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
 		oauthRoutes: true,
-		claimsInIdToken: false
+		claimsInIdToken: false,
+		remembersSignIn: false
 	}
 };
 
@@ -195,11 +202,13 @@ async function createHandler(
 	});
 	// Every authorization asks again: the login session ends once the browser
 	// is sent back to the client, so the next sign-in shows the user list.
-	provider.use(async (ctx, next) => {
-		await next();
-		const oidc = routeOf(ctx) === 'resume' ? ctx.oidc : undefined;
-		if (oidc?.session && !oidc.session.destroyed) await oidc.session.destroy();
-	});
+	if (!settings.remembersSignIn) {
+		provider.use(async (ctx, next) => {
+			await next();
+			const oidc = routeOf(ctx) === 'resume' ? ctx.oidc : undefined;
+			if (oidc?.session && !oidc.session.destroyed) await oidc.session.destroy();
+		});
+	}
 	provider.on('server_error', (_ctx, error) => {
 		console.error(`doorcode dev identity provider (${settings.id}):`, error);
 	});

@@ -3,6 +3,7 @@ import { now } from '#lib/server/core/clock.ts';
 import { approveOwnDevice, openConfirmation } from '#lib/server/browser/confirmation.ts';
 import { browserId, deviceLoginCookie, sessionCookie } from '#lib/server/browser/cookies.ts';
 import { invalidateSession } from '#lib/server/browser/sessions.ts';
+import { anotherAccountLogin } from '#lib/server/browser/sign-in.ts';
 import { denyDeviceAuthorization, reportDeviceAuthorization, resolveDeviceLogin } from '#lib/server/oauth/device-authorizations.ts';
 import { actorOf } from '#lib/server/browser/forms.ts';
 import { requestContext } from '#lib/server/oauth/http.ts';
@@ -51,11 +52,11 @@ export const actions: Actions = {
 		const decision = await denyDeviceAuthorization(event.locals.services, actor, userCode, 'user', now());
 		finish(event, decision.ok ? 'denied' : 'expired');
 	},
-	/** "Sign in with another account": sign out, then back to this code once signed in again. */
+	/** "Sign in with another account": sign out, then back to this code once signed in again, letting the provider ask which account. */
 	switchAccount: async ({ cookies, locals, url }) => {
 		if (locals.sessionToken) await invalidateSession(locals.services, locals.sessionToken);
 		sessionCookie.delete(cookies, locals.services.config);
-		redirect(303, `/login?return_to=${encodeURIComponent(url.pathname)}`);
+		redirect(303, anotherAccountLogin(url.pathname));
 	},
 	report: async (event) => {
 		const { userCode, actor } = await deviceLoginOf(event);

@@ -4,6 +4,7 @@ import { approveConsent, openConsent } from '#lib/server/browser/consent.ts';
 import { sessionCookie } from '#lib/server/browser/cookies.ts';
 import { actorOf } from '#lib/server/browser/forms.ts';
 import { invalidateSession } from '#lib/server/browser/sessions.ts';
+import { anotherAccountLogin } from '#lib/server/browser/sign-in.ts';
 import { checkAuthorizationRequest, denyAuthorizationRequest } from '#lib/server/oauth/authorization-requests.ts';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
@@ -51,12 +52,12 @@ export const actions: Actions = {
 		const { request, actor } = consentRequest(event);
 		toClient(await denyAuthorizationRequest(event.locals.services, request, actor, now()));
 	},
-	/** "Sign in with another account": sign out, then back to this request once signed in again. */
+	/** "Sign in with another account": sign out, then back to this request once signed in again, letting the provider ask which account. */
 	switchAccount: async (event) => {
 		const { request } = consentRequest(event);
 		const { cookies, locals } = event;
 		if (locals.sessionToken) await invalidateSession(locals.services, locals.sessionToken);
 		sessionCookie.delete(cookies, locals.services.config);
-		redirect(303, `/login?return_to=${encodeURIComponent(requestPath(request.params))}`);
+		redirect(303, anotherAccountLogin(requestPath(request.params)));
 	}
 };

@@ -9,10 +9,12 @@ import {
 	nameOf,
 	oauthClient,
 	objectOf,
+	openIdPrompt,
 	startWithPkce,
 	type CallbackParams,
 	type SignInResult,
-	type SignInStart
+	type SignInStart,
+	type StartOptions
 } from './upstream';
 
 /**
@@ -21,8 +23,12 @@ import {
  * is (OpenID Connect Core §3.1.3.7); the profile comes from userinfo.
  */
 
-export function startBuiltInSignIn(config: Config, provider: BuiltInProviderConfig): SignInStart {
-	return startWithPkce(oauthClient(config, provider), `${provider.baseUrl}/oauth/authorize`, provider.scopes, false);
+/** Both are OpenID providers: another account is asked for with `prompt=login`. */
+export function startBuiltInSignIn(config: Config, provider: BuiltInProviderConfig, options: StartOptions): SignInStart {
+	return startWithPkce(oauthClient(config, provider), `${provider.baseUrl}/oauth/authorize`, provider.scopes, {
+		withNonce: false,
+		prompt: openIdPrompt(options)
+	});
 }
 
 export async function completeBuiltInSignIn(config: Config, provider: BuiltInProviderConfig, { code, codeVerifier }: CallbackParams): Promise<SignInResult> {

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GitHubProviderConfig } from '../../core/providers';
 import { configWithProvider } from '../../../../../tests/support/providers-config.ts';
 import { completeGitHubSignIn, startGitHubSignIn } from './github';
-import type { SignInResult } from './upstream';
+import type { SignInResult, StartOptions } from './upstream';
 import { GITHUB_USERS, startGitHubStandIn, type GitHubStandIn } from '../../../../../tests/support/github-stand-in.ts';
 
 /** kind: "github" against a stand-in on loopback that answers as GitHub documents (github.com cannot be reached from here). */
 
 const ORIGIN = 'http://localhost:4997';
+const PLAIN: StartOptions = { anotherAccount: false };
 
 let github: GitHubStandIn;
 
@@ -23,7 +24,7 @@ const configured = (entry: Record<string, unknown>) => configWithProvider<GitHub
 
 async function signIn(login: string, scopes?: string[]): Promise<SignInResult> {
 	const { config, provider } = configured(github.entry('GitHub', scopes));
-	const start = startGitHubSignIn(config, provider);
+	const start = startGitHubSignIn(config, provider, PLAIN);
 	const callback = await github.authorize(start.url, login);
 	expect(callback.get('state')).toBe(start.state);
 	return completeGitHubSignIn(config, provider, { code: callback.get('code') ?? '', codeVerifier: start.codeVerifier, nonce: null });
@@ -32,7 +33,7 @@ async function signIn(login: string, scopes?: string[]): Promise<SignInResult> {
 describe('GitHub', () => {
 	it("sends the browser to {base_url}/login/oauth/authorize with PKCE (S256), state, GitHub's default scopes and the callback", () => {
 		const { config, provider } = configured(github.entry('GitHub'));
-		const { url, state, nonce } = startGitHubSignIn(config, provider);
+		const { url, state, nonce } = startGitHubSignIn(config, provider, PLAIN);
 		expect(`${url.origin}${url.pathname}`).toBe(`${github.baseUrl}/login/oauth/authorize`);
 		expect(Object.fromEntries(url.searchParams)).toEqual({
 			response_type: 'code',
@@ -44,6 +45,12 @@ describe('GitHub', () => {
 			scope: 'read:user user:email read:org'
 		});
 		expect(nonce).toBeNull();
+	});
+
+	it("asks for another account with prompt=select_account, GitHub's documented way to show its account picker; a plain sign-in sends no prompt", () => {
+		const { config, provider } = configured(github.entry('GitHub'));
+		expect(startGitHubSignIn(config, provider, { anotherAccount: true }).url.searchParams.getAll('prompt')).toEqual(['select_account']);
+		expect(startGitHubSignIn(config, provider, PLAIN).url.searchParams.has('prompt')).toBe(false);
 	});
 
 	it('names the person by numeric id, profile name and primary verified address; groups are organizations and org/team, in lower case', async () => {
@@ -94,7 +101,7 @@ describe('GitHub', () => {
 
 	it('a code used twice is refused the second time', async () => {
 		const { config, provider } = configured(github.entry('GitHub'));
-		const start = startGitHubSignIn(config, provider);
+		const start = startGitHubSignIn(config, provider, PLAIN);
 		const callback = await github.authorize(start.url, GITHUB_USERS.octo.login);
 		const params = { code: callback.get('code') ?? '', codeVerifier: start.codeVerifier, nonce: null };
 		expect((await completeGitHubSignIn(config, provider, params)).ok).toBe(true);
@@ -104,7 +111,7 @@ describe('GitHub', () => {
 	it('a GitHub that cannot be reached fails the sign-in as unreachable', async () => {
 		const gone = await startGitHubStandIn({ origin: ORIGIN, id: 'gone' });
 		const { config, provider } = configured(gone.entry('Gone'));
-		const start = startGitHubSignIn(config, provider);
+		const start = startGitHubSignIn(config, provider, PLAIN);
 		const callback = await gone.authorize(start.url, GITHUB_USERS.octo.login);
 		await gone.close();
 		expect(await completeGitHubSignIn(config, provider, { code: callback.get('code') ?? '', codeVerifier: start.codeVerifier, nonce: null })).toEqual({

@@ -10,6 +10,7 @@ import {
 	type CallbackParams,
 	type SignInResult,
 	type SignInStart,
+	type StartOptions,
 	type Upstream
 } from './upstream';
 
@@ -27,8 +28,14 @@ const API_HEADERS = { Accept: 'application/vnd.github+json', 'X-GitHub-Api-Versi
 /** Lists are read 100 entries a page, up to this many pages. */
 const MAX_PAGES = 10;
 
-export function startGitHubSignIn(config: Config, provider: GitHubProviderConfig): SignInStart {
-	return startWithPkce(oauthClient(config, provider), `${provider.baseUrl}/login/oauth/authorize`, provider.scopes, false);
+/**
+ * Another account is asked for with `prompt=select_account`, the one `prompt` GitHub
+ * documents: it shows its account picker even to someone it would otherwise send
+ * straight back.
+ */
+export function startGitHubSignIn(config: Config, provider: GitHubProviderConfig, { anotherAccount }: StartOptions): SignInStart {
+	const prompt = anotherAccount ? 'select_account' : null;
+	return startWithPkce(oauthClient(config, provider), `${provider.baseUrl}/login/oauth/authorize`, provider.scopes, { withNonce: false, prompt });
 }
 
 export async function completeGitHubSignIn(config: Config, provider: GitHubProviderConfig, { code, codeVerifier }: CallbackParams): Promise<SignInResult> {

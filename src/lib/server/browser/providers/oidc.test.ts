@@ -3,13 +3,16 @@ import type { Config } from '../../core/config';
 import type { OidcProviderConfig } from '../../core/providers';
 import { configWithProvider } from '../../../../../tests/support/providers-config.ts';
 import { OpenIdIssuer, type IssuerCacheTimes } from './oidc';
-import type { SignInResult } from './upstream';
-import { ISSUER_USERS, startTestIssuer, walkSignIn, type IdTokenFault, type TestIssuer } from '../../../../../tests/support/oidc-issuer.ts';
+import type { SignInResult, StartOptions } from './upstream';
+import { HttpBrowser } from '../../../../../tests/support/http-browser.ts';
+import { ISSUER_USERS, signInWithoutPage, startTestIssuer, walkSignIn, type IdTokenFault, type TestIssuer } from '../../../../../tests/support/oidc-issuer.ts';
 import { freePort } from '../../../../../tests/support/spawned-server.ts';
 
 /** kind: "oidc" against a real OpenID provider (oidc-provider) on loopback, found by discovery. */
 
 const ORIGIN = 'http://localhost:4998';
+const PLAIN: StartOptions = { anotherAccount: false };
+const ANOTHER_ACCOUNT: StartOptions = { anotherAccount: true };
 const FRESH: IssuerCacheTimes = { discoveryMaxAgeMs: 60 * 60 * 1000, jwksCooldownMs: 30_000 };
 
 let acme: TestIssuer;
@@ -26,7 +29,7 @@ const configured = (entry: Record<string, unknown>) => configWithProvider<OidcPr
 
 /** A whole sign-in: start, the person at the issuer, the callback's completion. */
 async function signIn(issuer: OpenIdIssuer, config: Config, sub: string): Promise<SignInResult> {
-	const start = await issuer.startSignIn(config);
+	const start = await issuer.startSignIn(config, PLAIN);
 	if (!start.ok) throw new Error(`the sign-in did not start: ${start.detail}`);
 	const callback = await walkSignIn(start.value.url, ORIGIN, sub);
 	expect(callback.get('state')).toBe(start.value.state);
@@ -36,7 +39,7 @@ async function signIn(issuer: OpenIdIssuer, config: Config, sub: string): Promis
 describe('an OpenID Connect issuer by discovery', () => {
 	it('sends the browser to the discovered authorization endpoint with PKCE (S256), state, nonce, the scopes and the callback', async () => {
 		const { config, provider } = configured(acme.entry('Acme SSO'));
-		const start = await new OpenIdIssuer(provider).startSignIn(config);
+		const start = await new OpenIdIssuer(provider).startSignIn(config, PLAIN);
 		expect(start.ok).toBe(true);
 		if (!start.ok) return;
 		const { url, state, nonce, codeVerifier } = start.value;
@@ -110,12 +113,12 @@ describe('an OpenID Connect issuer by discovery', () => {
 		const { config, provider } = configured(acme.entry('Acme SSO'));
 		const before = acme.requestsTo('/.well-known/openid-configuration');
 		const cached = new OpenIdIssuer(provider, FRESH);
-		await cached.startSignIn(config);
-		await Promise.all([cached.startSignIn(config), cached.startSignIn(config)]);
+		await cached.startSignIn(config, PLAIN);
+		await Promise.all([cached.startSignIn(config, PLAIN), cached.startSignIn(config, PLAIN)]);
 		expect(acme.requestsTo('/.well-known/openid-configuration')).toBe(before + 1);
 		const expiring = new OpenIdIssuer(provider, { ...FRESH, discoveryMaxAgeMs: 0 });
-		await expiring.startSignIn(config);
-		await expiring.startSignIn(config);
+		await expiring.startSignIn(config, PLAIN);
+		await expiring.startSignIn(config, PLAIN);
 		expect(acme.requestsTo('/.well-known/openid-configuration')).toBe(before + 3);
 	});
 
@@ -154,7 +157,7 @@ describe('an OpenID Connect issuer by discovery', () => {
 	it('an authorization code is good once: the issuer refuses it the second time', async () => {
 		const { config, provider } = configured(acme.entry('Acme SSO'));
 		const issuer = new OpenIdIssuer(provider);
-		const start = await issuer.startSignIn(config);
+		const start = await issuer.startSignIn(config, PLAIN);
 		if (!start.ok) throw new Error(start.detail);
 		const callback = await walkSignIn(start.value.url, ORIGIN, ISSUER_USERS.ada.sub);
 		const params = { code: callback.get('code') ?? '', codeVerifier: start.value.codeVerifier, nonce: start.value.nonce };
@@ -170,14 +173,14 @@ describe('an OpenID Connect issuer by discovery', () => {
 		const port = await freePort();
 		const { config, provider } = configured({ ...acme.entry('Late SSO'), id: 'late', issuer: `http://127.0.0.1:${port}` });
 		const issuer = new OpenIdIssuer(provider);
-		expect(await issuer.startSignIn(config)).toEqual({
+		expect(await issuer.startSignIn(config, PLAIN)).toEqual({
 			ok: false,
 			problem: 'unreachable',
 			detail: 'the discovery document could not be read (ECONNREFUSED)'
 		});
 		const late = await startTestIssuer({ origin: ORIGIN, id: 'late', port });
 		try {
-			const start = await issuer.startSignIn(config);
+			const start = await issuer.startSignIn(config, PLAIN);
 			expect(start.ok && `${start.value.url.origin}${start.value.url.pathname}`).toBe(`${late.issuer}/auth`);
 		} finally {
 			await late.close();
@@ -186,10 +189,55 @@ describe('an OpenID Connect issuer by discovery', () => {
 
 	it('refuses a discovery document that names another issuer', async () => {
 		const { config, provider } = configured({ ...acme.entry('Acme SSO'), issuer: acme.issuer.replace('127.0.0.1', 'localhost') });
-		expect(await new OpenIdIssuer(provider).startSignIn(config)).toEqual({
+		expect(await new OpenIdIssuer(provider).startSignIn(config, PLAIN)).toEqual({
 			ok: false,
 			problem: 'unreachable',
 			detail: `the discovery document names another issuer (${acme.issuer})`
 		});
+	});
+});
+
+describe('signing in with another account', () => {
+	it('asks the issuer to authenticate the person again (prompt=login); a plain sign-in sends no prompt', async () => {
+		const { config, provider } = configured(acme.entry('Acme SSO'));
+		const issuer = new OpenIdIssuer(provider);
+		const another = await issuer.startSignIn(config, ANOTHER_ACCOUNT);
+		expect(another.ok && another.value.url.searchParams.getAll('prompt')).toEqual(['login']);
+		const plain = await issuer.startSignIn(config, PLAIN);
+		expect(plain.ok && plain.value.url.searchParams.has('prompt')).toBe(false);
+	});
+
+	it('an issuer that remembers Grace signs her straight back in; asked for another account it shows its page again, and Ada signs in', async () => {
+		const sso = await startTestIssuer({ origin: ORIGIN, id: 'sso', remembersSignIn: true });
+		try {
+			const { config, provider } = configured(sso.entry('SSO'));
+			const issuer = new OpenIdIssuer(provider);
+			const browser = new HttpBrowser();
+			const complete = async (start: Awaited<ReturnType<OpenIdIssuer['startSignIn']>>, callback: URLSearchParams | null) => {
+				if (!start.ok || !callback) throw new Error('the sign-in did not come back');
+				const { codeVerifier, nonce } = start.value;
+				return issuer.completeSignIn(config, { code: callback.get('code') ?? '', codeVerifier, nonce });
+			};
+
+			const first = await issuer.startSignIn(config, PLAIN);
+			if (!first.ok) throw new Error(first.detail);
+			const grace = await complete(first, await walkSignIn(first.value.url, ORIGIN, ISSUER_USERS.grace.sub, 'sign-in', browser));
+			expect(grace.ok && grace.identity.sub).toBe('sso:grace-0002');
+
+			const again = await issuer.startSignIn(config, PLAIN);
+			if (!again.ok) throw new Error(again.detail);
+			const straightBack = await complete(again, await signInWithoutPage(again.value.url, ORIGIN, browser));
+			expect(straightBack.ok && straightBack.identity.sub).toBe('sso:grace-0002');
+
+			const switching = await issuer.startSignIn(config, ANOTHER_ACCOUNT);
+			if (!switching.ok) throw new Error(switching.detail);
+			expect(await signInWithoutPage(switching.value.url, ORIGIN, browser)).toBeNull();
+			const switched = await issuer.startSignIn(config, ANOTHER_ACCOUNT);
+			if (!switched.ok) throw new Error(switched.detail);
+			const ada = await complete(switched, await walkSignIn(switched.value.url, ORIGIN, ISSUER_USERS.ada.sub, 'sign-in', browser));
+			expect(ada.ok && ada.identity.sub).toBe('sso:ada-0001');
+		} finally {
+			await sso.close();
+		}
 	});
 });

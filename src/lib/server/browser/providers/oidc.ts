@@ -10,11 +10,13 @@ import {
 	nameOf,
 	oauthClient,
 	objectOf,
+	openIdPrompt,
 	startWithPkce,
 	UPSTREAM_TIMEOUT_MS,
 	type CallbackParams,
 	type SignInResult,
 	type SignInStart,
+	type StartOptions,
 	type Upstream
 } from './upstream';
 
@@ -63,10 +65,15 @@ export class OpenIdIssuer {
 		private readonly times: IssuerCacheTimes = CACHE_TIMES
 	) {}
 
-	async startSignIn(config: Config): Promise<Upstream<SignInStart>> {
+	async startSignIn(config: Config, options: StartOptions): Promise<Upstream<SignInStart>> {
 		const discovered = await this.discover();
 		if (!discovered.ok) return discovered;
-		return { ok: true, value: startWithPkce(oauthClient(config, this.provider), discovered.value.authorizationEndpoint, this.provider.scopes, true) };
+		const { authorizationEndpoint } = discovered.value;
+		const start = startWithPkce(oauthClient(config, this.provider), authorizationEndpoint, this.provider.scopes, {
+			withNonce: true,
+			prompt: openIdPrompt(options)
+		});
+		return { ok: true, value: start };
 	}
 
 	async completeSignIn(config: Config, { code, codeVerifier, nonce }: CallbackParams): Promise<SignInResult> {

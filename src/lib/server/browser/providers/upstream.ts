@@ -35,6 +35,15 @@ export interface SignInFailure {
 
 export type Upstream<T> = { ok: true; value: T } | SignInFailure;
 
+/**
+ * What the start asks of the provider. `anotherAccount`: the person pressed "Sign in with
+ * another account", so the provider must let them choose an account (or sign in again)
+ * instead of signing them straight back in with the session it still has.
+ */
+export interface StartOptions {
+	anotherAccount: boolean;
+}
+
 /** Where to send the browser, and what to keep in its sign-in cookies until the callback. */
 export interface SignInStart {
 	url: URL;
@@ -69,14 +78,29 @@ export function oauthClient(config: Config, provider: { id: string; clientId: st
 	return new OAuth2Client(provider.clientId, provider.clientSecret, callbackUrl(config, provider.id));
 }
 
-/** The authorization URL with PKCE (S256) and a fresh state, plus an OpenID Connect nonce when asked for. */
-export function startWithPkce(client: OAuth2Client, authorizationEndpoint: string, scopes: string[], withNonce: boolean): SignInStart {
+/**
+ * The authorization URL with PKCE (S256) and a fresh state, plus an OpenID Connect nonce
+ * when asked for, and `prompt` when given: each kind names its own value, never one a
+ * request carried.
+ */
+export function startWithPkce(
+	client: OAuth2Client,
+	authorizationEndpoint: string,
+	scopes: string[],
+	{ withNonce, prompt }: { withNonce: boolean; prompt: string | null }
+): SignInStart {
 	const state = generateState();
 	const codeVerifier = generateCodeVerifier();
 	const url = client.createAuthorizationURLWithPKCE(authorizationEndpoint, state, CodeChallengeMethod.S256, codeVerifier, scopes);
 	const nonce = withNonce ? generateState() : null;
 	if (nonce) url.searchParams.set('nonce', nonce);
+	if (prompt) url.searchParams.set('prompt', prompt);
 	return { url, state, codeVerifier, nonce };
+}
+
+/** OpenID Connect Core §3.1.2.1: `prompt=login` asks the issuer to authenticate the person again, even over a session it has. */
+export function openIdPrompt({ anotherAccount }: StartOptions): string | null {
+	return anotherAccount ? 'login' : null;
 }
 
 /** Exchanges the authorization code at the token endpoint; the answer's fields, or why not. */
