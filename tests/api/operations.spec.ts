@@ -1,15 +1,22 @@
 import { expect, test } from '@playwright/test';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpBrowser } from '../support/http-browser.ts';
+import { loopbackRedirect } from '../support/loopback.ts';
+import { ISSUER_USERS, startTestIssuer, walkSignIn, type TestIssuer } from '../support/oidc-issuer.ts';
 import { requestCode } from '../support/oauth.ts';
+import { authorizeInBrowser } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
-import { startServer, type SpawnedServer } from '../support/spawned-server.ts';
+import { freePort, startServer, type SpawnedServer } from '../support/spawned-server.ts';
 
 /** SPEC "Operations": probes and metrics, as Kubernetes and Prometheus use them. */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const main = SERVERS.main;
 let guarded: SpawnedServer;
@@ -58,6 +65,156 @@ test('/metrics counts requests by route pattern and the device-flow events, and 
 	for (const secret of [code.device_code, code.user_code, code.user_code.replace('-', ''), '127.0.0.1', 'demo-cli']) expect(text).not.toContain(secret);
 });
 
+test.describe('the authorization code flow and sign-ins at the providers', () => {
+	let withProviders: SpawnedServer;
+	let acme: TestIssuer;
+
+	test.beforeAll(async () => {
+		const name = `code-metrics-${test.info().workerIndex}`;
+		const port = await freePort();
+		acme = await startTestIssuer({ origin: `http://localhost:${port}`, id: 'acme' });
+		const down = { ...acme.entry('Down SSO'), id: 'down', issuer: `http://127.0.0.1:${await freePort()}` };
+		const providersFile = `${ROOT}.e2e/${name}-providers.json`;
+		writeFileSync(providersFile, JSON.stringify({ providers: [acme.entry('Acme SSO'), down] }));
+		// Beside the test clients, one whose `allow` admits nobody the providers here know.
+		const clients = JSON.parse(readFileSync(`${ROOT}tests/fixtures/clients.json`, 'utf8')) as { clients: unknown[] };
+		clients.clients.push({
+			id: 'closed-cli',
+			name: 'Closed CLI',
+			type: 'public',
+			scopes: ['read'],
+			grant_types: ['authorization_code'],
+			redirect_uris: ['http://127.0.0.1/callback'],
+			allow: { email_domains: ['nobody.example'] }
+		});
+		const clientsFile = `${ROOT}.e2e/${name}-clients.json`;
+		writeFileSync(clientsFile, JSON.stringify(clients));
+		withProviders = await startServer(name, { PROVIDERS_FILE: providersFile, CLIENTS_FILE: clientsFile }, { port });
+	});
+	test.afterAll(async () => {
+		await withProviders?.kill();
+		await acme?.close();
+	});
+
+	const scrape = async () => (await fetch(`${withProviders.origin}/metrics`)).text();
+	const codeEvents = (text: string) =>
+		Object.fromEntries([...text.matchAll(/^doorcode_authorization_code_events_total\{event="(\w+)"\} (\d+)$/gm)].map(([, event, n]) => [event, Number(n)]));
+	const signIns = (text: string) =>
+		Object.fromEntries(
+			[...text.matchAll(/^doorcode_sign_ins_total\{provider="([^"]*)",outcome="(\w+)"\} (\d+)$/gm)].map(([, provider, outcome, n]) => [
+				`${provider} ${outcome}`,
+				Number(n)
+			])
+		);
+
+	function authorizationUrl(clientId: string, redirectUri: string, challenge: string) {
+		const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'read', state: 'st-metrics' });
+		query.set('code_challenge', challenge);
+		query.set('code_challenge_method', 'S256');
+		return `${withProviders.origin}/oauth/authorize?${query}`;
+	}
+
+	/** A sign-in at Acme SSO as Ada, without a screen: doorcode's redirect, the issuer's page, and the callback; where doorcode then sends the browser. */
+	async function signInAtAcme(): Promise<URL> {
+		const browser = new HttpBrowser();
+		const begun = await browser.request(`${withProviders.origin}/login/acme`);
+		const query = await walkSignIn(new URL(begun.headers.get('location') ?? ''), withProviders.origin, ISSUER_USERS.ada.sub);
+		const callback = await browser.request(`${withProviders.origin}/login/acme/callback?${query}`);
+		return new URL(callback.headers.get('location') ?? '', withProviders.origin);
+	}
+
+	test('/metrics counts codes issued, denied, redeemed, replayed and refused, and sign-ins by provider and outcome, naming no person, code or token', async ({
+		page
+	}) => {
+		test.setTimeout(90_000);
+		const before = await scrape();
+		expect(codeEvents(before), 'every event is there before the first one').toEqual({ issued: 0, denied: 0, redeemed: 0, replayed: 0, refused: 0 });
+		expect(signIns(before)).toEqual({});
+
+		const verifier = randomBytes(32).toString('base64url');
+		const challenge = createHash('sha256').update(verifier).digest('base64url');
+		const seen: string[] = [];
+
+		await test.step('Deny after signing in at ORCID, then Approve: the code is redeemed once, and its replay refused', async () => {
+			const denied = await loopbackRedirect();
+			const approved = await loopbackRedirect();
+			try {
+				await authorizeInBrowser(page, authorizationUrl('demo-cli', denied.redirectUri, challenge), { clientName: 'Demo CLI', decision: 'deny' });
+				expect((await denied.answered).searchParams.get('error')).toBe('access_denied');
+				await authorizeInBrowser(page, authorizationUrl('demo-cli', approved.redirectUri, challenge), { clientName: 'Demo CLI', signIn: false });
+				const code = (await approved.answered).searchParams.get('code') ?? '';
+				const exchange = () =>
+					fetch(`${withProviders.origin}/oauth/token`, {
+						method: 'POST',
+						body: new URLSearchParams({
+							grant_type: 'authorization_code',
+							code,
+							redirect_uri: approved.redirectUri,
+							code_verifier: verifier,
+							client_id: 'demo-cli'
+						})
+					});
+				const tokens = await exchange();
+				expect(tokens.status).toBe(200);
+				const { access_token: accessToken, refresh_token: refreshToken } = (await tokens.json()) as { access_token: string; refresh_token: string };
+				seen.push(code, accessToken, refreshToken);
+				const replay = await exchange();
+				expect(replay.status).toBe(400);
+				expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
+			} finally {
+				denied.close();
+				approved.close();
+			}
+		});
+
+		await test.step('refused: a client whose grant types leave out the flow, and one whose `allow` refuses this account', async () => {
+			const narrow = await fetch(authorizationUrl('narrow-cli', 'http://127.0.0.1:9/callback', challenge), { redirect: 'manual' });
+			expect(new URL(narrow.headers.get('location') ?? '').searchParams.get('error')).toBe('unauthorized_client');
+			await page.goto(authorizationUrl('closed-cli', 'http://127.0.0.1:9/callback', challenge));
+			await expect(page.getByRole('heading', { name: 'This account may not approve Closed CLI' })).toBeVisible();
+		});
+
+		await test.step('sign-ins that fail: an issuer that is down, an ID token for another audience, a forged callback; then one that works', async () => {
+			const down = await fetch(`${withProviders.origin}/login/down`, { redirect: 'manual' });
+			expect(down.headers.get('location')).toContain('problem=unreachable');
+			acme.setFault('audience');
+			try {
+				expect((await signInAtAcme()).searchParams.get('problem')).toBe('invalid_token');
+			} finally {
+				acme.setFault(null);
+			}
+			expect((await fetch(`${withProviders.origin}/login/acme/callback?state=forged&code=forged`, { redirect: 'manual' })).status).toBe(303);
+			// A provider that is not configured here is no label: the path is whoever sent it.
+			expect((await fetch(`${withProviders.origin}/login/made-up/callback?state=forged`, { redirect: 'manual' })).status).toBe(404);
+			expect((await signInAtAcme()).pathname).toBe('/account');
+		});
+
+		const after = await scrape();
+		expect(codeEvents(after)).toEqual({ issued: 1, denied: 1, redeemed: 1, replayed: 1, refused: 2 });
+		expect(signIns(after)).toEqual({
+			'orcid ok': 1,
+			'down unreachable': 1,
+			'acme invalid_token': 1,
+			'acme state': 1,
+			'acme ok': 1
+		});
+		for (const secret of [
+			...seen,
+			verifier,
+			challenge,
+			'made-up',
+			ISSUER_USERS.ada.sub,
+			ISSUER_USERS.ada.email,
+			'Josiah',
+			'0000-0002-1825-0097',
+			'demo-cli',
+			'closed-cli'
+		]) {
+			expect(after).not.toContain(secret);
+		}
+	});
+});
+
 test('without METRICS_TOKEN, /metrics answers only this machine, also through a trusted proxy', async () => {
 	const forwarded = await fetch(`${main.origin}/metrics`, { headers: { 'X-Forwarded-For': '203.0.113.7' } });
 	expect(forwarded.status).toBe(401);
@@ -77,7 +234,6 @@ test('with METRICS_TOKEN, /metrics wants it as a bearer token, even from this ma
 	expect(await scraped.text()).toContain('doorcode_http_requests_total');
 });
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const doorcode = (args: string[], env: Record<string, string>, input = '') =>
 	spawnSync(process.execPath, ['dist/operator/doorcode.js', ...args], {
 		cwd: ROOT,

@@ -1,4 +1,5 @@
 import { recordAudit } from '../core/audit';
+import { countAuthorizationCode } from '../core/metrics';
 import type { Services } from '../core/services';
 import { approveAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-requests';
 import { approvalVerdict, type Actor } from '../oauth/device-authorizations';
@@ -69,5 +70,6 @@ export async function approveConsent(
 }
 
 async function recordConsentRefusal(services: Services, request: AuthorizationRequest, actor: Actor, detail: string, now: number) {
+	countAuthorizationCode('refused');
 	await recordAudit(services, { actor: actor.sub, action: 'authorization.approve_refused', clientId: request.client.id, ip: actor.ip, detail }, now);
 }

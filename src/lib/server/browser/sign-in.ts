@@ -1,5 +1,6 @@
 import { log } from '../core/log';
-import { findProvider } from '../core/providers';
+import { countSignIn } from '../core/metrics';
+import { findProvider, type ProviderConfig } from '../core/providers';
 import type { Config } from '../core/config';
 import { denyAfterProviderRefusal, resolveDeviceLogin, type CodeEntrySource } from '../oauth/device-authorizations';
 import { completeSignInAt, startSignInAt } from './providers/kinds';
@@ -13,6 +14,9 @@ export type SignInFailure = 'provider_denied' | 'provider_failed' | 'state';
 
 /** What went wrong at the provider, for the page: a problem of the sign-in itself, or an `error` the provider sent back. */
 export type FailureProblem = SignInProblem | 'provider_error';
+
+/** How a sign-in ended, as doorcode_sign_ins_total counts it: ok, else the problem at the provider, else why it failed. */
+type SignInOutcome = 'ok' | FailureProblem | SignInFailure;
 
 export interface Failure {
 	ok: false;
@@ -67,6 +71,7 @@ export async function beginSignIn({ config }: Services, providerId: string, opti
 	if (!start.ok) {
 		const failed: Failure = { ok: false, reason: 'provider_failed', problem: start.problem, detail: start.detail };
 		logFailure(providerId, failed);
+		countSignIn(provider.id, outcomeOf(failed));
 		return failed;
 	}
 	const { url, state, codeVerifier, nonce } = start.value;
@@ -92,10 +97,14 @@ export type CallbackOutcome = { ok: true; session: { token: string; expiresAt: n
  * exchange → session. When the provider refused or failed the sign-in this browser
  * started (its own `state`), the device login it serves is denied too, so the waiting
  * CLI hears access_denied instead of waiting to expiry. A callback with a forged or
- * missing `state` decides nothing. Every failure is one log line naming the provider.
+ * missing `state` decides nothing. Every failure is one log line naming the provider, and
+ * every outcome at a configured provider is counted in the metrics.
  */
 export async function completeCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
-	const outcome = await checkCallback(services, input);
+	const provider = findProvider(services.config.providers, input.providerId);
+	const outcome = await checkCallback(services, provider, input);
+	// Counted under a configured provider's id only: the callback's path is the sender's to choose.
+	if (provider) countSignIn(provider.id, outcome.ok ? 'ok' : outcomeOf(outcome));
 	if (outcome.ok) return outcome;
 	logFailure(input.providerId, outcome);
 	if (outcome.reason !== 'state' && input.deviceLogin) {
@@ -106,13 +115,12 @@ export async function completeCallback(services: Services, input: CallbackInput)
 	return outcome;
 }
 
-async function checkCallback(services: Services, input: CallbackInput): Promise<CallbackOutcome> {
+async function checkCallback(services: Services, provider: ProviderConfig | undefined, input: CallbackInput): Promise<CallbackOutcome> {
 	const { started } = input;
 	const state = input.query.get('state');
 	if (!state || state !== started.state || started.provider !== input.providerId || !started.codeVerifier) {
 		return failed('state', null, 'the callback does not match a sign-in this browser started (state)');
 	}
-	const provider = findProvider(services.config.providers, input.providerId);
 	if (!provider) return failed('provider_failed', null, 'the provider is not configured here');
 	const error = input.query.get('error');
 	if (error === 'access_denied') return failed('provider_denied', null, 'the person cancelled, or the provider refused (access_denied)');
@@ -128,6 +136,8 @@ async function checkCallback(services: Services, input: CallbackInput): Promise<
 function failed(reason: SignInFailure, problem: FailureProblem | null, detail: string): Failure {
 	return { ok: false, reason, problem, detail };
 }
+
+const outcomeOf = ({ problem, reason }: Failure): SignInOutcome => problem ?? reason;
 
 function logFailure(providerId: string, { reason, problem, detail }: Failure): void {
 	log({ level: reason === 'provider_failed' ? 'warn' : 'info', msg: 'sign-in failed', provider: providerId, reason, problem, detail });

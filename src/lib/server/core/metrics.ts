@@ -2,9 +2,10 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { secondsFromMs } from './time';
 
 /**
- * Prometheus metrics: requests by method, route pattern and status, the device flow's
- * events, rate-limit refusals, the sweeper, database time, and the process's own metrics
- * (CPU, memory, event-loop lag). prom-client keeps them all but the three series every
+ * Prometheus metrics: requests by method, route pattern and status, the device flow's and
+ * the authorization code flow's events, sign-ins by provider and outcome, rate-limit
+ * refusals, the sweeper, database time, and the process's own metrics (CPU, memory,
+ * event-loop lag). prom-client keeps them all but the three series every
  * request touches (PlainHistogram below). No label ever holds a code, a token, an address
  * or anything else a user controls: methods outside the known few count as "other".
  */
@@ -30,6 +31,28 @@ const deviceFlowEvents = new Counter({
 	name: 'doorcode_device_flow_events_total',
 	help: 'Device authorization events: codes issued, entered, approved, denied, expired, redeemed, polls slowed down, replays.',
 	labelNames: ['event'] as const,
+	registers: [registry]
+});
+
+/** The authorization code flow's events; SPEC names none, so they follow the device flow's. */
+const AUTHORIZATION_CODE_EVENTS = ['issued', 'denied', 'redeemed', 'replayed', 'refused'] as const;
+export type AuthorizationCodeEvent = (typeof AUTHORIZATION_CODE_EVENTS)[number];
+
+const authorizationCodeEvents = new Counter({
+	name: 'doorcode_authorization_code_events_total',
+	help: 'Authorization code events: codes issued after Approve, requests denied, codes redeemed, replays, approvals refused.',
+	labelNames: ['event'] as const,
+	registers: [registry]
+});
+
+/** Every event's child, its series shown at 0 from the start so a dashboard sees it before the first event. */
+const authorizationCodeChildren = new Map(AUTHORIZATION_CODE_EVENTS.map((event) => [event, authorizationCodeEvents.labels(event)]));
+for (const child of authorizationCodeChildren.values()) child.inc(0);
+
+const signIns = new Counter({
+	name: 'doorcode_sign_ins_total',
+	help: "Sign-ins at the upstream providers, by the provider's configured id and outcome: ok, or what failed.",
+	labelNames: ['provider', 'outcome'] as const,
 	registers: [registry]
 });
 
@@ -158,6 +181,11 @@ export function countDeviceFlow(event: DeviceFlowEvent): void {
 	if (!child) deviceFlowChildren.set(event, (child = deviceFlowEvents.labels(event)));
 	child.inc();
 }
+export function countAuthorizationCode(event: AuthorizationCodeEvent): void {
+	if (enabled) authorizationCodeChildren.get(event)?.inc();
+}
+/** `provider` is a configured provider's id and `outcome` one of browser/sign-in.ts's few: never a person, an address or a token. */
+export const countSignIn = (provider: string, outcome: string) => enabled && signIns.inc({ provider, outcome });
 export const countRateLimitRefusal = (limit: string) => enabled && rateLimitRefusals.inc({ limit });
 export function countSweep(table: string, rows: number): void {
 	if (!enabled) return;

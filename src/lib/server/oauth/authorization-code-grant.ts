@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../core/audit';
 import type { Client } from '../core/clients';
 import { hashSecret } from '../core/crypto';
+import { countAuthorizationCode } from '../core/metrics';
 import type { RequestContext, Services } from '../core/services';
 import { invalidDpopProof, invalidGrant, invalidRequest, ok, type OAuthResult } from './errors';
 import { issueTokens } from './tokens';
@@ -68,6 +69,7 @@ export async function redeemAuthorizationCode(
 		const winner = await store.findAuthorizationCode(hashSecret(code));
 		return refuseReplayedCode(services, client, winner?.grantId ?? null, context);
 	}
+	countAuthorizationCode('redeemed');
 	// Beyond RFC 6749's fields, as the device grant answers: whose tokens these are.
 	return ok({ ...tokens.response, sub: redeemed.ownerSub });
 }
@@ -81,6 +83,7 @@ function verifierMatches(codeVerifier: string, codeChallenge: string): boolean {
 
 /** A code redeemed twice has leaked: end what it gave out, and say so in the audit log. */
 async function refuseReplayedCode(services: Services, client: Client, grantId: number | null, context: RequestContext): Promise<OAuthResult> {
+	countAuthorizationCode('replayed');
 	if (grantId !== null) {
 		await services.store.revokeGrant(grantId, context.now);
 		await recordAudit(

@@ -2,6 +2,7 @@ import { isLoopbackAddress } from '../core/addresses';
 import { recordAudit } from '../core/audit';
 import { mayUseGrant, resolveRequestedScopes, type Client } from '../core/clients';
 import { generateSecret, hashSecret } from '../core/crypto';
+import { countAuthorizationCode } from '../core/metrics';
 import type { Services } from '../core/services';
 import type { Actor } from './device-authorizations';
 import { msFromSeconds } from '../core/time';
@@ -81,6 +82,7 @@ export function checkAuthorizationRequest(services: Services, params: URLSearchP
 	if (!responseType) return refuse('invalid_request', 'response_type is required.');
 	if (responseType !== 'code') return refuse('unsupported_response_type', 'This server supports response_type=code only.');
 	if (!mayUseGrant(client, 'authorization_code')) {
+		countAuthorizationCode('refused');
 		return refuse('unauthorized_client', 'This client may not use the authorization code flow: its grant_types do not include authorization_code.');
 	}
 	if (params.get('code_challenge_method') !== 'S256') {
@@ -154,6 +156,7 @@ export async function approveAuthorizationRequest(services: Services, request: A
 		{ actor: decider.sub, action: 'authorization.approved', clientId: request.client.id, subject: decider.sub, ip: decider.ip, detail: `scope "${scope}"` },
 		now
 	);
+	countAuthorizationCode('issued');
 	return authorizationResponse(services, request.redirectUri, { code }, request.state);
 }
 
@@ -164,5 +167,6 @@ export async function denyAuthorizationRequest(services: Services, request: Auth
 		{ actor: decider.sub, action: 'authorization.denied', clientId: request.client.id, ip: decider.ip, detail: 'denied at the consent page' },
 		now
 	);
+	countAuthorizationCode('denied');
 	return authorizationResponse(services, request.redirectUri, { error: 'access_denied', error_description: 'The person denied the request.' }, request.state);
 }
