@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { countAuthorizationCode, countSignIn, enableMetrics, metricsText } from './metrics';
+import { countAuthorizationCode, countDeviceFlow, countSignIn, enableMetrics, metricsText } from './metrics';
 
 /** One sample's value in the scraped text; null when the series is not there. */
 async function sample(series: string): Promise<number | null> {
@@ -8,6 +8,16 @@ async function sample(series: string): Promise<number | null> {
 }
 
 afterEach(() => enableMetrics(true));
+
+describe('the device flow family (SPEC)', () => {
+	it('shows every device-flow event at 0 before the first one, and counts one', async () => {
+		for (const event of ['issued', 'entered', 'approved', 'denied', 'expired', 'redeemed', 'slow_down', 'replayed']) {
+			expect(await sample(`doorcode_device_flow_events_total{event="${event}"}`), event).toBe(0);
+		}
+		countDeviceFlow('slow_down');
+		expect(await sample('doorcode_device_flow_events_total{event="slow_down"}')).toBe(1);
+	});
+});
 
 describe('the authorization code and sign-in families', () => {
 	it('shows every authorization code event at 0 before the first one, so a dashboard has the series', async () => {

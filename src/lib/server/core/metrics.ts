@@ -25,7 +25,8 @@ export function enableMetrics(on: boolean): void {
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /** SPEC's device-flow events. */
-export type DeviceFlowEvent = 'issued' | 'entered' | 'approved' | 'denied' | 'expired' | 'redeemed' | 'slow_down' | 'replayed';
+const DEVICE_FLOW_EVENTS = ['issued', 'entered', 'approved', 'denied', 'expired', 'redeemed', 'slow_down', 'replayed'] as const;
+export type DeviceFlowEvent = (typeof DEVICE_FLOW_EVENTS)[number];
 
 const deviceFlowEvents = new Counter({
 	name: 'doorcode_device_flow_events_total',
@@ -33,6 +34,15 @@ const deviceFlowEvents = new Counter({
 	labelNames: ['event'] as const,
 	registers: [registry]
 });
+
+/** One child per event of a family labelled `event`, each series shown at 0 from the start so a dashboard sees it before the first event. */
+function eventChildren<E extends string>(counter: Counter<'event'>, events: readonly E[]): Map<E, Counter.Internal> {
+	const children = new Map(events.map((event) => [event, counter.labels(event)]));
+	for (const child of children.values()) child.inc(0);
+	return children;
+}
+
+const deviceFlowChildren = eventChildren(deviceFlowEvents, DEVICE_FLOW_EVENTS);
 
 /** The authorization code flow's events; SPEC names none, so they follow the device flow's. */
 const AUTHORIZATION_CODE_EVENTS = ['issued', 'denied', 'redeemed', 'replayed', 'refused'] as const;
@@ -45,9 +55,7 @@ const authorizationCodeEvents = new Counter({
 	registers: [registry]
 });
 
-/** Every event's child, its series shown at 0 from the start so a dashboard sees it before the first event. */
-const authorizationCodeChildren = new Map(AUTHORIZATION_CODE_EVENTS.map((event) => [event, authorizationCodeEvents.labels(event)]));
-for (const child of authorizationCodeChildren.values()) child.inc(0);
+const authorizationCodeChildren = eventChildren(authorizationCodeEvents, AUTHORIZATION_CODE_EVENTS);
 
 const signIns = new Counter({
 	name: 'doorcode_sign_ins_total',
@@ -173,13 +181,8 @@ export async function metricsText(): Promise<string> {
 	return `${await registry.metrics()}\n${plain.join('\n\n')}\n`;
 }
 
-const deviceFlowChildren = new Map<DeviceFlowEvent, { inc(): void }>();
-
 export function countDeviceFlow(event: DeviceFlowEvent): void {
-	if (!enabled) return;
-	let child = deviceFlowChildren.get(event);
-	if (!child) deviceFlowChildren.set(event, (child = deviceFlowEvents.labels(event)));
-	child.inc();
+	if (enabled) deviceFlowChildren.get(event)?.inc();
 }
 export function countAuthorizationCode(event: AuthorizationCodeEvent): void {
 	if (enabled) authorizationCodeChildren.get(event)?.inc();
