@@ -22,16 +22,8 @@ export interface NewAuthorizationCode {
 }
 
 /** A stored code with its owner, whether or not it was redeemed or has expired (the grant decides). */
-export interface AuthorizationCode {
+export interface AuthorizationCode extends Omit<NewAuthorizationCode, 'codeHash' | 'ownerId' | 'approverIp'> {
 	id: number;
-	clientId: string;
-	redirectUri: string;
-	codeChallenge: string;
-	scope: string;
-	nonce: string | null;
-	dpopJkt: string | null;
-	createdAt: number;
-	expiresAt: number;
 	/** When its token request redeemed it; null while it has not been. */
 	consumedAt: number | null;
 	/** The grant its redemption made, to revoke when the code comes again. */
