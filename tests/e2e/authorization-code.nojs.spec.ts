@@ -1,7 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { createHash, randomBytes } from 'node:crypto';
 import { loopbackRedirect } from '../support/loopback.ts';
-import { form } from '../support/oauth.ts';
+import { authorizationRequest, form } from '../support/oauth.ts';
 import { authorizeInBrowser } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
 
@@ -9,15 +8,7 @@ test('with JavaScript off, signing in and approving on the consent page sends th
 	const server = SERVERS.main;
 	const callback = await loopbackRedirect();
 	try {
-		const verifier = randomBytes(32).toString('base64url');
-		const query = new URLSearchParams({
-			response_type: 'code',
-			client_id: 'demo-cli',
-			redirect_uri: callback.redirectUri,
-			state: 'no-js',
-			code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-			code_challenge_method: 'S256'
-		});
+		const { verifier, query } = authorizationRequest(callback.redirectUri, 'no-js');
 		await authorizeInBrowser(page, `/oauth/authorize?${query}`, { clientName: 'Demo CLI' });
 		const answer = await callback.answered;
 		await expect(page).toHaveURL(answer.href);

@@ -1,9 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { createHash, randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { loopbackRedirect } from '../support/loopback.ts';
-import { form, readDatabase } from '../support/oauth.ts';
+import { authorizationRequest, form, pkce, readDatabase } from '../support/oauth.ts';
 import { authorizeInBrowser } from '../support/pages.ts';
 import { SERVERS } from '../support/servers.ts';
 
@@ -16,11 +15,6 @@ import { SERVERS } from '../support/servers.ts';
 const server = SERVERS.main;
 const JOSIAH = 'orcid:0000-0002-1825-0097';
 const insecure = { [oauth.allowInsecureRequests]: true };
-
-function pkce() {
-	const verifier = randomBytes(32).toString('base64url');
-	return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
 
 /** GET /oauth/authorize without following where it sends the browser. */
 async function authorize(fields: Record<string, string>) {
@@ -141,15 +135,7 @@ test('oauth4webapi: validateAuthResponse checks state and iss, and authorization
 test('Deny sends the browser back with access_denied, the state and the issuer', async ({ page }) => {
 	const callback = await loopbackRedirect();
 	try {
-		const { challenge } = pkce();
-		const query = new URLSearchParams({
-			response_type: 'code',
-			client_id: 'demo-cli',
-			redirect_uri: callback.redirectUri,
-			state: 'deny-state',
-			code_challenge: challenge,
-			code_challenge_method: 'S256'
-		});
+		const { query } = authorizationRequest(callback.redirectUri, 'deny-state');
 		await authorizeInBrowser(page, `/oauth/authorize?${query}`, { clientName: 'Demo CLI', decision: 'deny' });
 		const answer = await callback.answered;
 		expect(Object.fromEntries(answer.searchParams)).toEqual({
@@ -166,16 +152,7 @@ test('Deny sends the browser back with access_denied, the state and the issuer',
 test('the consent page names the client, the scopes in plain words and where the answer goes, and is not framed', async ({ page }) => {
 	const callback = await loopbackRedirect();
 	try {
-		const { challenge } = pkce();
-		const query = new URLSearchParams({
-			response_type: 'code',
-			client_id: 'demo-cli',
-			redirect_uri: callback.redirectUri,
-			state: 'view',
-			code_challenge: challenge,
-			code_challenge_method: 'S256',
-			scope: 'read write'
-		});
+		const { query } = authorizationRequest(callback.redirectUri, 'view', { scope: 'read write' });
 		await page.goto(`/oauth/authorize?${query}`);
 		await page.getByRole('link', { name: 'Sign in with ORCID' }).click();
 		await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -192,15 +169,7 @@ test('the consent page names the client, the scopes in plain words and where the
 });
 
 test('a cross-site Approve is refused and makes no code', async ({ page }) => {
-	const { challenge } = pkce();
-	const query = new URLSearchParams({
-		response_type: 'code',
-		client_id: 'demo-cli',
-		redirect_uri: 'http://127.0.0.1:9/callback',
-		state: 'csrf',
-		code_challenge: challenge,
-		code_challenge_method: 'S256'
-	});
+	const { query } = authorizationRequest('http://127.0.0.1:9/callback', 'csrf');
 	await page.goto(`/oauth/authorize?${query}`);
 	await page.getByRole('link', { name: 'Sign in with ORCID' }).click();
 	await page.getByRole('button', { name: 'Sign in', exact: true }).click();

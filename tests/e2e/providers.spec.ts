@@ -3,10 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GITHUB_USERS, startGitHubStandIn, type GitHubFault, type GitHubStandIn } from '../support/github-stand-in.ts';
 import { ISSUER_USERS, startTestIssuer, type IdTokenFault, type TestIssuer } from '../support/oidc-issuer.ts';
-import { createHash, randomBytes } from 'node:crypto';
 import { loopbackRedirect } from '../support/loopback.ts';
 import { ConfirmPage, ConsentPage, DevicePage, DevIdentityProviderPage, LoginPage } from '../support/pages.ts';
-import { form, poll, requestCode, sleep } from '../support/oauth.ts';
+import { authorizationRequest, form, poll, requestCode, sleep } from '../support/oauth.ts';
 import { freePort, startServer, type SpawnedServer } from '../support/spawned-server.ts';
 import type { TestServer } from '../support/servers.ts';
 
@@ -306,16 +305,7 @@ test('on the consent page too: someone the rule refuses signs in with another ac
 }) => {
 	const callback = await loopbackRedirect();
 	try {
-		const verifier = randomBytes(32).toString('base64url');
-		const request = new URLSearchParams({
-			response_type: 'code',
-			client_id: 'platform-cli',
-			redirect_uri: callback.redirectUri,
-			scope: 'read',
-			state: 'platform-state',
-			code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-			code_challenge_method: 'S256'
-		});
+		const { verifier, query: request } = authorizationRequest(callback.redirectUri, 'platform-state', { client_id: 'platform-cli', scope: 'read' });
 		await page.goto(`${server.origin}/oauth/authorize?${request}`);
 		await new LoginPage(page).signInWith('Acme SSO');
 		await new DevIdentityProviderPage(page).signIn(ISSUER_USERS.grace.name);

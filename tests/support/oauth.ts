@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import Database from 'better-sqlite3';
 import type { TestServer } from './servers.ts';
@@ -65,4 +66,25 @@ export const ACME_API_BASIC = { Authorization: `Basic ${Buffer.from('acme-api:ac
 
 export function userinfo(server: TestServer, accessToken: string) {
 	return fetch(`${server.origin}/oauth/userinfo`, { headers: { Authorization: `Bearer ${accessToken}` } });
+}
+
+/** PKCE (RFC 7636): a new code_verifier and its S256 code_challenge. */
+export function pkce() {
+	const verifier = randomBytes(32).toString('base64url');
+	return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** An authorization request's query with PKCE S256, answered at `redirectUri`, by demo-cli unless `extra` names another client; and its code_verifier. */
+export function authorizationRequest(redirectUri: string, state: string, extra: Record<string, string> = {}) {
+	const { verifier, challenge } = pkce();
+	const query = new URLSearchParams({
+		response_type: 'code',
+		client_id: 'demo-cli',
+		redirect_uri: redirectUri,
+		state,
+		code_challenge: challenge,
+		code_challenge_method: 'S256',
+		...extra
+	});
+	return { verifier, query };
 }
